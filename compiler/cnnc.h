@@ -1,0 +1,374 @@
+/* cnnc internal header: one section per .c file, in pipeline order. */
+#ifndef CNNC_H
+#define CNNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+
+#define CN_VERSION "0.1.0"
+
+/* Hard limits: anything larger in a model is an error, never a crash. */
+#define CN_MAX_RANK 8
+#define CN_MAX_TENSOR_BYTES ((int64_t)1 << 34) /* 16 GiB */
+#define CN_MAX_NODES 1000000
+#define CN_MAX_FILE_BYTES ((int64_t)1 << 31)
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+typedef struct Value Value;
+typedef struct OpDesc OpDesc;
+typedef struct Emitter Emitter;
+
+//
+// diag.c
+//
+
+/* Diagnostics name the model file; the loader sets it. */
+extern const char *diag_file;
+
+noreturn void cn_fatal(void);
+noreturn void cn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void cn_error_node(const Node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cn_warn_node(const Node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+noreturn void cn_internal(const char *file, int line, const char *what);
+/* Output files are written to temporaries that cn_fatal removes, so a failed run leaves nothing. */
+void diag_track_temp(const char *path);
+void diag_untrack_temp(const char *path);
+/* Tests replace the exit with a longjmp so they can look at the message. */
+extern void (*diag_fatal_hook)(const char *message);
+
+#define CN_ASSERT(x) ((x) ? (void)0 : cn_internal(__FILE__, __LINE__, #x))
+#define cn_unreachable() cn_internal(__FILE__, __LINE__, "unreachable")
+
+//
+// util.c
+//
+
+void *cn_alloc(size_t size); /* zeroed; never freed (the compiler is short-lived) */
+void *cn_alloc_array(size_t count, size_t size);
+char *cn_strdup(const char *s);
+char *cn_strndup(const char *s, size_t n);
+char *cn_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A C identifier made from an untrusted string: [A-Za-z0-9_], never empty, never starting with a digit. */
+char *cn_sanitize_ident(const char *s, size_t max_len);
+/* A C string literal body (without quotes) that is safe to paste into generated code. */
+char *cn_escape_c_string(const char *s, size_t max_len);
+/* Same, for text placed inside a C comment: no "*" followed by "/", no control characters. */
+char *cn_escape_comment(const char *s, size_t max_len);
+void cn_sha256_file(const char *path, char hex[65]);
+/* Saturating multiplication for sizes: returns -1 on overflow or negative factors. */
+int64_t cn_mul_size(int64_t a, int64_t b);
+
+//
+// graph.c: the IR. A Value is a tensor; a Node is an operator instance.
+//
+
+/* Element types use the ONNX TensorProto.DataType codes. */
+typedef enum DType {
+  DT_UNDEFINED = 0,
+  DT_FLOAT = 1,
+  DT_UINT8 = 2,
+  DT_INT8 = 3,
+  DT_UINT16 = 4,
+  DT_INT16 = 5,
+  DT_INT32 = 6,
+  DT_INT64 = 7,
+  DT_STRING = 8,
+  DT_BOOL = 9,
+  DT_FLOAT16 = 10,
+  DT_DOUBLE = 11,
+  DT_UINT32 = 12,
+  DT_UINT64 = 13,
+  DT_BFLOAT16 = 16,
+} DType;
+
+bool dtype_supported(DType t);
+size_t dtype_size(DType t);
+const char *dtype_name(DType t);  /* ONNX spelling, "float", "int64", ... */
+const char *dtype_ctype(DType t); /* C spelling, "float", "int64_t", ... */
+bool dtype_is_float(DType t);     /* float or double */
+bool dtype_is_signed(DType t);
+
+/* Memory layout of a tensor. Only dense row-major exists now; blocked NCHWc layouts come with the SIMD backend. */
+typedef enum Layout { LAYOUT_ROW_MAJOR = 0 } Layout;
+
+enum {
+  VAL_GRAPH_INPUT = 1 << 0,  /* supplied by the caller at run time */
+  VAL_GRAPH_OUTPUT = 1 << 1, /* written to the caller's buffer */
+  VAL_INITIALIZER = 1 << 2,  /* came from the model's weights or a --bind */
+};
+
+struct Value {
+  int id;
+  const char *name; /* from the model: untrusted, escape before printing into C */
+  DType dtype;
+  int rank;
+  int64_t dims[CN_MAX_RANK];
+  bool has_shape; /* set by shape inference */
+  Layout layout;
+  void *data; /* constant contents (initializer, bound input, folded), row-major; NULL if computed at run time */
+  Node *producer;
+  int n_uses;
+  int flags;
+  int64_t offset; /* arena offset assigned by plan.c; -1 when the value does not live in the arena */
+};
+
+/* Attribute kinds use the ONNX AttributeProto.AttributeType codes. */
+typedef enum AttrType {
+  ATTR_UNDEFINED = 0,
+  ATTR_FLOAT = 1,
+  ATTR_INT = 2,
+  ATTR_STRING = 3,
+  ATTR_TENSOR = 4,
+  ATTR_GRAPH = 5,
+  ATTR_FLOATS = 6,
+  ATTR_INTS = 7,
+  ATTR_STRINGS = 8,
+  ATTR_SPARSE_TENSOR = 11,
+} AttrType;
+
+typedef struct Attr {
+  const char *name;
+  AttrType type;
+  float f;
+  int64_t i;
+  const char *s; /* STRING: NUL-terminated copy; s_len holds the real length */
+  size_t s_len;
+  float *floats;
+  int64_t *ints;
+  int n; /* element count of floats/ints */
+  Value *t; /* TENSOR: a constant value not registered in the graph */
+} Attr;
+
+struct Node {
+  int id;              /* position in the ONNX graph */
+  const OpDesc *op;
+  const char *name;    /* untrusted */
+  const char *op_type; /* untrusted until matched against the op table */
+  Value **in;          /* NULL entries are omitted optional inputs */
+  int n_in;
+  Value **out;         /* NULL entries are omitted optional outputs */
+  int n_out;
+  Attr *attrs;
+  int n_attrs;
+  void *params; /* op-specific, filled by the op's infer hook */
+  bool dead;
+};
+
+struct Graph {
+  const char *path;
+  const char *producer; /* untrusted */
+  int64_t opset;        /* default-domain opset the model imports */
+  Node **nodes;         /* topological order after graph_sort() */
+  int n_nodes;
+  Value **values;
+  int n_values;
+  Value **inputs; /* run-time inputs, in ONNX order (initializers and bound inputs removed) */
+  int n_inputs;
+  Value **outputs;
+  int n_outputs;
+};
+
+Graph *graph_new(const char *path);
+Value *graph_add_value(Graph *g, const char *name);
+Node *graph_add_node(Graph *g, const char *name, const char *op_type, int n_in, int n_out);
+void graph_sort(Graph *g); /* topological order; a cycle is an error */
+void graph_count_uses(Graph *g);
+void graph_verify(const Graph *g);
+void graph_dump(const Graph *g, FILE *out);
+
+int64_t value_count(const Value *v); /* number of elements */
+int64_t value_bytes(const Value *v);
+/* Sets the shape, checking each dim and the total size against the limits; n names the node for errors. */
+void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims);
+/* A constant input's contents converted to int64 (for shape-like inputs); n names the node for errors. */
+int64_t value_get_int(const Value *v, int64_t index);
+double value_get_double(const Value *v, int64_t index);
+void value_set_double(Value *v, int64_t index, double x); /* converts to v's dtype */
+char *value_shape_string(const Value *v);
+
+/* Attribute access. Type mismatches are errors naming the node. */
+const Attr *node_attr(const Node *n, const char *name);
+int64_t attr_int(const Node *n, const char *name, int64_t dflt);
+float attr_float(const Node *n, const char *name, float dflt);
+const char *attr_string(const Node *n, const char *name, const char *dflt);
+int attr_ints(const Node *n, const char *name, int64_t **out);   /* count, or -1 when absent */
+int attr_floats(const Node *n, const char *name, float **out);   /* count, or -1 when absent */
+Value *attr_tensor(const Node *n, const char *name);              /* NULL when absent */
+
+/* Input access for op hooks. */
+Value *node_in(const Node *n, int i);   /* NULL if absent */
+Value *node_const_in(const Node *n, int i, const char *what); /* must be present and constant: error otherwise */
+int64_t normalize_axis(const Node *n, int64_t axis, int rank);
+
+//
+// onnx.c
+//
+
+typedef struct Binding {
+  const char *name;
+  const char *file;
+} Binding;
+
+typedef struct DimSetting {
+  const char *name;
+  int64_t value;
+} DimSetting;
+
+typedef struct LoadOptions {
+  Binding *binds;
+  int n_binds;
+  DimSetting *dims;
+  int n_dims;
+} LoadOptions;
+
+Graph *onnx_load(const char *path, const LoadOptions *opts);
+/* Reads a serialized TensorProto (.pb). The returned value is a constant owned by no graph. */
+Value *onnx_load_tensor_file(const char *path);
+
+//
+// ops.c: the op table. Each op lives in compiler/ops/<name>.c.
+//
+
+typedef enum OpKind {
+#define OP(id, sym) OP_##id,
+#include "ops.def"
+#undef OP
+  OP_COUNT
+} OpKind;
+
+struct OpDesc {
+  OpKind kind;
+  const char *name; /* ONNX op_type */
+  int min_in, max_in;
+  int min_out, max_out;
+  /* Parses attributes into n->params, checks the inputs and sets every output's dtype and shape. */
+  void (*infer)(Graph *g, Node *n);
+  /* Optional: computes the outputs' data at compile time when every input is constant. */
+  void (*fold)(Graph *g, Node *n);
+  /* Writes the body of the node's C function; see emit.c for the names in scope. */
+  void (*emit)(Emitter *e, const Node *n);
+  /* Adds the backward nodes for this node to the graph (training; NULL when not differentiable yet). */
+  void (*grad)(Graph *g, Node *n);
+};
+
+const OpDesc *op_lookup(const char *op_type);
+const OpDesc *op_get(OpKind kind);
+
+//
+// shape.c: shape inference, folding constants as it goes (shapes can depend on them).
+//
+
+void shape_infer(Graph *g);
+/* Shared inference rules for op files. */
+void infer_same_as_input(Node *n, int input); /* output 0 gets input's dtype and shape */
+void infer_broadcast(Node *n, DType out_type); /* multidirectional broadcast of all inputs into output 0 */
+bool broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b, int *rank, int64_t *dims);
+void check_input_type(const Node *n, int i, bool (*ok)(DType), const char *expected);
+bool dtype_any_numeric(DType t);
+bool dtype_float_only(DType t);
+
+//
+// fold.c
+//
+
+/* Runs n's fold hook when all its inputs are constant; returns whether it did. */
+bool fold_node(Graph *g, Node *n);
+void fold_dead_code(Graph *g);
+
+//
+// plan.c
+//
+
+typedef struct Plan {
+  int64_t arena_bytes;
+} Plan;
+
+Plan plan_memory(Graph *g);
+
+//
+// emit.c
+//
+
+typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512, TARGET_NEON } Target;
+
+typedef struct EmitOptions {
+  const char *prefix;
+  const char *command_line;
+  const char *header_name; /* file name the .c includes */
+  Target target;
+} EmitOptions;
+
+struct Emitter {
+  FILE *out;
+  int indent;
+  int tmp_counter;
+  const Graph *graph;
+  const EmitOptions *opts;
+};
+
+void emit_c(Graph *g, const Plan *plan, const EmitOptions *opts, FILE *c_out, FILE *h_out);
+/* Prints one line of C, indented by brace depth ('{' at the end opens, '}' at the start closes). */
+void emitf(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Names of a node's inputs and outputs inside its function. */
+const char *emit_in(const Node *n, int i);
+const char *emit_out(const Node *n, int i);
+/* A float literal that round-trips exactly, e.g. "0.100000001f", "INFINITY". */
+char *emit_float(double x, DType t);
+char *emit_dims_comment(const Value *v);
+char *emit_tmp(Emitter *e, const char *role); /* fresh local name: role + counter */
+
+//
+// ops/common.c: loop nests shared by many op files
+//
+
+/* Strides of a row-major shape. */
+void shape_strides(int rank, const int64_t *dims, int64_t *strides);
+/* Emits `for` loops over a row-major index space, naming indices i0..i{rank-1}; returns closing count. */
+int emit_loops(Emitter *e, int rank, const int64_t *dims, const char *var);
+void emit_close(Emitter *e, int count);
+/* Emits the flat offset expression of an index (var0..varN) into a broadcast input of shape (rank_in, dims_in),
+ * aligned at the right against the output rank. */
+char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, const char *var);
+
+//
+// cc.c: running the C compiler for --emit=obj|exe and check
+//
+
+typedef struct CcOptions {
+  const char *cc;     /* NULL: $CC, else clang */
+  const char *opt;    /* "-O2" */
+  bool werror;
+} CcOptions;
+
+const char *cc_default(void);
+/* Runs the compiler with the given argv tail; returns the exit status (its output goes to stderr). */
+int cc_run(const CcOptions *o, const char *const *args, int n_args);
+/* Runs argv (NULL-terminated) and waits; returns the exit status, or 128 + signal. */
+int cn_spawn(const char *const *argv);
+/* Writes an embedded file (runtime sources) into dir. */
+char *embed_write(const char *dir, const char *name);
+extern const struct EmbeddedFile {
+  const char *name;
+  const unsigned char *data;
+  size_t size;
+} cn_embedded_files[];
+extern const size_t cn_embedded_count;
+
+//
+// check.c
+//
+
+typedef struct CheckOptions {
+  double atol, rtol;
+  CcOptions cc;
+} CheckOptions;
+
+int check_model(const char *model_path, const char *data_dir, const LoadOptions *lo, const EmitOptions *eo,
+                const CheckOptions *co);
+
+#endif

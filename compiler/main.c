@@ -1,0 +1,289 @@
+/* cnnc: compiles an ONNX model into specialized C. The pipeline, in order:
+ *   onnx_load -> shape_infer (folding constants) -> fold_dead_code -> plan_memory -> emit_c
+ * then, for --emit=obj|exe, the C compiler. */
+#include "cnnc.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: cnnc MODEL.onnx [options]           compile a model to C\n"
+    "       cnnc check MODEL.onnx DATA_DIR [options]\n"
+    "                                            compile, run on DATA_DIR/input_*.pb, compare with output_*.pb\n"
+    "\n"
+    "options:\n"
+    "  -o FILE            output: FILE.c (with FILE.h beside it), object or program (default: model.c)\n"
+    "  --emit=c|obj|exe   what to write (default c); exe is a classifier program, see examples/classifier\n"
+    "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
+    "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
+    "  --bind INPUT=FILE.pb\n"
+    "                     freeze a graph input to the tensor in FILE.pb at compile time\n"
+    "  --target=generic|avx2|avx512|neon\n"
+    "                     instruction set of the generated kernels (default generic)\n"
+    "  --cc CC            C compiler for --emit=obj|exe and check (default $CC, else clang)\n"
+    "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
+    "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
+    "  -d                 print the graph after shape inference to stderr\n"
+    "  --help, --version\n";
+
+typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE } EmitKind;
+
+typedef struct Args {
+  const char *model, *data_dir, *output, *name;
+  bool check, dump;
+  EmitKind emit;
+  LoadOptions load;
+  EmitOptions emit_opts;
+  CheckOptions check_opts;
+} Args;
+
+static noreturn void usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "cnnc: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n\n%s", usage);
+  exit(2);
+}
+
+/* Matches "--opt=value" or "--opt value"; returns the value or NULL. */
+static const char *option_value(const char *opt, int argc, char **argv, int *i) {
+  size_t len = strlen(opt);
+  if (strncmp(argv[*i], opt, len) != 0)
+    return NULL;
+  if (argv[*i][len] == '=')
+    return argv[*i] + len + 1;
+  if (argv[*i][len] != 0)
+    return NULL;
+  if (*i + 1 >= argc)
+    usage_error("%s needs a value", opt);
+  return argv[++*i];
+}
+
+static void split_pair(const char *s, const char *opt, char **name, char **value) {
+  const char *eq = strchr(s, '=');
+  if (!eq || eq == s || !eq[1])
+    usage_error("expected NAME=VALUE after %s", opt);
+  *name = cn_strndup(s, (size_t)(eq - s));
+  *value = cn_strdup(eq + 1);
+}
+
+static double parse_double(const char *s, const char *opt) {
+  char *end;
+  double x = strtod(s, &end);
+  if (*end || x < 0)
+    usage_error("%s takes a non-negative number", opt);
+  return x;
+}
+
+static Args parse_args(int argc, char **argv) {
+  Args a = {.emit_opts.target = TARGET_GENERIC, .check_opts = {.atol = 1e-5, .rtol = 1e-3}};
+  a.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
+  a.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
+  const char *positional[3];
+  int n_pos = 0;
+  int first = 1;
+  if (argc > 1 && strcmp(argv[1], "check") == 0) {
+    a.check = true;
+    first = 2;
+  }
+  for (int i = first; i < argc; i++) {
+    const char *v;
+    char *name, *value;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      exit(0);
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("cnnc %s\n", CN_VERSION);
+      exit(0);
+    } else if (strcmp(argv[i], "-o") == 0) {
+      if (++i >= argc)
+        usage_error("%s needs a file name", "-o");
+      a.output = argv[i];
+    } else if ((v = option_value("--emit", argc, argv, &i))) {
+      if (strcmp(v, "c") == 0)
+        a.emit = EMIT_C;
+      else if (strcmp(v, "obj") == 0)
+        a.emit = EMIT_OBJ;
+      else if (strcmp(v, "exe") == 0)
+        a.emit = EMIT_EXE;
+      else
+        usage_error("--emit takes c, obj or exe, not '%s'", v);
+    } else if ((v = option_value("--name", argc, argv, &i))) {
+      a.name = v;
+    } else if ((v = option_value("--dim", argc, argv, &i))) {
+      split_pair(v, "--dim", &name, &value);
+      char *end;
+      long long n = strtoll(value, &end, 10);
+      if (*end || n < 0)
+        usage_error("--dim takes NAME=VALUE with a non-negative integer value, not '%s'", v);
+      a.load.dims[a.load.n_dims++] = (DimSetting){name, n};
+    } else if ((v = option_value("--bind", argc, argv, &i))) {
+      split_pair(v, "--bind", &name, &value);
+      a.load.binds[a.load.n_binds++] = (Binding){name, value};
+    } else if ((v = option_value("--target", argc, argv, &i))) {
+      if (strcmp(v, "generic") == 0)
+        a.emit_opts.target = TARGET_GENERIC;
+      else if (strcmp(v, "avx2") == 0 || strcmp(v, "avx512") == 0 || strcmp(v, "neon") == 0)
+        usage_error("target '%s' is planned but not implemented yet; use --target=generic", v);
+      else
+        usage_error("unknown target '%s' (generic, avx2, avx512, neon)", v);
+    } else if ((v = option_value("--cc", argc, argv, &i))) {
+      a.check_opts.cc.cc = v;
+    } else if ((v = option_value("--atol", argc, argv, &i))) {
+      a.check_opts.atol = parse_double(v, "--atol");
+    } else if ((v = option_value("--rtol", argc, argv, &i))) {
+      a.check_opts.rtol = parse_double(v, "--rtol");
+    } else if (argv[i][0] == '-' && argv[i][1] == 'O' && strchr("0123s", argv[i][2]) && argv[i][2] && !argv[i][3]) {
+      a.check_opts.cc.opt = argv[i];
+    } else if (strcmp(argv[i], "-d") == 0) {
+      a.dump = true;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      usage_error("unknown option '%s'", argv[i]);
+    } else {
+      if (n_pos == 2)
+        usage_error("unexpected argument '%s'", argv[i]);
+      positional[n_pos++] = argv[i];
+    }
+  }
+  if (n_pos < (a.check ? 2 : 1))
+    usage_error("%s", a.check ? "check needs a model and a test data directory" : "no model given");
+  if (!a.check && n_pos > 1)
+    usage_error("unexpected argument '%s'", positional[1]);
+  a.model = positional[0];
+  a.data_dir = a.check ? positional[1] : NULL;
+  return a;
+}
+
+/* The command line, for the generated file's header comment. */
+static char *command_line(int argc, char **argv) {
+  char *s = cn_strdup("cnnc");
+  for (int i = 1; i < argc; i++)
+    s = cn_format("%s %s", s, argv[i]);
+  return s;
+}
+
+static char *strip_extension(const char *path, const char *ext) {
+  size_t len = strlen(path), elen = strlen(ext);
+  if (len > elen && strcmp(path + len - elen, ext) == 0)
+    return cn_strndup(path, len - elen);
+  return cn_strdup(path);
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Opens a temporary beside `path`; it is removed if compilation fails and renamed into place at the end. */
+static FILE *open_temp(const char *path, char **temp) {
+  *temp = cn_format("%s.tmpXXXXXX", path);
+  int fd = mkstemp(*temp);
+  if (fd < 0)
+    cn_error("cannot write '%s'", path);
+  diag_track_temp(*temp);
+  FILE *f = fdopen(fd, "w");
+  if (!f)
+    cn_error("cannot write '%s'", path);
+  return f;
+}
+
+static void commit_temp(FILE *f, char *temp, const char *path) {
+  if (fclose(f) != 0)
+    cn_error("cannot write '%s'", path);
+  if (rename(temp, path) != 0)
+    cn_error("cannot rename '%s' to '%s'", temp, path);
+  diag_untrack_temp(temp);
+}
+
+static Graph *compile(const Args *a) {
+  Graph *g = onnx_load(a->model, &a->load);
+  shape_infer(g);
+  if (a->dump)
+    graph_dump(g, stderr);
+  fold_dead_code(g);
+  graph_verify(g);
+  return g;
+}
+
+static void write_c(Graph *g, const EmitOptions *eo, const char *c_path, const char *h_path) {
+  Plan plan = plan_memory(g);
+  char *c_temp, *h_temp;
+  FILE *c_out = open_temp(c_path, &c_temp);
+  FILE *h_out = open_temp(h_path, &h_temp);
+  emit_c(g, &plan, eo, c_out, h_out);
+  if (ferror(c_out) || ferror(h_out))
+    cn_error("cannot write '%s'", c_path);
+  commit_temp(h_out, h_temp, h_path);
+  commit_temp(c_out, c_temp, c_path);
+}
+
+/* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path. */
+static void build(Graph *g, Args *a) {
+  char tmpl[] = "/tmp/cnnc-build-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  if (!dir)
+    cn_error("cannot create a temporary directory");
+  a->emit_opts.header_name = "model.h";
+  char *c_path = cn_format("%s/model.c", dir);
+  write_c(g, &a->emit_opts, c_path, cn_format("%s/model.h", dir));
+  char *temp = cn_format("%s.tmpXXXXXX", a->output);
+  int fd = mkstemp(temp);
+  if (fd < 0)
+    cn_error("cannot write '%s'", a->output);
+  close(fd);
+  diag_track_temp(temp);
+  const char *args[48];
+  int n = 0;
+  if (a->emit == EMIT_OBJ) {
+    args[n++] = "-c";
+    args[n++] = c_path;
+  } else {
+    char *include = cn_format("-I%s", dir);
+    args[n++] = include;
+    args[n++] = cn_format("-DCNNC_MODEL_HEADER=\"model.h\"");
+    args[n++] = cn_format("-DCNNC_MODEL_PREFIX=%s", a->emit_opts.prefix);
+    args[n++] = c_path;
+    for (size_t i = 0; i < cn_embedded_count; i++) {
+      char *path = embed_write(dir, cn_embedded_files[i].name);
+      size_t len = strlen(path);
+      if (len > 2 && strcmp(path + len - 2, ".c") == 0)
+        args[n++] = path;
+    }
+    args[n++] = "-lz";
+    args[n++] = "-lm";
+  }
+  args[n++] = "-o";
+  args[n++] = temp;
+  if (cc_run(&a->check_opts.cc, args, n) != 0)
+    cn_error("the C compiler failed on the generated code (kept in %s)", dir);
+  if (rename(temp, a->output) != 0)
+    cn_error("cannot write '%s'", a->output);
+  diag_untrack_temp(temp);
+  const char *rm[] = {"rm", "-rf", dir, NULL};
+  cn_spawn(rm);
+}
+
+int main(int argc, char **argv) {
+  Args a = parse_args(argc, argv);
+  a.emit_opts.command_line = command_line(argc, argv);
+  if (a.check)
+    return check_model(a.model, a.data_dir, &a.load, &a.emit_opts, &a.check_opts);
+
+  if (!a.output)
+    a.output = a.emit == EMIT_EXE ? "classify" : a.emit == EMIT_OBJ ? "model.o" : "model.c";
+  char *stem = strip_extension(strip_extension(a.output, ".c"), ".o");
+  a.emit_opts.prefix = a.name ? a.name : a.emit == EMIT_EXE ? "model" : cn_sanitize_ident(base_name(stem), 64);
+  if (strcmp(cn_sanitize_ident(a.emit_opts.prefix, 64), a.emit_opts.prefix) != 0)
+    usage_error("--name '%s' is not a C identifier", a.emit_opts.prefix);
+
+  Graph *g = compile(&a);
+  if (a.emit == EMIT_C) {
+    char *h_path = cn_format("%s.h", stem);
+    a.emit_opts.header_name = base_name(h_path);
+    write_c(g, &a.emit_opts, a.output, h_path);
+  } else {
+    build(g, &a);
+  }
+  return 0;
+}
