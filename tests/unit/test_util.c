@@ -1,0 +1,53 @@
+/* Name sanitising and escaping: model strings must never reach generated C unescaped. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_sanitize_ident(void) {
+  CU_ASSERT_STRING_EQUAL(cn_sanitize_ident("conv1.weight", 64), "conv1_weight");
+  CU_ASSERT_STRING_EQUAL(cn_sanitize_ident("1abc", 64), "_1abc");
+  CU_ASSERT_STRING_EQUAL(cn_sanitize_ident("", 64), "_");
+  CU_ASSERT_STRING_EQUAL(cn_sanitize_ident("a\"b;}\n", 64), "a_b___");
+  CU_ASSERT_EQUAL(strlen(cn_sanitize_ident("abcdefghij", 4)), 4);
+}
+
+static void test_escape_c_string(void) {
+  CU_ASSERT_STRING_EQUAL(cn_escape_c_string("a\"b\\c", 64), "a\\\"b\\\\c");
+  CU_ASSERT_STRING_EQUAL(cn_escape_c_string("x\ny", 64), "x\\012y");
+  CU_ASSERT_STRING_EQUAL(cn_escape_c_string("?\?=", 64), "\\?\\?=");
+  CU_ASSERT_STRING_EQUAL(cn_escape_c_string("\xff", 64), "\\377");
+}
+
+static void test_escape_comment(void) {
+  CU_ASSERT_PTR_NULL(strstr(cn_escape_comment("evil */ int x; /*", 64), "*/"));
+  CU_ASSERT_PTR_NULL(strstr(cn_escape_comment("evil */ int x; /*", 64), "/*"));
+  CU_ASSERT_PTR_NULL(strchr(cn_escape_comment("line\nbreak\\", 64), '\n'));
+  CU_ASSERT_STRING_EQUAL(cn_escape_comment("/usr/share/model.onnx", 64), "/usr/share/model.onnx");
+}
+
+static void test_mul_size(void) {
+  CU_ASSERT_EQUAL(cn_mul_size(3, 4), 12);
+  CU_ASSERT_EQUAL(cn_mul_size(INT64_MAX / 2, 3), -1);
+  CU_ASSERT_EQUAL(cn_mul_size(-1, 3), -1);
+}
+
+static void test_emit_float_round_trips(void) {
+  const float values[] = {0.1f, 1.0f, -0.0f, 3.4028235e38f, 1.17549435e-38f, 1e-45f, 123456789.0f};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    char *s = emit_float(values[i], DT_FLOAT);
+    CU_ASSERT_EQUAL(s[strlen(s) - 1], 'f');
+    CU_ASSERT_EQUAL(strtof(s, NULL), values[i]);
+  }
+  CU_ASSERT_STRING_EQUAL(emit_float(1.0, DT_FLOAT), "1.0f");
+  CU_ASSERT_STRING_EQUAL(emit_float(1.0 / 0.0, DT_FLOAT), "INFINITY");
+}
+
+CU_TestInfo util_tests[] = {
+    {"sanitize_ident", test_sanitize_ident},
+    {"escape_c_string", test_escape_c_string},
+    {"escape_comment", test_escape_comment},
+    {"mul_size", test_mul_size},
+    {"emit_float_round_trips", test_emit_float_round_trips},
+    CU_TEST_INFO_NULL,
+};

@@ -1,0 +1,143 @@
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+Graph *tb_graph(int64_t opset) {
+  Graph *g = graph_new("test.onnx");
+  g->opset = opset;
+  g->inputs = cn_alloc_array(64, sizeof(Value *));
+  g->outputs = cn_alloc_array(64, sizeof(Value *));
+  diag_file = "test.onnx";
+  return g;
+}
+
+Value *tb_input(Graph *g, const char *name, DType t, int rank, const int64_t *dims) {
+  Value *v = graph_add_value(g, name);
+  value_set_shape(v, NULL, t, rank, dims);
+  v->flags |= VAL_GRAPH_INPUT;
+  g->inputs[g->n_inputs++] = v;
+  return v;
+}
+
+Value *tb_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims, const void *data) {
+  Value *v = graph_add_value(g, name);
+  value_set_shape(v, NULL, t, rank, dims);
+  v->data = cn_alloc((size_t)value_bytes(v));
+  memcpy(v->data, data, (size_t)value_bytes(v));
+  v->flags |= VAL_INITIALIZER;
+  return v;
+}
+
+Value *tb_const_ints(Graph *g, const char *name, int n, const int64_t *values) {
+  int64_t dims[1] = {n};
+  return tb_const(g, name, DT_INT64, 1, dims, values);
+}
+
+Node *tb_node(Graph *g, const char *op_type, int n_in, Value *const *ins, int n_out) {
+  Node *n = graph_add_node(g, cn_format("%s_%d", op_type, g->n_nodes), op_type, n_in, n_out);
+  n->op = op_lookup(op_type);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n->op);
+  for (int i = 0; i < n_in; i++)
+    n->in[i] = ins[i];
+  for (int i = 0; i < n_out; i++) {
+    n->out[i] = graph_add_value(g, cn_format("%s_out%d", n->name, i));
+    n->out[i]->producer = n;
+  }
+  n->attrs = cn_alloc_array(16, sizeof(Attr));
+  return n;
+}
+
+static Attr *new_attr(Node *n, const char *name, AttrType type) {
+  CU_ASSERT_FATAL(n->n_attrs < 16);
+  Attr *a = &n->attrs[n->n_attrs++];
+  a->name = name;
+  a->type = type;
+  return a;
+}
+
+void tb_attr_int(Node *n, const char *name, int64_t v) { new_attr(n, name, ATTR_INT)->i = v; }
+void tb_attr_float(Node *n, const char *name, float v) { new_attr(n, name, ATTR_FLOAT)->f = v; }
+
+void tb_attr_ints(Node *n, const char *name, int count, const int64_t *v) {
+  Attr *a = new_attr(n, name, ATTR_INTS);
+  a->n = count;
+  a->ints = cn_alloc_array((size_t)count + 1, sizeof(int64_t));
+  memcpy(a->ints, v, (size_t)count * sizeof(int64_t));
+}
+
+void tb_attr_floats(Node *n, const char *name, int count, const float *v) {
+  Attr *a = new_attr(n, name, ATTR_FLOATS);
+  a->n = count;
+  a->floats = cn_alloc_array((size_t)count + 1, sizeof(float));
+  memcpy(a->floats, v, (size_t)count * sizeof(float));
+}
+
+void tb_attr_string(Node *n, const char *name, const char *v) {
+  Attr *a = new_attr(n, name, ATTR_STRING);
+  a->s = v;
+  a->s_len = strlen(v);
+}
+
+void tb_output(Graph *g, Value *v) {
+  v->flags |= VAL_GRAPH_OUTPUT;
+  g->outputs[g->n_outputs++] = v;
+}
+
+void tb_infer(Graph *g) {
+  graph_sort(g);
+  shape_infer(g);
+}
+
+static jmp_buf catch_point;
+static char last_error[2048];
+
+static void catch_fatal(const char *message) {
+  snprintf(last_error, sizeof last_error, "%s", message);
+  longjmp(catch_point, 1);
+}
+
+bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
+  last_error[0] = 0;
+  diag_fatal_hook = catch_fatal;
+  bool failed = false;
+  if (setjmp(catch_point) == 0)
+    fn(arg);
+  else
+    failed = true;
+  diag_fatal_hook = NULL;
+  return failed && strstr(last_error, expected) != NULL;
+}
+
+const char *tb_last_error(void) { return last_error; }
+
+int tb_compile_and_run(Graph *g, const char *driver_c) {
+  char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+  fold_dead_code(g);
+  Plan plan = plan_memory(g);
+  char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
+  char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
+  FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w"), *d = fopen(d_path, "w");
+  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h"};
+  g->path = "/dev/null"; /* hashed into the header comment */
+  emit_c(g, &plan, &o, c, h);
+  fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n", d);
+  fputs(driver_c, d);
+  fclose(c);
+  fclose(h);
+  fclose(d);
+  CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
+  const char *args[] = {"-o", exe, c_path, d_path, "-lm"};
+  int status = cc_run(&cc, args, 5);
+  if (status != 0)
+    return 100 + status;
+  const char *run[] = {exe, NULL};
+  status = cn_spawn(run);
+  const char *rm[] = {"rm", "-rf", dir, NULL};
+  cn_spawn(rm);
+  return status;
+}

@@ -1,0 +1,45 @@
+/* Helpers for unit tests: build small graphs in C, run compiler stages, and catch diagnostics. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include "cnnc.h"
+
+#include <CUnit/CUnit.h>
+
+Graph *tb_graph(int64_t opset);
+/* A run-time graph input of the given shape. */
+Value *tb_input(Graph *g, const char *name, DType t, int rank, const int64_t *dims);
+/* A constant (initializer) with the given shape and contents (count = product of dims). */
+Value *tb_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims, const void *data);
+Value *tb_const_ints(Graph *g, const char *name, int n, const int64_t *values); /* 1-D int64 */
+/* A node reading `ins` (NULL entries are omitted optional inputs) with n_out fresh outputs. */
+Node *tb_node(Graph *g, const char *op_type, int n_in, Value *const *ins, int n_out);
+void tb_attr_int(Node *n, const char *name, int64_t v);
+void tb_attr_float(Node *n, const char *name, float v);
+void tb_attr_ints(Node *n, const char *name, int count, const int64_t *v);
+void tb_attr_floats(Node *n, const char *name, int count, const float *v);
+void tb_attr_string(Node *n, const char *name, const char *v);
+/* Marks v as a graph output. */
+void tb_output(Graph *g, Value *v);
+/* Sorts the graph and runs shape inference (folding constants). */
+void tb_infer(Graph *g);
+
+/* Runs fn(arg); returns true if it raised a cnnc error whose message contains `expected`. */
+bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected);
+/* The message of the last error caught by tb_fails_with. */
+const char *tb_last_error(void);
+
+/* Compiles g to C with prefix "model", builds it together with `driver_c` (a C source that calls model_run
+ * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
+int tb_compile_and_run(Graph *g, const char *driver_c);
+
+#define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
+#define TB_ASSERT_SHAPE(v, ...)                                                                                      \
+  do {                                                                                                               \
+    const int64_t expect_[] = {__VA_ARGS__};                                                                         \
+    CU_ASSERT_EQUAL_FATAL((v)->rank, (int)(sizeof expect_ / sizeof expect_[0]));                                     \
+    for (int k_ = 0; k_ < (v)->rank; k_++)                                                                           \
+      CU_ASSERT_EQUAL((v)->dims[k_], expect_[k_]);                                                                   \
+  } while (0)
+
+#endif
