@@ -63,21 +63,42 @@ static bool bound(const LoadOptions *lo, const char *name) {
   return false;
 }
 
+/* Reads a tensor file for `like`: a TensorProto if it ends in .pb, else raw little-endian data of like's type
+ * and size. */
+static Value *read_tensor(const char *path, const Value *like) {
+  size_t len = strlen(path);
+  if (len > 3 && strcmp(path + len - 3, ".pb") == 0)
+    return onnx_load_tensor_file(path);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    cn_error("cannot open '%s'", path);
+  Value *v = cn_alloc(sizeof *v);
+  *v = *like;
+  v->name = like->name;
+  size_t bytes = (size_t)value_bytes(v);
+  v->data = cn_alloc(bytes);
+  if (fread(v->data, 1, bytes, f) != bytes || fgetc(f) != EOF)
+    cn_error("'%s' should hold exactly %zu bytes: %s%s as raw little-endian data", path, bytes,
+             dtype_name(like->dtype), value_shape_string(like));
+  fclose(f);
+  return v;
+}
+
 /* Compares one output; returns whether it is within tolerance. */
 static bool compare(const Value *got, const Value *ref, int index, const CheckOptions *co) {
-  const char *name = cn_escape_c_string(ref->name, 100);
+  const char *name = cn_escape_c_string(got->name, 100);
   if (got->dtype != ref->dtype || value_count(got) != value_count(ref)) {
     printf("output %d '%s': expected %s%s, the model gives %s%s: FAIL\n", index, name, dtype_name(ref->dtype),
            value_shape_string(ref), dtype_name(got->dtype), value_shape_string(got));
     return false;
   }
-  double max_abs = 0, max_rel = 0;
+  double max_abs = 0, max_rel = 0, max_ref = 0;
   int64_t bad = 0, count = value_count(ref);
   for (int64_t i = 0; i < count; i++) {
     double a = value_get_double(got, i), b = value_get_double(ref, i);
-    if (isnan(a) && isnan(b))
-      continue;
-    if (a == b)
+    if (fabs(b) > max_ref && isfinite(b))
+      max_ref = fabs(b);
+    if ((isnan(a) && isnan(b)) || a == b)
       continue;
     double diff = fabs(a - b);
     if (isnan(diff))
@@ -90,10 +111,13 @@ static bool compare(const Value *got, const Value *ref, int index, const CheckOp
     if (!(diff <= co->atol + co->rtol * fabs(b)))
       bad++;
   }
-  printf("output %d '%s' %s%s: max abs err %.3g, max rel err %.3g, %lld of %lld out of tolerance: %s\n", index, name,
-         dtype_name(ref->dtype), value_shape_string(ref), max_abs, max_rel, (long long)bad, (long long)count,
-         bad ? "FAIL" : "ok");
-  return bad == 0;
+  /* --tol-scaled replaces the per-element rule by one bound for the whole tensor */
+  bool ok = co->tol_scaled > 0 ? max_abs <= co->tol_scaled * (max_ref > 1 ? max_ref : 1) : bad == 0;
+  printf("output %d '%s' %s%s: max abs err %.3g, max rel err %.3g, max |ref| %.3g, %lld of %lld out of tolerance: "
+         "%s\n",
+         index, name, dtype_name(ref->dtype), value_shape_string(got), max_abs, max_rel, max_ref,
+         co->tol_scaled > 0 ? (long long)(ok ? 0 : count) : (long long)bad, (long long)count, ok ? "ok" : "FAIL");
+  return ok;
 }
 
 int check_model(const char *model_path, const char *data_dir, const LoadOptions *lo, const EmitOptions *eo,
@@ -102,10 +126,34 @@ int check_model(const char *model_path, const char *data_dir, const LoadOptions 
   char *dir = mkdtemp(tmpl);
   if (!dir)
     cn_error("cannot create a temporary directory");
+  diag_track_temp(dir);
   Graph *g = onnx_load(model_path, lo);
   shape_infer(g);
   fold_dead_code(g);
   Plan plan = plan_memory(g);
+
+  /* input_K.pb is the K-th graph input that is not an initializer; bound ones are compiled in */
+  Value **inputs = cn_alloc_array((size_t)g->n_inputs + 1, sizeof(Value *));
+  int n_given = 0;
+  if (data_dir) {
+    for (int k = 0;; k++) {
+      char *pb = cn_format("%s/input_%d.pb", data_dir, k);
+      if (access(pb, R_OK) != 0)
+        break;
+      Value *t = onnx_load_tensor_file(pb);
+      if (!bound(lo, t->name) && n_given < g->n_inputs)
+        inputs[n_given++] = t;
+    }
+  } else {
+    for (int k = 0; k < co->n_inputs && n_given < g->n_inputs; k++, n_given++)
+      inputs[n_given] = read_tensor(co->inputs[k], g->inputs[n_given]);
+  }
+  if (n_given != g->n_inputs || (!data_dir && co->n_inputs != g->n_inputs))
+    cn_error("the test data has %d tensors for the model's %d run-time inputs", data_dir ? n_given : co->n_inputs,
+             g->n_inputs);
+  if (!data_dir && co->n_expects != g->n_outputs)
+    cn_error("%d --expect files given for the model's %d outputs", co->n_expects, g->n_outputs);
+
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   FILE *c_out = fopen(c_path, "w"), *h_out = fopen(h_path, "w");
   if (!c_out || !h_out)
@@ -119,31 +167,22 @@ int check_model(const char *model_path, const char *data_dir, const LoadOptions 
   char *main_path = cn_format("%s/main.c", dir), *exe = cn_format("%s/run", dir);
   write_file(main_path, harness, sizeof harness - 1);
   const char *args[] = {"-o", exe, c_path, main_path, "-lm"};
+  diag_untrack_temp(dir); /* kept from here on, so a failure can be looked at */
   if (cc_run(&co->cc, args, 5) != 0)
     cn_error("the generated code did not compile (kept in %s)", dir);
 
-  /* input_K.pb is the K-th graph input that is not an initializer; bound ones are compiled in */
   const char **argv = cn_alloc_array((size_t)(g->n_inputs + g->n_outputs + 2), sizeof(char *));
   int argc = 0;
   argv[argc++] = exe;
-  int runtime_index = 0;
-  for (int k = 0;; k++) {
-    char *pb = cn_format("%s/input_%d.pb", data_dir, k);
-    if (access(pb, R_OK) != 0)
-      break;
-    Value *t = onnx_load_tensor_file(pb);
-    if (bound(lo, t->name) || runtime_index >= g->n_inputs)
-      continue;
-    Value *in = g->inputs[runtime_index];
+  for (int k = 0; k < g->n_inputs; k++) {
+    Value *t = inputs[k], *in = g->inputs[k];
     if (t->dtype != in->dtype || value_count(t) != value_count(in))
-      cn_error("%s is %s%s; input '%s' is %s%s", pb, dtype_name(t->dtype), value_shape_string(t),
-               cn_escape_c_string(in->name, 100), dtype_name(in->dtype), value_shape_string(in));
-    char *raw = cn_format("%s/in%d.bin", dir, runtime_index++);
-    write_file(raw, t->data, (size_t)value_bytes(t));
-    argv[argc++] = raw;
+      cn_error("the test data for input %d is %s%s; input '%s' is %s%s", k, dtype_name(t->dtype),
+               value_shape_string(t), cn_escape_c_string(in->name, 100), dtype_name(in->dtype),
+               value_shape_string(in));
+    argv[argc] = cn_format("%s/in%d.bin", dir, k);
+    write_file(argv[argc++], t->data, (size_t)value_bytes(t));
   }
-  if (runtime_index != g->n_inputs)
-    cn_error("%s has data for %d of the model's %d run-time inputs", data_dir, runtime_index, g->n_inputs);
   for (int j = 0; j < g->n_outputs; j++)
     argv[argc++] = cn_format("%s/out%d.bin", dir, j);
   argv[argc] = NULL;
@@ -153,9 +192,10 @@ int check_model(const char *model_path, const char *data_dir, const LoadOptions 
 
   bool ok = true;
   for (int j = 0; j < g->n_outputs; j++) {
-    Value *ref = onnx_load_tensor_file(cn_format("%s/output_%d.pb", data_dir, j));
     Value got = *g->outputs[j];
     got.data = read_all(argv[1 + g->n_inputs + j], (size_t)value_bytes(&got));
+    Value *ref = data_dir ? onnx_load_tensor_file(cn_format("%s/output_%d.pb", data_dir, j))
+                          : read_tensor(co->expects[j], &got);
     ok &= compare(&got, ref, j, co);
   }
   if (ok) {

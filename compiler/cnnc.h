@@ -365,6 +365,9 @@ extern const size_t cn_embedded_count;
 
 typedef struct CheckOptions {
   double atol, rtol;
+  double tol_scaled; /* > 0: pass when max|got-ref| <= tol_scaled * max(1, max|ref|) */
+  const char **inputs, **expects; /* test data as files (.pb or raw) instead of a data directory */
+  int n_inputs, n_expects;
   CcOptions cc;
 } CheckOptions;
 

@@ -30,7 +30,7 @@ void diag_untrack_temp(const char *path) {
 noreturn void cn_fatal(void) {
   for (int i = 0; i < MAX_TEMPS; i++)
     if (temps[i]) {
-      unlink(temps[i]);
+      remove(temps[i]); /* a file, or a scratch directory that is still empty */
       temps[i] = NULL;
     }
   if (diag_fatal_hook)
@@ -47,7 +47,9 @@ static void vreport(const char *kind, const Node *n, const char *fmt, va_list ap
   }
   if (len >= 0 && (size_t)len < sizeof last_message)
     vsnprintf(last_message + len, sizeof last_message - len, fmt, ap);
-  fprintf(stderr, "%s\n", last_message);
+  /* with a hook installed (tests), the hook decides what to do with an error's text */
+  if (!diag_fatal_hook || strcmp(kind, "error") != 0)
+    fprintf(stderr, "%s\n", last_message);
 }
 
 noreturn void cn_error(const char *fmt, ...) {

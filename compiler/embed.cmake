@@ -1,6 +1,7 @@
 # Turns files into a C source defining cn_embedded_files[], so the compiler carries the runtime sources it
 # builds classifiers from. Run in script mode: cmake -DOUTPUT=... -DFILES="a;b" -P embed.cmake
 set(body "#include <stddef.h>\n\nstruct EmbeddedFile {\n  const char *name;\n  const unsigned char *data;\n  size_t size;\n};\n\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(table "")
 set(index 0)
 foreach(file IN LISTS FILES)

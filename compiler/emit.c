@@ -106,8 +106,9 @@ static void emit_header_comment(FILE *out, const Graph *g, const EmitOptions *o,
   fprintf(out, " * model: %s (sha256 %s)\n", cn_escape_comment(g->path, 500), sha);
   fprintf(out, " * producer: %s, opset %lld\n", cn_escape_comment(g->producer ? g->producer : "unknown", 200),
           (long long)g->opset);
-  fprintf(out, " * arena: %lld bytes; weights: %lld bytes\n */\n", (long long)plan->arena_bytes,
-          (long long)weight_bytes);
+  static const char *const target_names[] = {"generic", "avx2", "avx512", "neon"};
+  fprintf(out, " * target: %s; arena: %lld bytes; weights: %lld bytes\n */\n", target_names[o->target],
+          (long long)plan->arena_bytes, (long long)weight_bytes);
 }
 
 /* Weights go into one string literal: compilers parse it an order of magnitude faster than an initializer
@@ -380,7 +381,12 @@ static void emit_header(FILE *h, const Graph *g, const Plan *plan, const EmitOpt
       Value *v = vals[j];
       fprintf(h, "/* %s %d: '%s' %s */\n", pass ? "output" : "input", j, cn_escape_comment(v->name, 200),
               emit_dims_comment(v));
+      char *dims = cn_strdup("");
+      for (int i = 0; i < v->rank; i++)
+        dims = cn_format("%s%s%lld", dims, i ? ", " : "", (long long)v->dims[i]);
       fprintf(h, "#define %s_%s_%d_ELEM_TYPE %d\n", P, role, j, v->dtype);
+      fprintf(h, "#define %s_%s_%d_RANK %d\n", P, role, j, v->rank);
+      fprintf(h, "#define %s_%s_%d_DIMS {%s}\n", P, role, j, dims);
       fprintf(h, "#define %s_%s_%d_COUNT %lld\n", P, role, j, (long long)value_count(v));
     }
   }

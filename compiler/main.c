@@ -12,6 +12,8 @@ static const char usage[] =
     "usage: cnnc MODEL.onnx [options]           compile a model to C\n"
     "       cnnc check MODEL.onnx DATA_DIR [options]\n"
     "                                            compile, run on DATA_DIR/input_*.pb, compare with output_*.pb\n"
+    "       cnnc check MODEL.onnx --input FILE... --expect FILE... [options]\n"
+    "                                            the same with files (.pb, or raw little-endian data)\n"
     "\n"
     "options:\n"
     "  -o FILE            output: FILE.c (with FILE.h beside it), object or program (default: model.c)\n"
@@ -25,6 +27,7 @@ static const char usage[] =
     "  --cc CC            C compiler for --emit=obj|exe and check (default $CC, else clang)\n"
     "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
     "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
+    "  --tol-scaled T     check: instead, pass when max|got-ref| <= T * max(1, max|ref|)\n"
     "  -d                 print the graph after shape inference to stderr\n"
     "  --help, --version\n";
 
@@ -80,6 +83,8 @@ static Args parse_args(int argc, char **argv) {
   Args a = {.emit_opts.target = TARGET_GENERIC, .check_opts = {.atol = 1e-5, .rtol = 1e-3}};
   a.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
   a.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
+  a.check_opts.inputs = cn_alloc_array((size_t)argc, sizeof(char *));
+  a.check_opts.expects = cn_alloc_array((size_t)argc, sizeof(char *));
   const char *positional[3];
   int n_pos = 0;
   int first = 1;
@@ -130,6 +135,12 @@ static Args parse_args(int argc, char **argv) {
         usage_error("unknown target '%s' (generic, avx2, avx512, neon)", v);
     } else if ((v = option_value("--cc", argc, argv, &i))) {
       a.check_opts.cc.cc = v;
+    } else if ((v = option_value("--input", argc, argv, &i))) {
+      a.check_opts.inputs[a.check_opts.n_inputs++] = v;
+    } else if ((v = option_value("--expect", argc, argv, &i))) {
+      a.check_opts.expects[a.check_opts.n_expects++] = v;
+    } else if ((v = option_value("--tol-scaled", argc, argv, &i))) {
+      a.check_opts.tol_scaled = parse_double(v, "--tol-scaled");
     } else if ((v = option_value("--atol", argc, argv, &i))) {
       a.check_opts.atol = parse_double(v, "--atol");
     } else if ((v = option_value("--rtol", argc, argv, &i))) {
@@ -146,12 +157,15 @@ static Args parse_args(int argc, char **argv) {
       positional[n_pos++] = argv[i];
     }
   }
-  if (n_pos < (a.check ? 2 : 1))
-    usage_error("%s", a.check ? "check needs a model and a test data directory" : "no model given");
+  bool files_given = a.check_opts.n_inputs || a.check_opts.n_expects;
+  if (n_pos < 1)
+    usage_error("%s", "no model given");
+  if (a.check && (n_pos == 2) == files_given)
+    usage_error("%s", "check needs a test data directory, or --input and --expect files");
   if (!a.check && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
   a.model = positional[0];
-  a.data_dir = a.check ? positional[1] : NULL;
+  a.data_dir = a.check && n_pos == 2 ? positional[1] : NULL;
   return a;
 }
 
@@ -267,8 +281,10 @@ static void build(Graph *g, Args *a) {
 int main(int argc, char **argv) {
   Args a = parse_args(argc, argv);
   a.emit_opts.command_line = command_line(argc, argv);
-  if (a.check)
+  if (a.check) {
+    a.check_opts.cc.werror = true; /* generated code must compile warning-free: check proves it */
     return check_model(a.model, a.data_dir, &a.load, &a.emit_opts, &a.check_opts);
+  }
 
   if (!a.output)
     a.output = a.emit == EMIT_EXE ? "classify" : a.emit == EMIT_OBJ ? "model.o" : "model.c";

@@ -1,0 +1,322 @@
+/* The ONNX loader on valid and broken models that the tests build themselves, in process and through the
+ * cnnc command (exit status 1, one message naming file, node and expectation, no output file left behind). */
+#include "onnx_builder.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char scratch[64];
+
+static void remove_scratch(void) {
+  const char *rm[] = {"rm", "-rf", scratch, NULL};
+  cn_spawn(rm);
+}
+
+/* Files the tests write go to one directory, removed when the test program exits. */
+static char *path_in_scratch(const char *name) {
+  if (!scratch[0]) {
+    strcpy(scratch, "/tmp/cnnc-loader-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(scratch));
+    atexit(remove_scratch);
+  }
+  return cn_format("%s/%s", scratch, name);
+}
+
+static const int64_t shape_1x4[] = {1, 4};
+
+/* x[1,4] -> Identity -> y */
+static void build_identity(OnnxBuilder *b) {
+  ob_init(b, 13);
+  ob_input(b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_output(b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  static const char *in[] = {"x"}, *out[] = {"y"};
+  ob_node(b, "copy", "Identity", 1, in, 1, out);
+}
+
+typedef struct LoadCase {
+  const char *path;
+  LoadOptions opts;
+} LoadCase;
+
+static void load_and_infer(void *arg) {
+  LoadCase *c = arg;
+  Graph *g = onnx_load(c->path, &c->opts);
+  shape_infer(g);
+}
+
+/* Writes the model, loads it in process, and checks the error names what the test expects. */
+static void expect_load_error(OnnxBuilder *b, const char *file, const char *expected) {
+  LoadCase c = {.path = path_in_scratch(file)};
+  ob_write(b, c.path);
+  bool failed = tb_fails_with(load_and_infer, &c, expected);
+  if (!failed)
+    fprintf(stderr, "\n  expected an error containing \"%s\", got \"%s\"\n", expected, tb_last_error());
+  CU_ASSERT(failed);
+  CU_ASSERT_PTR_NOT_NULL(strstr(tb_last_error(), c.path));
+}
+
+static void test_valid_model(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  char *path = path_in_scratch("valid.onnx");
+  ob_write(&b, path);
+  LoadOptions none = {0};
+  Graph *g = onnx_load(path, &none);
+  shape_infer(g);
+  CU_ASSERT_EQUAL(g->opset, 13);
+  CU_ASSERT_EQUAL(g->n_inputs, 1);
+  CU_ASSERT_EQUAL(g->n_outputs, 1);
+  CU_ASSERT_EQUAL(g->n_nodes, 1);
+  CU_ASSERT_EQUAL(g->nodes[0]->op->kind, OP_IDENTITY);
+  TB_ASSERT_SHAPE(g->outputs[0], 1, 4);
+}
+
+static void test_initializer_forms(void) {
+  static const float w[] = {1, 2, 3, 4};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_output(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  Onnx__TensorProto *t = ob_initializer(&b, "w", 2, shape_1x4, w, sizeof w);
+  char *raw = path_in_scratch("raw.onnx");
+  ob_write(&b, raw);
+  LoadOptions none = {0};
+  Graph *g = onnx_load(raw, &none);
+  CU_ASSERT_EQUAL(((float *)g->outputs[0]->data)[3], 4.0f);
+  /* the same tensor as float_data instead of raw_data */
+  t->has_raw_data = 0;
+  t->n_float_data = 4;
+  t->float_data = (float *)w;
+  char *typed = path_in_scratch("typed.onnx");
+  ob_write(&b, typed);
+  g = onnx_load(typed, &none);
+  CU_ASSERT_EQUAL(((float *)g->outputs[0]->data)[2], 3.0f);
+}
+
+static void test_symbolic_dim(void) {
+  static const int64_t dims[] = {-1, 4};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, dims);
+  ob_output(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, dims);
+  static const char *in[] = {"x"}, *out[] = {"y"};
+  ob_node(&b, "copy", "Identity", 1, in, 1, out);
+  expect_load_error(&b, "symbolic.onnx", "--dim N=VALUE");
+  DimSetting batch = {"N", 3};
+  LoadOptions with_dim = {.dims = &batch, .n_dims = 1};
+  Graph *g = onnx_load(path_in_scratch("symbolic.onnx"), &with_dim);
+  shape_infer(g);
+  TB_ASSERT_SHAPE(g->outputs[0], 3, 4);
+}
+
+static void test_malformed_and_truncated(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  char *path = path_in_scratch("truncated.onnx");
+  size_t size = ob_write(&b, path);
+  CU_ASSERT_EQUAL(truncate(path, (off_t)(size / 2)), 0);
+  LoadCase c = {.path = path};
+  CU_ASSERT(tb_fails_with(load_and_infer, &c, "not a valid ONNX model"));
+  FILE *f = fopen(path, "wb");
+  fputs("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", f);
+  fclose(f);
+  CU_ASSERT(tb_fails_with(load_and_infer, &c, "not a valid ONNX model"));
+  c.path = path_in_scratch("does-not-exist.onnx");
+  CU_ASSERT(tb_fails_with(load_and_infer, &c, "cannot open"));
+}
+
+static void test_unknown_operator(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  b.graph.node[0]->op_type = "FrobnicateV2";
+  expect_load_error(&b, "unknown.onnx", "node 0 'copy' (FrobnicateV2): unsupported operator");
+  b.graph.node[0]->op_type = "Identity";
+  b.graph.node[0]->domain = "com.example";
+  expect_load_error(&b, "domain.onnx", "in domain 'com.example'");
+}
+
+static void test_unsupported_type(void) {
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16, 2, shape_1x4);
+  ob_output(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16, 2, shape_1x4);
+  static const char *in[] = {"x"}, *out[] = {"y"};
+  ob_node(&b, "copy", "Identity", 1, in, 1, out);
+  expect_load_error(&b, "half.onnx", "element type float16");
+}
+
+static void test_cycle(void) {
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_output(&b, "b", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  static const char *in1[] = {"b"}, *out1[] = {"a"}, *in2[] = {"a"}, *out2[] = {"b"};
+  ob_node(&b, "first", "Identity", 1, in1, 1, out1);
+  ob_node(&b, "second", "Identity", 1, in2, 1, out2);
+  expect_load_error(&b, "cycle.onnx", "cycle");
+}
+
+static void test_missing_input(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  static const char *in[] = {"weights_never_defined"};
+  b.graph.node[0]->input = (char **)in;
+  expect_load_error(&b, "missing.onnx", "node 0 'copy' (Identity): input 0 'weights_never_defined' is not a graph input, an initializer");
+}
+
+static void test_raw_data_length(void) {
+  static const float w[] = {1, 2, 3, 4};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_output(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_initializer(&b, "w", 2, shape_1x4, w, 8);
+  expect_load_error(&b, "short.onnx", "raw_data has 8 bytes; float[1, 4] needs 16");
+}
+
+static void test_absurd_dims(void) {
+  static const int64_t huge[] = {(int64_t)1 << 40, (int64_t)1 << 40};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, huge);
+  ob_output(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, huge);
+  static const char *in[] = {"x"}, *out[] = {"y"};
+  ob_node(&b, "copy", "Identity", 1, in, 1, out);
+  expect_load_error(&b, "huge.onnx", "sizes must be non-negative and the tensor at most");
+  static const int64_t negative[] = {-5, 2};
+  static const float w[] = {0};
+  OnnxBuilder c;
+  ob_init(&c, 13);
+  ob_output(&c, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_initializer(&c, "w", 2, negative, w, 4);
+  expect_load_error(&c, "negative.onnx", "dimension 0 = -5");
+}
+
+static void test_wrong_attribute_type(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  b.graph.node[0]->op_type = "Flatten";
+  ob_attr_float(b.graph.node[0], "axis", 1.5f);
+  expect_load_error(&b, "attr.onnx", "node 0 'copy' (Flatten): attribute 'axis' must be an int");
+}
+
+static void test_inconsistent_shapes(void) {
+  static const int64_t shape_4[] = {4}, shape_2x3[] = {2, 3};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, "a", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_2x3);
+  ob_input(&b, "b", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, shape_4);
+  ob_output(&b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_2x3);
+  static const char *in[] = {"a", "b"}, *out[] = {"y"};
+  ob_node(&b, "sum", "Add", 2, in, 1, out);
+  expect_load_error(&b, "broadcast.onnx", "node 0 'sum' (Add): input 1 has shape [4], which does not broadcast with [2, 3]");
+}
+
+static void test_duplicate_output(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  static const char *in[] = {"x"}, *out[] = {"y"};
+  ob_node(&b, "again", "Identity", 1, in, 1, out);
+  expect_load_error(&b, "twice.onnx", "tensor 'y' is defined twice");
+}
+
+/* Runs cnnc with args, stderr into a file; returns the exit status and the stderr text. */
+static int run_cnnc(const char *const *args, int n, char **err_text) {
+  const char *bin = getenv("CNNC_BIN");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+  const char *argv[16] = {bin};
+  for (int i = 0; i < n; i++)
+    argv[1 + i] = args[i];
+  argv[1 + n] = NULL;
+  char *err_path = path_in_scratch("stderr.txt");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid;
+  CU_ASSERT_EQUAL_FATAL(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ), 0);
+  int status;
+  waitpid(pid, &status, 0);
+  posix_spawn_file_actions_destroy(&fa);
+  FILE *f = fopen(err_path, "r");
+  *err_text = cn_alloc(8192);
+  size_t got = fread(*err_text, 1, 8191, f);
+  (*err_text)[got] = 0;
+  fclose(f);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool scratch_has_file_starting(const char *prefix) {
+  path_in_scratch("");
+  DIR *d = opendir(scratch);
+  bool found = false;
+  for (struct dirent *e; d && (e = readdir(d));)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+      found = true;
+  closedir(d);
+  return found;
+}
+
+static void test_cli_error_leaves_nothing(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  b.graph.node[0]->op_type = "FrobnicateV2";
+  char *model = path_in_scratch("cli_bad.onnx"), *out = path_in_scratch("cli_out.c");
+  ob_write(&b, model);
+  char *err;
+  const char *args[] = {model, "-o", out};
+  CU_ASSERT_EQUAL(run_cnnc(args, 3, &err), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, model));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "'copy' (FrobnicateV2)"));
+  CU_ASSERT_EQUAL(strchr(err, '\n'), err + strlen(err) - 1); /* one message, one line */
+  CU_ASSERT_FALSE(scratch_has_file_starting("cli_out"));
+}
+
+static void test_cli_success_writes_both_files(void) {
+  OnnxBuilder b;
+  build_identity(&b);
+  char *model = path_in_scratch("cli_good.onnx"), *out = path_in_scratch("cli_good.c");
+  ob_write(&b, model);
+  char *err;
+  const char *args[] = {model, "-o", out};
+  CU_ASSERT_EQUAL(run_cnnc(args, 3, &err), 0);
+  CU_ASSERT_EQUAL(access(out, R_OK), 0);
+  CU_ASSERT_EQUAL(access(path_in_scratch("cli_good.h"), R_OK), 0);
+  CU_ASSERT_FALSE(scratch_has_file_starting("cli_good.c.tmp"));
+}
+
+static void test_cli_usage_errors(void) {
+  char *err;
+  const char *no_model[] = {"-o", "x.c"};
+  CU_ASSERT_EQUAL(run_cnnc(no_model, 2, &err), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "no model given"));
+  const char *bad_target[] = {"m.onnx", "--target=sparc"};
+  CU_ASSERT_EQUAL(run_cnnc(bad_target, 2, &err), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown target 'sparc'"));
+}
+
+CU_TestInfo loader_tests[] = {
+    {"valid_model", test_valid_model},
+    {"initializer_forms", test_initializer_forms},
+    {"symbolic_dim", test_symbolic_dim},
+    {"malformed_and_truncated", test_malformed_and_truncated},
+    {"unknown_operator", test_unknown_operator},
+    {"unsupported_type", test_unsupported_type},
+    {"cycle", test_cycle},
+    {"missing_input", test_missing_input},
+    {"raw_data_length", test_raw_data_length},
+    {"absurd_dims", test_absurd_dims},
+    {"wrong_attribute_type", test_wrong_attribute_type},
+    {"inconsistent_shapes", test_inconsistent_shapes},
+    {"duplicate_output", test_duplicate_output},
+    {"cli_error_leaves_nothing", test_cli_error_leaves_nothing},
+    {"cli_success_writes_both_files", test_cli_success_writes_both_files},
+    {"cli_usage_errors", test_cli_usage_errors},
+    CU_TEST_INFO_NULL,
+};

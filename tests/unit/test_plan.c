@@ -1,0 +1,123 @@
+/* The memory planner: tensors alive at the same time never share bytes, and the arena is exactly as large as
+ * the highest byte any tensor uses. */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+/* Interleaved chains of tensors of different sizes, with random Adds joining tensors of the same chain and
+ * some values kept alive across many nodes. */
+static Graph *random_graph(unsigned seed, int n_nodes) {
+  srand(seed);
+  Graph *g = tb_graph(13);
+  enum { CHAINS = 4 };
+  Value *recent[CHAINS][8];
+  int n_recent[CHAINS] = {0};
+  for (int c = 0; c < CHAINS; c++) {
+    int64_t dims[2] = {1, 3 + 37 * c};
+    recent[c][0] = tb_input(g, cn_format("in%d", c), DT_FLOAT, 2, dims);
+    n_recent[c] = 1;
+  }
+  for (int i = 0; i < n_nodes; i++) {
+    int c = rand() % CHAINS;
+    Value *a = recent[c][rand() % n_recent[c]];
+    Node *n;
+    if (rand() % 2) {
+      Value *b = recent[c][rand() % n_recent[c]];
+      n = tb_node(g, "Add", 2, (Value *[]){a, b}, 1);
+    } else {
+      n = tb_node(g, "Identity", 1, (Value *[]){a}, 1);
+    }
+    if (n_recent[c] < 8)
+      recent[c][n_recent[c]++] = n->out[0];
+    else
+      recent[c][rand() % 8] = n->out[0];
+  }
+  for (int c = 0; c < CHAINS; c++)
+    tb_output(g, recent[c][n_recent[c] - 1]);
+  tb_infer(g);
+  fold_dead_code(g);
+  return g;
+}
+
+static void check_plan(Graph *g, Plan plan) {
+  int *first = cn_alloc_array((size_t)g->n_values, sizeof(int));
+  int *last = cn_alloc_array((size_t)g->n_values, sizeof(int));
+  for (int i = 0; i < g->n_values; i++)
+    first[i] = -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int k = 0; k < n->n_out; k++)
+      first[n->out[k]->id] = last[n->out[k]->id] = i;
+    for (int k = 0; k < n->n_in; k++)
+      last[n->in[k]->id] = i;
+  }
+  int64_t bound = 0;
+  int in_arena = 0;
+  for (int a = 0; a < g->n_values; a++) {
+    Value *va = g->values[a];
+    if (va->offset < 0)
+      continue;
+    in_arena++;
+    CU_ASSERT_EQUAL(va->offset % 64, 0);
+    CU_ASSERT(first[a] >= 0);
+    int64_t end_a = va->offset + value_bytes(va);
+    if (end_a > bound)
+      bound = end_a;
+    for (int b = a + 1; b < g->n_values; b++) {
+      Value *vb = g->values[b];
+      if (vb->offset < 0)
+        continue;
+      bool live_together = first[a] <= last[b] && first[b] <= last[a];
+      bool overlap = va->offset < vb->offset + value_bytes(vb) && vb->offset < end_a;
+      CU_ASSERT_FALSE(live_together && overlap);
+    }
+  }
+  CU_ASSERT(in_arena > 0);
+  /* each tensor is padded to the 64-byte alignment, so the arena ends at a padded tensor end */
+  CU_ASSERT_EQUAL(plan.arena_bytes, (bound + 63) / 64 * 64);
+}
+
+static void test_random_graphs(void) {
+  for (unsigned seed = 1; seed <= 40; seed++) {
+    Graph *g = random_graph(seed, 10 + (int)seed * 3);
+    check_plan(g, plan_memory(g));
+  }
+}
+
+static void test_chain_reuses_memory(void) {
+  Graph *g = tb_graph(13);
+  Value *v = tb_input(g, "x", DT_FLOAT, 1, TB_DIMS(1000));
+  for (int i = 0; i < 10; i++)
+    v = tb_node(g, "Identity", 1, (Value *[]){v}, 1)->out[0];
+  tb_output(g, v);
+  tb_infer(g);
+  Plan plan = plan_memory(g);
+  check_plan(g, plan);
+  /* a chain needs two buffers whatever its length: one being read, one being written */
+  CU_ASSERT_EQUAL(plan.arena_bytes, 2 * 4032);
+  CU_ASSERT_EQUAL(g->outputs[0]->offset, -1); /* written straight into the caller's buffer */
+}
+
+static void test_constants_take_no_arena(void) {
+  Graph *g = tb_graph(13);
+  float w[4] = {1, 2, 3, 4};
+  Value *c = tb_const(g, "w", DT_FLOAT, 1, TB_DIMS(4), w);
+  Value *x = tb_input(g, "x", DT_FLOAT, 1, TB_DIMS(4));
+  Value *y = tb_node(g, "Identity", 1, (Value *[]){c}, 1)->out[0]; /* folded away */
+  Value *z = tb_node(g, "Add", 2, (Value *[]){x, y}, 1)->out[0];
+  tb_output(g, z);
+  tb_infer(g);
+  Plan plan = plan_memory(g);
+  CU_ASSERT_PTR_NOT_NULL(y->data);
+  CU_ASSERT_EQUAL(y->offset, -1);
+  CU_ASSERT_EQUAL(plan.arena_bytes, 0);
+}
+
+CU_TestInfo plan_tests[] = {
+    {"random_graphs", test_random_graphs},
+    {"chain_reuses_memory", test_chain_reuses_memory},
+    {"constants_take_no_arena", test_constants_take_no_arena},
+    CU_TEST_INFO_NULL,
+};
