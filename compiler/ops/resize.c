@@ -1,7 +1,7 @@
 /* Resize (opsets 10, 11, 13) and Upsample (opsets 7, 9).
  *
- * Every output coordinate along an axis reads a few input coordinates ("taps") with fixed weights: 1 tap
- * for nearest, 2 for linear, 4 for cubic. All of it depends only on shapes and attributes, so it is
+ * Every output coordinate along an axis reads a few input coordinates ("taps") with fixed weights: 2 for
+ * linear, 4 for cubic, and for nearest 2 of which one gets all the weight. All of it depends only on shapes and attributes, so it is
  * computed here, at compile time, following the ONNX reference implementation step by step: map the
  * output coordinate x to a source coordinate x_ori, take the n integer neighbours nearest to x_ori in the
  * edge-padded input, and weight them by the mode's coefficients. The generated code then only reads
@@ -131,6 +131,7 @@ static int single_tap(const double *weight, int taps) {
   return found;
 }
 
+/* The taps of every output coordinate along one axis, reduced to a gather or to nothing where possible. */
 static AxisTable plan_axis(const ResizeSpec *s, int axis, int64_t len, int64_t stride) {
   int64_t out = s->out[axis];
   AxisTable t = {.taps = s->mode == MODE_CUBIC ? 4 : 2};
@@ -329,6 +330,8 @@ static void resize_infer(Graph *g, Node *n) {
     for (int a = 0; a < x->rank; a++) {
       s.roi_start[a] = value_get_double(roi, a);
       s.roi_end[a] = value_get_double(roi, x->rank + a);
+      if (!isfinite(s.roi_start[a]) || !isfinite(s.roi_end[a]))
+        cn_error_node(n, "roi for axis %d is [%g, %g]; it must be finite", a, s.roi_start[a], s.roi_end[a]);
     }
   }
   plan_resize(n, &s);
