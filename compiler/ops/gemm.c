@@ -75,11 +75,14 @@ static void gemm_emit(Emitter *e, const Node *n) {
   const char *T = dtype_ctype(t);
   long long M = p->m, K = p->k, N = p->n;
   /* A'[i0][k] and B'[k][i1] in terms of the stored layouts */
-  char *a = p->trans_a ? cn_format("%s[k * %lld + i0]", emit_in(n, 0), M) : cn_format("%s[i0 * %lld + k]", emit_in(n, 0), K);
-  char *b = p->trans_b ? cn_format("%s[i1 * %lld + k]", emit_in(n, 1), K) : cn_format("%s[k * %lld + i1]", emit_in(n, 1), N);
+  const char *A = emit_in(n, 0), *B = emit_in(n, 1);
+  char *a = p->trans_a ? cn_format("%s[k * %lld + i0]", A, M) : cn_format("%s[i0 * %lld + k]", A, K);
+  char *b = p->trans_b ? cn_format("%s[i1 * %lld + k]", B, K) : cn_format("%s[k * %lld + i1]", B, N);
+  /* beta * C[i0][i1], broadcast; C is left out when beta is 0 */
   bool use_c = c && p->beta != 0;
-  char *bias = use_c ? scaled(p->beta, t, cn_format("%s[%s]", emit_in(n, 2), emit_broadcast_index(2, c->rank, c->dims, "i")))
-                     : NULL;
+  char *bias = NULL;
+  if (use_c)
+    bias = scaled(p->beta, t, cn_format("%s[%s]", emit_in(n, 2), emit_broadcast_index(2, c->rank, c->dims, "i")));
 
   emitf(e, "/* A' [%lld, %lld] times B' [%lld, %lld]%s */", M, K, K, N, use_c ? ", plus C broadcast" : "");
   emitf(e, "for (int64_t i0 = 0; i0 < %lld; i0++) {", M);

@@ -1,13 +1,13 @@
 /* Resize (opsets 10, 11, 13) and Upsample (opsets 7, 9).
  *
  * Every output coordinate along an axis reads a few input coordinates ("taps") with fixed weights: 2 for
- * linear, 4 for cubic, and for nearest 2 of which one gets all the weight. All of it depends only on shapes and attributes, so it is
- * computed here, at compile time, following the ONNX reference implementation step by step: map the
- * output coordinate x to a source coordinate x_ori, take the n integer neighbours nearest to x_ori in the
- * edge-padded input, and weight them by the mode's coefficients. The generated code then only reads
- * tables: per axis, the taps' offsets into the input (index times stride) and their weights. Axes that
- * keep every coordinate need no table, and axes where each output copies one input coordinate need no
- * weights, so nearest resizing is a plain gather. */
+ * linear, 4 for cubic, and for nearest 2 of which one gets all the weight. All of it depends only on
+ * shapes and attributes, so it is computed here, at compile time, following the ONNX reference
+ * implementation step by step: map the output coordinate x to a source coordinate x_ori, take the n
+ * integer neighbours nearest to x_ori in the edge-padded input, and weight them by the mode's
+ * coefficients. The generated code then only reads tables: per axis, the taps' offsets into the input
+ * (index times stride) and their weights. Axes that keep every coordinate need no table, and axes where
+ * each output copies one input coordinate need no weights, so nearest resizing is a plain gather. */
 #include "../cnnc.h"
 
 #include <math.h>
@@ -364,8 +364,8 @@ static void upsample_infer(Graph *g, Node *n) {
 }
 
 /* Emits `static const type name[rows][cols]` (cols 0: one dimension) from per-element strings. */
-static void emit_table(Emitter *e, const char *type, const char *name, int64_t rows, int cols, char *(*item)(const void *, int64_t),
-                       const void *data) {
+static void emit_table(Emitter *e, const char *type, const char *name, int64_t rows, int cols,
+                       char *(*item)(const void *, int64_t), const void *data) {
   if (cols == 0) {
     emitf(e, "static const %s %s[%lld] = {", type, name, (long long)rows);
     for (int64_t r = 0; r < rows; r += 16) {
@@ -386,7 +386,9 @@ static void emit_table(Emitter *e, const char *type, const char *name, int64_t r
   emitf(e, "};");
 }
 
-static char *offset_item(const void *data, int64_t i) { return cn_format("%lld", (long long)((const int64_t *)data)[i]); }
+static char *offset_item(const void *data, int64_t i) {
+  return cn_format("%lld", (long long)((const int64_t *)data)[i]);
+}
 static char *bool_item(const void *data, int64_t i) { return cn_strdup(((const bool *)data)[i] ? "1" : "0"); }
 static char *float_item(const void *data, int64_t i) { return emit_float(((const double *)data)[i], DT_FLOAT); }
 static char *double_item(const void *data, int64_t i) { return emit_float(((const double *)data)[i], DT_DOUBLE); }
@@ -406,22 +408,24 @@ static void resize_emit(Emitter *e, const Node *n) {
   int interpolated = 0; /* axes with weights */
   for (int a = 0; a < x->rank; a++) {
     const AxisTable *at = &p->axis[a];
-    char *name = cn_format("src%d", a);
-    if (at->taps == 0 && x->dims[a] > 1)
-      source = cn_format("%s%si%d * %lld", source, source[0] ? " + " : "", a, (long long)strides[a]);
-    if (at->taps == 1)
-      source = cn_format("%s%ssrc%d[i%d]", source, source[0] ? " + " : "", a, a);
-    if (at->taps == 1 || at->taps > 1)
-      emitf(e, "/* axis %d: input offsets read by each output coordinate%s */", a, at->taps > 1 ? ", and their weights" : "");
-    if (at->taps == 1)
-      emit_table(e, "int64_t", name, y->dims[a], 0, offset_item, at->offset);
-    if (at->taps > 1) {
-      emit_table(e, "int64_t", name, y->dims[a], at->taps, offset_item, at->offset);
-      emit_table(e, T, cn_format("w%d", a), y->dims[a], at->taps, t == DT_DOUBLE ? double_item : float_item, at->weight);
-      source = cn_format("%s%ssrc%d[i%d][t%d]", source, source[0] ? " + " : "", a, a, a);
+    char *term = NULL; /* this axis's part of the input offset */
+    if (at->taps == 0 && x->dims[a] > 1) {
+      term = cn_format("i%d * %lld", a, (long long)strides[a]);
+    } else if (at->taps == 1) {
+      emitf(e, "/* axis %d: the input offset each output coordinate copies */", a);
+      emit_table(e, "int64_t", cn_format("src%d", a), y->dims[a], 0, offset_item, at->offset);
+      term = cn_format("src%d[i%d]", a, a);
+    } else if (at->taps > 1) {
+      emitf(e, "/* axis %d: input offsets of each output coordinate's taps, and their weights */", a);
+      emit_table(e, "int64_t", cn_format("src%d", a), y->dims[a], at->taps, offset_item, at->offset);
+      emit_table(e, T, cn_format("w%d", a), y->dims[a], at->taps, t == DT_DOUBLE ? double_item : float_item,
+                 at->weight);
+      term = cn_format("src%d[i%d][t%d]", a, a, a);
       weight = cn_format("%sw%d[i%d][t%d] * ", weight, a, a, a);
       interpolated++;
     }
+    if (term)
+      source = cn_format("%s%s%s", source, source[0] ? " + " : "", term);
     if (at->outside) {
       emitf(e, "/* axis %d: output coordinates whose source lies outside the input */", a);
       emit_table(e, "bool", cn_format("outside%d", a), y->dims[a], 0, bool_item, at->outside);
@@ -434,7 +438,8 @@ static void resize_emit(Emitter *e, const Node *n) {
   int loops = emit_loops(e, y->rank, y->dims, "i");
   if (outside[0]) {
     emitf(e, "if (%s) {", outside);
-    emitf(e, "%s = %s;", out, dtype_is_float(t) ? emit_float(p->extrapolation, t) : cn_format("%lld", (long long)p->extrapolation));
+    char *value = dtype_is_float(t) ? emit_float(p->extrapolation, t) : cn_format("%lld", (long long)p->extrapolation);
+    emitf(e, "%s = %s;", out, value);
     emitf(e, "continue;");
     emitf(e, "}");
   }

@@ -163,7 +163,8 @@ static void test_matmul_runs(void) {
       "  for (int i = 0; i < 18; i++) (&b[0][0][0])[i] = (float)(i % 4) * 0.5f;\n"
       "  const void *in[] = {a, b}; void *out[] = {y};\n"
       "  if (model_run(in, out)) return 1;\n"
-      "  for (int p = 0; p < 2; p++) for (int q = 0; q < 3; q++) for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) {\n"
+      "  for (int p = 0; p < 2; p++) for (int q = 0; q < 3; q++)\n"
+      "  for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) {\n"
       "    float s = 0; for (int k = 0; k < 3; k++) s += a[p][0][i][k] * b[q][k][j];\n"
       "    if (fabsf(y[p][q][i][j] - s) > 1e-5f) return 2;\n"
       "  }\n"
@@ -372,7 +373,8 @@ static void test_resize_shapes(void) {
   Value *scales = tb_const_floats(g, "scales", 4, (const float[]){1, 1, 0.6f, 1.5f});
   Node *by_scales = single(g, "Resize", 3, (Value *[]){x, NULL, scales});
   tb_attr_string(by_scales, "mode", "linear");
-  Node *by_sizes = single(g, "Resize", 4, (Value *[]){x, NULL, NULL, tb_const_ints(g, "sizes", 4, TB_DIMS(2, 3, 9, 2))});
+  Value *sizes = tb_const_ints(g, "sizes", 4, TB_DIMS(2, 3, 9, 2));
+  Node *by_sizes = single(g, "Resize", 4, (Value *[]){x, NULL, NULL, sizes});
   tb_attr_string(by_sizes, "mode", "cubic");
   tb_infer(g);
   TB_ASSERT_SHAPE(by_scales->out[0], 1, 3, 3, 10);
