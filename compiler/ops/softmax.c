@@ -1,0 +1,78 @@
+/* Softmax and LogSoftmax. Before opset 13 the input is seen as a matrix [outer, len] split at `axis`
+ * (default 1) and each row is normalized; from opset 13 only the dimension `axis` (default -1) is. Both
+ * cases are a loop over [outer, len, inner] that normalizes along len, with inner = 1 before opset 13. */
+#include "../cnnc.h"
+
+typedef struct SoftmaxParams {
+  int64_t outer, len, inner;
+} SoftmaxParams;
+
+static void softmax_infer(Graph *g, Node *n) {
+  Value *x = n->in[0];
+  check_input_type(n, 0, dtype_float_only, "float or double");
+  bool per_axis = g->opset >= 13;
+  int64_t axis = normalize_axis(n, attr_int(n, "axis", per_axis ? -1 : 1), x->rank);
+  SoftmaxParams *p = cn_alloc(sizeof *p);
+  p->outer = p->len = p->inner = 1;
+  for (int i = 0; i < x->rank; i++) {
+    if (i < axis)
+      p->outer *= x->dims[i];
+    else if (i == axis || !per_axis)
+      p->len *= x->dims[i];
+    else
+      p->inner *= x->dims[i];
+  }
+  n->params = p;
+  infer_same_as_input(n, 0);
+}
+
+static void softmax_emit(Emitter *e, const Node *n) {
+  const SoftmaxParams *p = n->params;
+  DType t = n->out[0]->dtype;
+  const char *T = dtype_ctype(t);
+  const char *f = t == DT_FLOAT ? "f" : ""; /* math function suffix: expf, logf */
+  const char *X = emit_in(n, 0), *Y = emit_out(n, 0);
+  bool log_softmax = n->op->kind == OP_LOG_SOFTMAX;
+  long long len = p->len, inner = p->inner;
+  /* element a of the current slice */
+  char *at = inner == 1 ? cn_strdup("base + a") : cn_format("base + a * %lld", inner);
+
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)p->outer);
+  if (inner > 1)
+    emitf(e, "for (int64_t i = 0; i < %lld; i++) {", inner);
+  emitf(e, "const int64_t base = o * %lld%s;", len * inner, inner > 1 ? " + i" : "");
+  emitf(e, "/* subtracting the maximum keeps exp from overflowing */");
+  emitf(e, "%s max = -INFINITY;", T);
+  emitf(e, "for (int64_t a = 0; a < %lld; a++) {", len);
+  emitf(e, "max = %s[%s] > max ? %s[%s] : max;", X, at, X, at);
+  emitf(e, "}");
+  emitf(e, "%s sum = 0;", T);
+  emitf(e, "for (int64_t a = 0; a < %lld; a++) {", len);
+  if (log_softmax) {
+    emitf(e, "sum += exp%s(%s[%s] - max);", f, X, at);
+    emitf(e, "}");
+    emitf(e, "const %s log_sum = log%s(sum);", T, f);
+    emitf(e, "for (int64_t a = 0; a < %lld; a++) {", len);
+    emitf(e, "%s[%s] = %s[%s] - max - log_sum;", Y, at, X, at);
+  } else {
+    emitf(e, "%s[%s] = exp%s(%s[%s] - max);", Y, at, f, X, at);
+    emitf(e, "sum += %s[%s];", Y, at);
+    emitf(e, "}");
+    emitf(e, "for (int64_t a = 0; a < %lld; a++) {", len);
+    emitf(e, "%s[%s] /= sum;", Y, at);
+  }
+  emitf(e, "}");
+  if (inner > 1)
+    emitf(e, "}");
+  emitf(e, "}");
+}
+
+const OpDesc op_softmax = {
+    .kind = OP_SOFTMAX, .name = "Softmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = softmax_infer, .emit = softmax_emit,
+};
+
+const OpDesc op_log_softmax = {
+    .kind = OP_LOG_SOFTMAX, .name = "LogSoftmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = softmax_infer, .emit = softmax_emit,
+};
