@@ -133,3 +133,38 @@ void scalar_set(Value *v, int64_t index, Scalar x) {
   default: cn_unreachable();
   }
 }
+
+Scalar scalar_convert(Scalar x, DType from, DType to) {
+  Scalar y;
+  if (to == DT_BOOL) {
+    switch (scalar_kind(from)) {
+    case SCALAR_FLOAT: y.i = x.f != 0; break;
+    case SCALAR_DOUBLE: y.i = x.d != 0; break;
+    default: y.i = x.i != 0; break;
+    }
+    return y;
+  }
+  switch (scalar_kind(from) * 4 + scalar_kind(to)) {
+#define CONVERT(from_kind, from_field, to_kind, to_field, to_type)                                                 \
+  case from_kind * 4 + to_kind: y.to_field = (to_type)x.from_field; break;
+    CONVERT(SCALAR_FLOAT, f, SCALAR_FLOAT, f, float)
+    CONVERT(SCALAR_FLOAT, f, SCALAR_DOUBLE, d, double)
+    CONVERT(SCALAR_FLOAT, f, SCALAR_INT, i, int64_t)
+    CONVERT(SCALAR_FLOAT, f, SCALAR_UINT, u, uint64_t)
+    CONVERT(SCALAR_DOUBLE, d, SCALAR_FLOAT, f, float)
+    CONVERT(SCALAR_DOUBLE, d, SCALAR_DOUBLE, d, double)
+    CONVERT(SCALAR_DOUBLE, d, SCALAR_INT, i, int64_t)
+    CONVERT(SCALAR_DOUBLE, d, SCALAR_UINT, u, uint64_t)
+    CONVERT(SCALAR_INT, i, SCALAR_FLOAT, f, float)
+    CONVERT(SCALAR_INT, i, SCALAR_DOUBLE, d, double)
+    CONVERT(SCALAR_INT, i, SCALAR_INT, i, int64_t)
+    CONVERT(SCALAR_INT, i, SCALAR_UINT, u, uint64_t)
+    CONVERT(SCALAR_UINT, u, SCALAR_FLOAT, f, float)
+    CONVERT(SCALAR_UINT, u, SCALAR_DOUBLE, d, double)
+    CONVERT(SCALAR_UINT, u, SCALAR_INT, i, int64_t)
+    CONVERT(SCALAR_UINT, u, SCALAR_UINT, u, uint64_t)
+#undef CONVERT
+  default: cn_unreachable();
+  }
+  return y;
+}
