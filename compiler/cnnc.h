@@ -363,6 +363,7 @@ Scalar scalar_get(const Value *v, int64_t index);
 void scalar_set(Value *v, int64_t index, Scalar x);
 /* x, an element of type `from`, converted as C converts it to type `to` (to bool: x != 0). */
 Scalar scalar_convert(Scalar x, DType from, DType to);
+bool scalar_less(Scalar a, Scalar b, DType t); /* a < b for elements of type t */
 
 //
 // cc.c: running the C compiler for --emit=obj|exe and check

@@ -168,3 +168,13 @@ Scalar scalar_convert(Scalar x, DType from, DType to) {
   }
   return y;
 }
+
+bool scalar_less(Scalar a, Scalar b, DType t) {
+  switch (scalar_kind(t)) {
+  case SCALAR_FLOAT: return a.f < b.f;
+  case SCALAR_DOUBLE: return a.d < b.d;
+  case SCALAR_INT: return a.i < b.i;
+  case SCALAR_UINT: return a.u < b.u;
+  }
+  cn_unreachable();
+}
