@@ -14,7 +14,6 @@
 #include "../cnnc.h"
 
 #include <ctype.h>
-#include <string.h>
 #include <tgmath.h>
 
 enum { ALPHA, BETA, GAMMA, N_ATTRS };
