@@ -336,6 +336,36 @@ void emit_close(Emitter *e, int count);
 char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, const char *var);
 
 //
+// ops/elementwise.c: loops and folding shared by the element-wise ops (unary, binary, variadic, Clip, Where, Cast)
+//
+
+/* Opens the loops of an element-wise kernel writing `out` from inputs whose shapes broadcast to it (NULL
+ * entries are skipped; only rank and dims are read, so a stack Value can carry an adjusted shape). Sets
+ * out_index and in_index[k] to the offset expressions valid inside; returns the loop count for emit_close.
+ * Axes are merged where every input either follows the output or is broadcast along both, so an op without
+ * broadcasting gets one flat loop, which compilers vectorize. */
+int emit_elementwise_loops(Emitter *e, const Value *out, int n_in, const Value *const *ins, char **in_index,
+                           char **out_index);
+/* The offset into `in` (broadcast to out's shape, aligned at the right) of out's element `index`. */
+int64_t broadcast_offset(const Value *out, const Value *in, int64_t index);
+
+/* An element as C arithmetic sees it, for folds that must match the generated code: floats stay float, and
+ * integers are 64-bit (bool and signed types in i, unsigned in u) and wrap when stored back. */
+typedef enum ScalarKind { SCALAR_FLOAT, SCALAR_DOUBLE, SCALAR_INT, SCALAR_UINT } ScalarKind;
+typedef union Scalar {
+  float f;
+  double d;
+  int64_t i;
+  uint64_t u;
+} Scalar;
+ScalarKind scalar_kind(DType t);
+Scalar scalar_get(const Value *v, int64_t index);
+void scalar_set(Value *v, int64_t index, Scalar x);
+/* x, an element of type `from`, converted as C converts it to type `to` (to bool: x != 0). */
+Scalar scalar_convert(Scalar x, DType from, DType to);
+bool scalar_less(Scalar a, Scalar b, DType t); /* a < b for elements of type t */
+
+//
 // cc.c: running the C compiler for --emit=obj|exe and check
 //
 

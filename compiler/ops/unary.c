@@ -1,0 +1,255 @@
+/* Unary element-wise ops, one table row each. A row's formula is C written once, in terms of the element x and
+ * the attributes alpha, beta and gamma: this file compiles it to fold constants and pastes its text into the
+ * generated code, so the two cannot disagree. The generated code is
+ *
+ *   const float alpha = 0.100000001f;
+ *   for (int64_t i0 = 0; i0 < 60; i0++) {
+ *     const float x = X0[i0];
+ *     Y0[i0] = x < 0 ? alpha * x : x;
+ *   }
+ *
+ * Formulas call <math.h> functions by their double names. For float tensors the generated code calls the
+ * f-suffixed versions, and folding goes through <tgmath.h>, which makes the same choice. A function that
+ * rounds must get only float operands (exp(-x), not exp(1 - x * 0.5)), or tgmath would pick the double one. */
+#include "../cnnc.h"
+
+#include <ctype.h>
+#include <tgmath.h>
+
+enum { ALPHA, BETA, GAMMA, N_ATTRS };
+static const char *const attr_names[N_ATTRS] = {"alpha", "beta", "gamma"};
+
+typedef struct RealFormula {
+  const char *text;
+  float (*fold_float)(float x, float alpha, float beta, float gamma);
+  double (*fold_double)(double x, double alpha, double beta, double gamma);
+} RealFormula;
+
+typedef struct IntFormula {
+  const char *text;
+  int64_t (*fold_int)(int64_t x);    /* signed types, computed in 64 bits and wrapped when stored */
+  uint64_t (*fold_uint)(uint64_t x); /* unsigned types */
+} IntFormula;
+
+/* Formulas for float and double. */
+#define REAL_FORMULAS(X)                                                                                           \
+  X(relu, x > 0 ? x : 0)                                                                                           \
+  X(leaky_relu, x < 0 ? alpha * x : x)                                                                             \
+  X(elu, x < 0 ? alpha * (exp(x) - 1) : x)                                                                         \
+  X(selu, x > 0 ? gamma * x : gamma * (alpha * exp(x) - alpha))                                                    \
+  X(celu, x > 0 ? x : alpha * (exp(x / alpha) - 1))                                                                \
+  X(thresholded_relu, x > alpha ? x : 0)                                                                           \
+  X(sigmoid, 1 / (1 + exp(-x)))                                                                                    \
+  X(hard_sigmoid, fmax(0, fmin(1, alpha * x + beta)))                                                              \
+  X(hard_swish, x * fmax(0, fmin(1, x / 6 + 0.5f)))                                                                \
+  X(tanh, tanh(x))                                                                                                 \
+  /* log(1 + exp(x)), without overflowing exp for large x */                                                       \
+  X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))                                                          \
+  X(softsign, x / (1 + fabs(x)))                                                                                   \
+  X(neg, -x)                                                                                                       \
+  X(abs, fabs(x))                                                                                                  \
+  X(exp, exp(x))                                                                                                   \
+  X(log, log(x))                                                                                                   \
+  X(sqrt, sqrt(x))                                                                                                 \
+  X(reciprocal, 1 / x)                                                                                             \
+  X(floor, floor(x))                                                                                               \
+  X(ceil, ceil(x))                                                                                                 \
+  /* NaN stays NaN, as numpy.sign has it */                                                                        \
+  X(sign, x > 0 ? 1 : x < 0 ? -1 : x)                                                                              \
+  X(erf, erf(x))
+
+/* Formulas for the integer types an op accepts (none where the op is float-only). Unsigned types get their
+ * own, since comparing them with 0 draws -Wtype-limits. */
+#define SIGNED_FORMULAS(X)                                                                                         \
+  X(relu, x > 0 ? x : 0)                                                                                           \
+  X(neg, -x)                                                                                                       \
+  X(abs, x < 0 ? -x : x)                                                                                           \
+  X(sign, (x > 0) - (x < 0))
+#define UNSIGNED_FORMULAS(X)                                                                                       \
+  X(abs, x)                                                                                                        \
+  X(sign, x > 0)
+
+#define X(sym, formula)                                                                                            \
+  static float sym##_float(float x, float alpha, float beta, float gamma) {                                         \
+    (void)alpha, (void)beta, (void)gamma;                                                                          \
+    return formula;                                                                                                \
+  }                                                                                                                \
+  static double sym##_double(double x, double alpha, double beta, double gamma) {                                  \
+    (void)alpha, (void)beta, (void)gamma;                                                                          \
+    return formula;                                                                                                \
+  }                                                                                                                \
+  static const RealFormula sym##_real = {#formula, sym##_float, sym##_double};
+REAL_FORMULAS(X)
+#undef X
+
+#define X(sym, formula)                                                                                            \
+  static int64_t sym##_int(int64_t x) { return formula; }
+SIGNED_FORMULAS(X)
+#undef X
+#define X(sym, formula)                                                                                            \
+  static uint64_t sym##_uint(uint64_t x) { return formula; }
+UNSIGNED_FORMULAS(X)
+#undef X
+
+#define X(sym, formula) static const IntFormula sym##_signed = {#formula, sym##_int, NULL};
+SIGNED_FORMULAS(X)
+#undef X
+#define X(sym, formula) static const IntFormula sym##_unsigned = {#formula, NULL, sym##_uint};
+UNSIGNED_FORMULAS(X)
+#undef X
+
+typedef struct UnaryRow {
+  OpKind kind;
+  struct {
+    bool used; /* the formula reads it, so the op has this attribute */
+    float dflt;
+  } attr[N_ATTRS];
+  const RealFormula *real;
+  const IntFormula *sint, *uint; /* NULL: the op rejects that kind of integer */
+} UnaryRow;
+
+static const UnaryRow rows[] = {
+    {.kind = OP_RELU, .real = &relu_real, .sint = &relu_signed},
+    {.kind = OP_LEAKY_RELU, .attr[ALPHA] = {true, 0.01f}, .real = &leaky_relu_real},
+    {.kind = OP_ELU, .attr[ALPHA] = {true, 1.0f}, .real = &elu_real},
+    {.kind = OP_SELU, .attr[ALPHA] = {true, 1.67326319217681884765625f},
+     .attr[GAMMA] = {true, 1.05070102214813232421875f}, .real = &selu_real},
+    {.kind = OP_CELU, .attr[ALPHA] = {true, 1.0f}, .real = &celu_real},
+    {.kind = OP_THRESHOLDED_RELU, .attr[ALPHA] = {true, 1.0f}, .real = &thresholded_relu_real},
+    {.kind = OP_SIGMOID, .real = &sigmoid_real},
+    {.kind = OP_HARD_SIGMOID, .attr[ALPHA] = {true, 0.2f}, .attr[BETA] = {true, 0.5f}, .real = &hard_sigmoid_real},
+    {.kind = OP_HARD_SWISH, .real = &hard_swish_real},
+    {.kind = OP_TANH, .real = &tanh_real},
+    {.kind = OP_SOFTPLUS, .real = &softplus_real},
+    {.kind = OP_SOFTSIGN, .real = &softsign_real},
+    {.kind = OP_NEG, .real = &neg_real, .sint = &neg_signed},
+    {.kind = OP_ABS, .real = &abs_real, .sint = &abs_signed, .uint = &abs_unsigned},
+    {.kind = OP_EXP, .real = &exp_real},
+    {.kind = OP_LOG, .real = &log_real},
+    {.kind = OP_SQRT, .real = &sqrt_real},
+    {.kind = OP_RECIPROCAL, .real = &reciprocal_real},
+    {.kind = OP_FLOOR, .real = &floor_real},
+    {.kind = OP_CEIL, .real = &ceil_real},
+    {.kind = OP_SIGN, .real = &sign_real, .sint = &sign_signed, .uint = &sign_unsigned},
+    {.kind = OP_ERF, .real = &erf_real},
+};
+
+typedef struct UnaryParams {
+  const UnaryRow *row;
+  float attr[N_ATTRS];
+} UnaryParams;
+
+static const UnaryRow *find_row(OpKind kind) {
+  for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+    if (rows[r].kind == kind)
+      return &rows[r];
+  cn_unreachable();
+}
+
+static const IntFormula *int_formula(const UnaryRow *row, DType t) {
+  return scalar_kind(t) == SCALAR_UINT ? row->uint : row->sint;
+}
+
+static void unary_infer(Graph *g, Node *n) {
+  (void)g;
+  UnaryParams *p = cn_alloc(sizeof *p);
+  p->row = find_row(n->op->kind);
+  DType t = n->in[0]->dtype;
+  bool accepted = dtype_is_float(t) || (t != DT_BOOL && int_formula(p->row, t));
+  if (!accepted)
+    cn_error_node(n, "input 0 has element type %s; %s takes %s", dtype_name(t), n->op->name,
+                  p->row->uint ? "numbers" : p->row->sint ? "float, double or signed integers" : "float or double");
+  for (int a = 0; a < N_ATTRS; a++)
+    if (p->row->attr[a].used)
+      p->attr[a] = attr_float(n, attr_names[a], p->row->attr[a].dflt);
+  n->params = p;
+  infer_same_as_input(n, 0);
+}
+
+static void unary_fold(Graph *g, Node *n) {
+  (void)g;
+  const UnaryParams *p = n->params;
+  const float *a = p->attr;
+  Value *in = n->in[0], *out = n->out[0];
+  for (int64_t i = 0; i < value_count(out); i++) {
+    Scalar x = scalar_get(in, i), y;
+    switch (scalar_kind(in->dtype)) {
+    case SCALAR_FLOAT: y.f = p->row->real->fold_float(x.f, a[ALPHA], a[BETA], a[GAMMA]); break;
+    case SCALAR_DOUBLE: y.d = p->row->real->fold_double(x.d, a[ALPHA], a[BETA], a[GAMMA]); break;
+    case SCALAR_INT: y.i = p->row->sint->fold_int(x.i); break;
+    case SCALAR_UINT: y.u = p->row->uint->fold_uint(x.u); break;
+    }
+    scalar_set(out, i, y);
+  }
+}
+
+/* The formula as C for element type t: for float, every function it calls becomes the f-suffixed one. */
+static char *formula_for(const char *text, DType t) {
+  if (t != DT_FLOAT)
+    return cn_strdup(text);
+  char *s = cn_strdup("");
+  for (const char *p = text; *p;) {
+    const char *start = p;
+    if (isalpha((unsigned char)*p) || *p == '_') {
+      while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+      const char *next = p;
+      while (*next == ' ')
+        next++;
+      bool call = *next == '(';
+      s = cn_format("%s%.*s%s", s, (int)(p - start), start, call ? "f" : "");
+    } else if (isdigit((unsigned char)*p) || *p == '.') {
+      /* a number, with any suffix it has (0.5f) */
+      while (isalnum((unsigned char)*p) || *p == '.')
+        p++;
+      s = cn_format("%s%.*s", s, (int)(p - start), start);
+    } else {
+      s = cn_format("%s%c", s, *p++);
+    }
+  }
+  return s;
+}
+
+static void unary_emit(Emitter *e, const Node *n) {
+  const UnaryParams *p = n->params;
+  const Value *in = n->in[0], *out = n->out[0];
+  DType t = in->dtype;
+  const char *T = dtype_ctype(t);
+  for (int a = 0; a < N_ATTRS; a++)
+    if (p->row->attr[a].used)
+      emitf(e, "const %s %s = %s;", T, attr_names[a], emit_float(p->attr[a], t));
+  const char *text = dtype_is_float(t) ? p->row->real->text : int_formula(p->row, t)->text;
+  char *in_index, *out_index;
+  int loops = emit_elementwise_loops(e, out, 1, &in, &in_index, &out_index);
+  emitf(e, "const %s x = %s[%s];", T, emit_in(n, 0), in_index);
+  emitf(e, "%s[%s] = %s;", emit_out(n, 0), out_index, formula_for(text, t));
+  emit_close(e, loops);
+}
+
+#define UNARY_OP(sym, ID, onnx_name)                                                                               \
+  const OpDesc op_##sym = {                                                                                        \
+      .kind = OP_##ID, .name = onnx_name, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,                    \
+      .infer = unary_infer, .fold = unary_fold, .emit = unary_emit,                                                \
+  };
+UNARY_OP(relu, RELU, "Relu")
+UNARY_OP(leaky_relu, LEAKY_RELU, "LeakyRelu")
+UNARY_OP(elu, ELU, "Elu")
+UNARY_OP(selu, SELU, "Selu")
+UNARY_OP(celu, CELU, "Celu")
+UNARY_OP(thresholded_relu, THRESHOLDED_RELU, "ThresholdedRelu")
+UNARY_OP(sigmoid, SIGMOID, "Sigmoid")
+UNARY_OP(hard_sigmoid, HARD_SIGMOID, "HardSigmoid")
+UNARY_OP(hard_swish, HARD_SWISH, "HardSwish")
+UNARY_OP(tanh, TANH, "Tanh")
+UNARY_OP(softplus, SOFTPLUS, "Softplus")
+UNARY_OP(softsign, SOFTSIGN, "Softsign")
+UNARY_OP(neg, NEG, "Neg")
+UNARY_OP(abs, ABS, "Abs")
+UNARY_OP(exp, EXP, "Exp")
+UNARY_OP(log, LOG, "Log")
+UNARY_OP(sqrt, SQRT, "Sqrt")
+UNARY_OP(reciprocal, RECIPROCAL, "Reciprocal")
+UNARY_OP(floor, FLOOR, "Floor")
+UNARY_OP(ceil, CEIL, "Ceil")
+UNARY_OP(sign, SIGN, "Sign")
+UNARY_OP(erf, ERF, "Erf")
