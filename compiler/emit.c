@@ -284,6 +284,8 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   for (int j = 0; j < g->n_outputs; j++) {
     Value *v = g->outputs[j];
     char *self = cn_format("out%d", j);
+    if (value_bytes(v) == 0)
+      continue; /* nothing to copy, and an empty constant has no weights symbol */
     if (strcmp(names->value[v->id], self) != 0)
       emitf(e, "memcpy(out%d, %s, %lld);", j, names->value[v->id], (long long)value_bytes(v));
   }
