@@ -345,6 +345,10 @@ char *emit_value_literal(const Value *v, int64_t index);
 /* Input i as a constant 1-D int32/int64 tensor, converted to int64; *count gets its length. */
 int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
+//
+// ops/copy.c: strided copies shared by the data-movement ops
+//
+
 /* A copy between two dense tensors where element (i0..i{rank-1}) of an index space goes from src offset
  * src_base + sum(i_k * src_step[k]) to dst offset dst_base + sum(i_k * dst_step[k]) (offsets in elements).
  * Transpose, Slice, Split, Concat, Expand, Tile and Pad's interior are all such copies. */
