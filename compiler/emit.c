@@ -439,10 +439,14 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   fprintf(c_out, "#include \"%s\"\n\n#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n\n",
           cn_escape_c_string(o->header_name, 500));
   emit_weights(&e, g, offsets, weight_bytes, &names);
-  /* without intermediate tensors an arena would be an unused variable */
-  if (plan->arena_bytes > 0) {
+  /* without intermediate tensors an arena would be an unused variable (empty ones still get an offset) */
+  bool arena_used = false;
+  for (int i = 0; i < g->n_values; i++)
+    arena_used |= g->values[i]->offset >= 0;
+  if (arena_used) {
     fprintf(c_out, "/* Intermediate tensors; offsets planned by liveness. */\n");
-    fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES];\n\n", P, P);
+    fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES > 0 ? %s_ARENA_BYTES : 1];\n\n", P, P,
+            P);
   }
   fputs(functions, c_out);
   free(functions);
