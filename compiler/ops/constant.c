@@ -28,6 +28,8 @@ static void constant_infer(Graph *g, Node *n) {
   Value *y = n->out[0];
   if (strcmp(a->name, "value") == 0) {
     Value *t = attr_tensor(n, "value");
+    if (!t)
+      cn_error_node(n, "attribute 'value' holds no tensor");
     value_set_shape(y, n, t->dtype, t->rank, t->dims);
     y->data = t->data;
   } else {
@@ -38,10 +40,9 @@ static void constant_infer(Graph *g, Node *n) {
     int64_t count = is_list ? a->n : 1;
     value_set_shape(y, n, is_float ? DT_FLOAT : DT_INT64, is_list ? 1 : 0, &count);
     y->data = cn_alloc((size_t)value_bytes(y));
-    if (is_float)
-      memcpy(y->data, is_list ? a->floats : &a->f, (size_t)value_bytes(y));
-    else
-      memcpy(y->data, is_list ? a->ints : &a->i, (size_t)value_bytes(y));
+    const void *from = is_float ? (is_list ? (const void *)a->floats : &a->f) : (is_list ? (const void *)a->ints : &a->i);
+    if (count > 0)
+      memcpy(y->data, from, (size_t)value_bytes(y));
   }
   fold_mark_folded(n);
 }

@@ -398,6 +398,22 @@ static void test_slice_runs(void) {
   CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, want, sizeof want), 0);
 }
 
+/* An empty intermediate tensor still flows through the generated code: a Slice that selects nothing feeds a
+ * Concat. */
+static void build_empty_intermediate(Graph *g, Value **xs) {
+  Node *nothing = slice13(g, xs[0], 1, TB_DIMS(2), TB_DIMS(1), TB_DIMS(1), NULL);
+  Node *n = op2(g, "Concat", nothing->out[0], xs[0]);
+  tb_attr_int(n, "axis", 1);
+  tb_output(g, n->out[0]);
+}
+
+static void test_empty_intermediate_runs(void) {
+  TestInput x = f234();
+  Graph *g = check_fold_matches_code(13, 1, &x, build_empty_intermediate);
+  TB_ASSERT_SHAPE(g->outputs[0], 2, 3, 4);
+  CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, iota24, sizeof iota24), 0);
+}
+
 /* ---- Gather ---- */
 
 static void test_gather_shapes(void) {
@@ -695,6 +711,7 @@ CU_TestInfo shape_data_tests[] = {
     {"slice_shapes", test_slice_shapes},
     {"slice_errors", test_slice_errors},
     {"slice_runs", test_slice_runs},
+    {"empty_intermediate_runs", test_empty_intermediate_runs},
     {"gather_shapes", test_gather_shapes},
     {"gather_runs", test_gather_runs},
     {"gather_clamps_runtime_indices", test_gather_clamps_runtime_indices},
