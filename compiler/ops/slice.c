@@ -8,6 +8,7 @@ typedef struct SliceArgs {
   int64_t *starts, *ends, *axes, *steps; /* axes and steps NULL when absent */
 } SliceArgs;
 
+/* One of the lists, from the attribute `name` or from input `input`; NULL (and *count -1) when absent. */
 static int64_t *slice_list(Graph *g, Node *n, int input, const char *name, bool required, int *count) {
   int64_t *list = NULL;
   *count = -1;
@@ -26,7 +27,7 @@ static int64_t *slice_list(Graph *g, Node *n, int input, const char *name, bool 
 
 static SliceArgs slice_args(Graph *g, Node *n) {
   SliceArgs a;
-  int n_ends, n_axes, n_steps;
+  int n_ends, n_axes = 0, n_steps = 0;
   a.starts = slice_list(g, n, 1, "starts", true, &a.count);
   a.ends = slice_list(g, n, 2, "ends", true, &n_ends);
   a.axes = slice_list(g, n, 3, "axes", false, &n_axes);
