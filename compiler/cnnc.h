@@ -279,6 +279,10 @@ bool dtype_float_only(DType t);
 /* Runs n's fold hook when all its inputs are constant; returns whether it did. */
 bool fold_node(Graph *g, Node *n);
 void fold_dead_code(Graph *g);
+/* Marks n as folded once its outputs' data are set: the node goes dead and its outputs become plain constants.
+ * Ops whose outputs never depend on input data (Constant, Shape) call it from infer, so they fold even when
+ * their inputs are computed at run time. */
+void fold_mark_folded(Node *n);
 
 //
 // plan.c
@@ -334,6 +338,32 @@ void emit_close(Emitter *e, int count);
 /* Emits the flat offset expression of an index (var0..varN) into a broadcast input of shape (rank_in, dims_in),
  * aligned at the right against the output rank. */
 char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, const char *var);
+/* If output `out` has no elements, emits `(void)Y<out>;` and returns true: the caller writes nothing to it. */
+bool emit_if_empty(Emitter *e, const Node *n, int out);
+/* A C literal of element `index` of the constant v, in v's type: "0.5f", "-3", "true", "INT64_MIN". */
+char *emit_value_literal(const Value *v, int64_t index);
+/* Input i as a constant 1-D int32/int64 tensor, converted to int64; *count gets its length. */
+int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
+
+//
+// ops/copy.c: strided copies shared by the data-movement ops
+//
+
+/* A copy between two dense tensors where element (i0..i{rank-1}) of an index space goes from src offset
+ * src_base + sum(i_k * src_step[k]) to dst offset dst_base + sum(i_k * dst_step[k]) (offsets in elements).
+ * Transpose, Slice, Split, Concat, Expand, Tile and Pad's interior are all such copies. */
+#define CN_MAX_COPY_RANK (2 * CN_MAX_RANK) /* Tile splits each axis into repeats and elements */
+typedef struct StridedCopy {
+  int rank;
+  int64_t dims[CN_MAX_COPY_RANK];
+  int64_t src_base, src_step[CN_MAX_COPY_RANK];
+  int64_t dst_base, dst_step[CN_MAX_COPY_RANK];
+} StridedCopy;
+
+/* Emits the copy as a loop nest (the innermost contiguous run as one memcpy); nothing when it is empty. */
+void emit_strided_copy(Emitter *e, const StridedCopy *c, const char *dst, const char *src);
+/* Performs the copy at compile time, for fold hooks. */
+void strided_copy_run(const StridedCopy *c, void *dst, const void *src, size_t elem_size);
 
 //
 // ops/elementwise.c: loops and folding shared by the element-wise ops (unary, binary, variadic, Clip, Where, Cast)

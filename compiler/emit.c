@@ -133,15 +133,26 @@ static void emit_weight_bytes(FILE *out, const unsigned char *p, int64_t n) {
 
 static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
-static bool is_live_const(const Value *v) { return v->data && v->n_uses > 0; }
+/* Per value id: whether generated code reads it, i.e. it is a graph output or a node function's body mentions it.
+ * Constants only read at compile time (a Reshape's shape) stay out of the weights. */
+static bool *values_read(const Graph *g, bool **uses) {
+  bool *read = cn_alloc_array((size_t)g->n_values, sizeof *read);
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in; k++)
+      if (uses[i][k])
+        read[g->nodes[i]->in[k]->id] = true;
+  for (int j = 0; j < g->n_outputs; j++)
+    read[g->outputs[j]->id] = true;
+  return read;
+}
 
-/* Assigns blob offsets to the constants that live nodes or outputs read; returns the blob size. */
-static int64_t layout_weights(Graph *g, int64_t *offsets) {
+/* Assigns blob offsets to the constants that generated code reads; returns the blob size. */
+static int64_t layout_weights(Graph *g, const bool *read, int64_t *offsets) {
   int64_t size = 0;
   for (int i = 0; i < g->n_values; i++) {
     Value *v = g->values[i];
     offsets[i] = -1;
-    if (!is_live_const(v))
+    if (!v->data || !read[i])
       continue;
     offsets[i] = size;
     size = align_up(size + value_bytes(v), WEIGHT_ALIGN);
@@ -245,6 +256,8 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   emitf(e, "{");
   if (g->n_inputs)
     emitf(e, "if (!inputs) return -1;");
+  else
+    emitf(e, "(void)inputs; /* every input is constant */");
   if (g->n_outputs)
     emitf(e, "if (!outputs) return -1;");
   for (int j = 0; j < g->n_inputs; j++) {
@@ -285,6 +298,8 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   for (int j = 0; j < g->n_outputs; j++) {
     Value *v = g->outputs[j];
     char *self = cn_format("out%d", j);
+    if (value_bytes(v) == 0)
+      continue; /* nothing to copy, and an empty constant has no weights symbol */
     if (strcmp(names->value[v->id], self) != 0)
       emitf(e, "memcpy(out%d, %s, %lld);", j, names->value[v->id], (long long)value_bytes(v));
   }
@@ -406,17 +421,12 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   Emitter e = {.out = c_out, .graph = g, .opts = o};
   const char *P = o->prefix;
   graph_count_uses(g);
-  int64_t *offsets = cn_alloc_array((size_t)g->n_values, sizeof *offsets);
-  int64_t weight_bytes = layout_weights(g, offsets);
-  Names names = {cn_alloc_array((size_t)g->n_values, sizeof(char *)), cn_alloc_array((size_t)g->n_values, sizeof(char *))};
-
-  emit_header_comment(c_out, g, o, plan, weight_bytes);
-  fprintf(c_out, "#include \"%s\"\n\n#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n\n",
-          cn_escape_c_string(o->header_name, 500));
-  emit_weights(&e, g, offsets, weight_bytes, &names);
-  fprintf(c_out, "/* Intermediate tensors; offsets planned by liveness. */\n");
-  fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES > 0 ? %s_ARENA_BYTES : 1];\n\n", P, P, P);
-
+  /* The node functions go first into memory: the inputs their bodies read decide what the weights hold. */
+  char *functions;
+  size_t functions_len;
+  e.out = open_memstream(&functions, &functions_len);
+  if (!e.out)
+    cn_error("out of memory");
   bool **uses = cn_alloc_array((size_t)g->n_nodes, sizeof *uses);
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
@@ -424,6 +434,28 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
     if (!n->dead)
       emit_node_function(&e, n, uses[i]);
   }
+  fclose(e.out);
+  e.out = c_out;
+
+  int64_t *offsets = cn_alloc_array((size_t)g->n_values, sizeof *offsets);
+  int64_t weight_bytes = layout_weights(g, values_read(g, uses), offsets);
+  Names names = {cn_alloc_array((size_t)g->n_values, sizeof(char *)), cn_alloc_array((size_t)g->n_values, sizeof(char *))};
+
+  emit_header_comment(c_out, g, o, plan, weight_bytes);
+  fprintf(c_out, "#include \"%s\"\n\n#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n\n",
+          cn_escape_c_string(o->header_name, 500));
+  emit_weights(&e, g, offsets, weight_bytes, &names);
+  /* without intermediate tensors an arena would be an unused variable (empty ones still get an offset) */
+  bool arena_used = false;
+  for (int i = 0; i < g->n_values; i++)
+    arena_used |= g->values[i]->offset >= 0;
+  if (arena_used) {
+    fprintf(c_out, "/* Intermediate tensors; offsets planned by liveness. */\n");
+    fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES > 0 ? %s_ARENA_BYTES : 1];\n\n", P, P,
+            P);
+  }
+  fputs(functions, c_out);
+  free(functions);
   emit_run(&e, g, uses, &names);
   emit_typed_entry(&e, g);
   emit_info(&e, g->inputs, g->n_inputs, "input");

@@ -17,11 +17,17 @@ bool fold_node(Graph *g, Node *n) {
     if (n->out[i])
       n->out[i]->data = cn_alloc((size_t)value_bytes(n->out[i]));
   n->op->fold(g, n);
-  for (int i = 0; i < n->n_out; i++)
-    if (n->out[i])
-      n->out[i]->producer = NULL;
-  n->dead = true;
+  fold_mark_folded(n);
   return true;
+}
+
+void fold_mark_folded(Node *n) {
+  for (int i = 0; i < n->n_out; i++)
+    if (n->out[i]) {
+      CN_ASSERT(n->out[i]->data);
+      n->out[i]->producer = NULL;
+    }
+  n->dead = true;
 }
 
 /* Removes nodes whose outputs nobody reads, walking backwards so whole unused chains go. */

@@ -35,3 +35,37 @@ char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, co
   }
   return expr[0] ? expr : cn_strdup("0");
 }
+
+bool emit_if_empty(Emitter *e, const Node *n, int out) {
+  if (value_count(n->out[out]) > 0)
+    return false;
+  emitf(e, "(void)%s; /* empty tensor: nothing to write */", emit_out(n, out));
+  return true;
+}
+
+char *emit_value_literal(const Value *v, int64_t index) {
+  switch (v->dtype) {
+  case DT_FLOAT:
+  case DT_DOUBLE: return emit_float(value_get_double(v, index), v->dtype);
+  case DT_BOOL: return cn_strdup(value_get_int(v, index) ? "true" : "false");
+  case DT_UINT64: return cn_format("%lluu", (unsigned long long)((const uint64_t *)v->data)[index]);
+  default: {
+    int64_t x = value_get_int(v, index);
+    /* -9223372036854775808 would be a negated literal too large for any signed type */
+    return x == INT64_MIN ? cn_strdup("INT64_MIN") : cn_format("%lld", (long long)x);
+  }
+  }
+}
+
+int64_t *node_const_ints(const Node *n, int i, const char *what, int *count) {
+  Value *v = node_const_in(n, i, what);
+  if ((v->dtype != DT_INT64 && v->dtype != DT_INT32) || v->rank != 1)
+    cn_error_node(n, "input %d (%s) must be a 1-D int64 or int32 tensor, not %s%s", i, what, dtype_name(v->dtype),
+                  value_shape_string(v));
+  int64_t len = value_count(v);
+  int64_t *ints = cn_alloc_array((size_t)len + 1, sizeof *ints);
+  for (int64_t k = 0; k < len; k++)
+    ints[k] = value_get_int(v, k);
+  *count = (int)len;
+  return ints;
+}

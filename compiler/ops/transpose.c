@@ -1,0 +1,53 @@
+/* Transpose: output axis k is input axis perm[k]. The kernel walks the output in order and reads the input
+ * with the permuted (constant) strides. */
+#include "../cnnc.h"
+
+static void transpose_infer(Graph *g, Node *n) {
+  (void)g;
+  Value *x = n->in[0];
+  int64_t *perm;
+  int count = attr_ints(n, "perm", &perm);
+  int64_t reversed[CN_MAX_RANK];
+  if (count < 0) {
+    for (int k = 0; k < x->rank; k++)
+      reversed[k] = x->rank - 1 - k;
+    perm = reversed;
+    count = x->rank;
+  }
+  if (count != x->rank)
+    cn_error_node(n, "perm has %d entries; the input %s has rank %d", count, value_shape_string(x), x->rank);
+  bool seen[CN_MAX_RANK] = {false};
+  for (int k = 0; k < count; k++) {
+    if (perm[k] < 0 || perm[k] >= x->rank || seen[perm[k]])
+      cn_error_node(n, "perm is not a permutation of 0..%d: entry %d is %lld", x->rank - 1, k, (long long)perm[k]);
+    seen[perm[k]] = true;
+  }
+
+  StridedCopy *c = cn_alloc(sizeof *c);
+  int64_t in_strides[CN_MAX_RANK], dims[CN_MAX_RANK];
+  shape_strides(x->rank, x->dims, in_strides);
+  c->rank = x->rank;
+  for (int k = 0; k < x->rank; k++) {
+    dims[k] = c->dims[k] = x->dims[perm[k]];
+    c->src_step[k] = in_strides[perm[k]];
+  }
+  shape_strides(x->rank, dims, c->dst_step);
+  n->params = c;
+  value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
+}
+
+static void transpose_fold(Graph *g, Node *n) {
+  (void)g;
+  strided_copy_run(n->params, n->out[0]->data, n->in[0]->data, dtype_size(n->in[0]->dtype));
+}
+
+static void transpose_emit(Emitter *e, const Node *n) {
+  if (emit_if_empty(e, n, 0))
+    return;
+  emit_strided_copy(e, n->params, emit_out(n, 0), emit_in(n, 0));
+}
+
+const OpDesc op_transpose = {
+    .kind = OP_TRANSPOSE, .name = "Transpose", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = transpose_infer, .fold = transpose_fold, .emit = transpose_emit,
+};
