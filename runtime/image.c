@@ -1,0 +1,291 @@
+/* image.c: images to normalized float tensors.
+ *
+ * PNG, JPEG and BMP decoding and all resizing come from stb (Debian's
+ * libstb-dev), compiled into this file with static linkage. That needs only
+ * the headers, keeps the classifier's link line at -lz -lm, and cannot
+ * clash with a program that links its own copy of stb. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnnrt_internal.h"
+
+/* The formats the classifier documents, less PGM/PPM, decoded below; the
+ * other decoders would only add code that parses untrusted input. */
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_MAX_DIMENSIONS CNNRT_MAX_IMAGE_SIDE
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_STATIC
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+
+/* Under STB_IMAGE_STATIC stb declares two functions it never defines. gcc
+ * reports that at the end of the file, so the warning stays off to there. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+
+/* Bounds decoded images to 64 Mpixel (192 MiB as RGB) whatever their
+ * side lengths, and image files to what stb's int lengths can address. */
+#define MAX_PIXELS ((size_t)1 << 26)
+#define MAX_FILE_BYTES ((size_t)1 << 28)
+
+void cnnrt_image_opts_init(cnnrt_image_opts *opts, int channels, int height,
+                           int width) {
+  memset(opts, 0, sizeof *opts);
+  opts->channels = channels;
+  opts->height = height;
+  opts->width = width;
+  opts->layout = CNNRT_LAYOUT_NCHW;
+  opts->scale = 1;
+  for (int c = 0; c < 3; c++)
+    opts->std[c] = 1.0f;
+}
+
+static int check_opts(const cnnrt_image_opts *o) {
+  if (o->channels != 1 && o->channels != 3)
+    return cnnrt_fail(CNNRT_ERR_ARG, "image channels must be 1 or 3, not %d",
+                      o->channels);
+  if (o->height < 1 || o->width < 1 || o->height > CNNRT_MAX_IMAGE_SIDE ||
+      o->width > CNNRT_MAX_IMAGE_SIDE)
+    return cnnrt_fail(CNNRT_ERR_ARG, "image size %dx%d is out of range",
+                      o->width, o->height);
+  if (o->layout != CNNRT_LAYOUT_NCHW && o->layout != CNNRT_LAYOUT_NHWC)
+    return cnnrt_fail(CNNRT_ERR_ARG, "unknown layout %d", o->layout);
+  for (int c = 0; c < o->channels; c++)
+    if (!isfinite(o->mean[c]) || !isfinite(o->std[c]) || o->std[c] == 0.0f)
+      return cnnrt_fail(CNNRT_ERR_ARG,
+                        "channel %d needs a finite mean and a finite, nonzero "
+                        "std",
+                        c);
+  return CNNRT_OK;
+}
+
+/* Converts interleaved 8-bit pixels to out_c (1 or 3) channels, dropping
+ * alpha. Grey uses the same integer luma weights as stb_image. */
+static void convert_channels(const unsigned char *in, int in_c,
+                             unsigned char *out, int out_c, size_t pixels) {
+  for (size_t i = 0; i < pixels; i++) {
+    const unsigned char *p = in + i * (size_t)in_c;
+    if (out_c == 1)
+      out[i] = in_c < 3
+                   ? p[0]
+                   : (unsigned char)((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+    else if (in_c < 3)
+      memset(out + i * 3, p[0], 3);
+    else
+      memcpy(out + i * 3, p, 3);
+  }
+}
+
+/* Resizes, scales, normalizes and lays out pixels that already have
+ * opts->channels channels. */
+static int to_floats(const unsigned char *pixels, int width, int height,
+                     const cnnrt_image_opts *o, float *out) {
+  const int c_n = o->channels;
+  const size_t plane = (size_t)o->height * (size_t)o->width;
+  unsigned char *sized = NULL;
+  if (width != o->width || height != o->height) {
+    sized = malloc(plane * (size_t)c_n);
+    if (!sized)
+      return cnnrt_fail(CNNRT_ERR_NOMEM, "out of memory resizing an image");
+    if (!stbir_resize_uint8(pixels, width, height, 0, sized, o->width,
+                            o->height, 0, c_n)) {
+      free(sized);
+      return cnnrt_fail(CNNRT_ERR_NOMEM, "out of memory resizing an image");
+    }
+    pixels = sized;
+  }
+  const float unit = o->scale ? 1.0f / 255.0f : 1.0f;
+  for (size_t i = 0; i < plane; i++)
+    for (int c = 0; c < c_n; c++) {
+      float v =
+          (pixels[i * (size_t)c_n + (size_t)c] * unit - o->mean[c]) / o->std[c];
+      if (o->layout == CNNRT_LAYOUT_NCHW)
+        out[(size_t)c * plane + i] = v;
+      else
+        out[i * (size_t)c_n + (size_t)c] = v;
+    }
+  free(sized);
+  return CNNRT_OK;
+}
+
+int cnnrt_image_convert(const unsigned char *pixels, int width, int height,
+                        int channels, const cnnrt_image_opts *opts,
+                        float *out) {
+  int st = check_opts(opts);
+  if (st)
+    return st;
+  if (channels < 1 || channels > 4)
+    return cnnrt_fail(CNNRT_ERR_ARG, "pixels must have 1 to 4 channels, not %d",
+                      channels);
+  if (width < 1 || height < 1 || (size_t)width * (size_t)height > MAX_PIXELS)
+    return cnnrt_fail(CNNRT_ERR_ARG, "image size %dx%d is out of range", width,
+                      height);
+  if (channels == opts->channels)
+    return to_floats(pixels, width, height, opts, out);
+  size_t n = (size_t)width * (size_t)height;
+  unsigned char *conv = malloc(n * (size_t)opts->channels);
+  if (!conv)
+    return cnnrt_fail(CNNRT_ERR_NOMEM, "out of memory converting an image");
+  convert_channels(pixels, channels, conv, opts->channels, n);
+  st = to_floats(conv, width, height, opts, out);
+  free(conv);
+  return st;
+}
+
+/* Decodes binary PGM (P5) and PPM (P6) here rather than in stb 2.27, which
+ * overflows on long header numbers, returns uninitialized pixels for a
+ * truncated file, reads 16-bit samples in the wrong byte order and ignores
+ * maxval. Leaves *pixels NULL if buf is not P5/P6. */
+static int decode_pnm(const unsigned char *buf, size_t size,
+                      unsigned char **pixels, int *w, int *h, int *c) {
+  *pixels = NULL;
+  if (size < 2 || buf[0] != 'P' || (buf[1] != '5' && buf[1] != '6'))
+    return CNNRT_OK;
+  size_t i = 2;
+  unsigned long v[3]; /* width, height, maxval */
+  for (int field = 0; field < 3; field++) {
+    for (;;) {
+      while (i < size && isspace(buf[i]))
+        i++;
+      if (i == size || buf[i] != '#')
+        break;
+      while (i < size && buf[i] != '\n' && buf[i] != '\r')
+        i++;
+    }
+    size_t first = i;
+    for (v[field] = 0; i < size && isdigit(buf[i]) && i - first < 6; i++)
+      v[field] = v[field] * 10 + (unsigned long)(buf[i] - '0');
+    if (i == first || (i < size && isdigit(buf[i])) || v[field] == 0 ||
+        v[field] > (field < 2 ? CNNRT_MAX_IMAGE_SIDE : 65535))
+      return cnnrt_fail(CNNRT_ERR_FORMAT,
+                        "bad PGM/PPM header: %s missing or out of range",
+                        field == 0   ? "width"
+                        : field == 1 ? "height"
+                                     : "maxval");
+  }
+  i++; /* the one whitespace byte that ends the header */
+  size_t n = (size_t)v[0] * v[1] * (buf[1] == '6' ? 3 : 1);
+  size_t width = v[2] > 255 ? 2 : 1;
+  if ((size_t)v[0] * v[1] > MAX_PIXELS)
+    return cnnrt_fail(CNNRT_ERR_LIMIT, "%lux%lu image has more than %zu pixels",
+                      v[0], v[1], MAX_PIXELS);
+  if (i > size || size - i < n * width)
+    return cnnrt_fail(CNNRT_ERR_FORMAT,
+                      "truncated: the header promises %lux%lu pixels", v[0],
+                      v[1]);
+  unsigned char *out = malloc(n);
+  if (!out)
+    return cnnrt_fail(CNNRT_ERR_NOMEM, "out of memory for %zu pixels", n);
+  for (size_t k = 0; k < n; k++) {
+    const unsigned char *p = buf + i + k * width;
+    unsigned long sample = width == 2 ? (unsigned long)p[0] << 8 | p[1] : p[0];
+    if (sample > v[2])
+      sample = v[2];
+    out[k] = (unsigned char)((sample * 255 + v[2] / 2) / v[2]);
+  }
+  *pixels = out;
+  *w = (int)v[0];
+  *h = (int)v[1];
+  *c = buf[1] == '6' ? 3 : 1;
+  return CNNRT_OK;
+}
+
+/* stb 2.27 builds a JPEG Huffman table without checking that its DHT
+ * segment declares at most 256 codes, and then writes past the table. So
+ * walk the markers the way stb meets them and check every table first.
+ * Like stb, read bytes past the end of the file as zeros, and read each
+ * table a DHT segment starts even if it runs past the segment. */
+static int check_jpeg(const unsigned char *buf, size_t size) {
+  /* stb takes any run of 0xFF fill bytes before SOI, so any file that
+   * starts with 0xFF may reach its JPEG decoder. */
+  if (size < 2 || buf[0] != 0xFF)
+    return CNNRT_OK;
+  size_t i = 0;
+  while (i + 4 <= size) {
+    unsigned marker = buf[i + 1];
+    /* Entropy-coded data, fill bytes, stuffed zeros, RSTn, TEM and SOI
+     * carry no length; step over them one or two bytes at a time. */
+    if (buf[i] != 0xFF || marker == 0xFF) {
+      i++;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || marker == 0xD8 ||
+        (marker >= 0xD0 && marker <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    if (marker == 0xD9)
+      break;
+    size_t end = i + 2 + ((size_t)buf[i + 2] << 8 | buf[i + 3]);
+    for (size_t t = i + 4; marker == 0xC4 && t < end;) {
+      size_t codes = 0;
+      for (size_t k = t + 1; k <= t + 16 && k < size; k++)
+        codes += buf[k];
+      if (codes > 256)
+        return cnnrt_fail(CNNRT_ERR_FORMAT,
+                          "corrupt JPEG: a Huffman table declares %zu codes, "
+                          "at most 256 are possible",
+                          codes);
+      t += 17 + codes;
+    }
+    i = end;
+  }
+  return CNNRT_OK;
+}
+
+/* Decodes PNG, JPEG and BMP with stb. Channels are left as in the file:
+ * cnnrt_image_convert does that conversion for every format alike. */
+static int decode_stb(const unsigned char *buf, size_t size,
+                      unsigned char **pixels, int *w, int *h, int *c) {
+  *pixels = NULL;
+  int st = check_jpeg(buf, size);
+  if (st)
+    return st;
+  /* Reading the header first keeps a huge image from being decoded. */
+  if (!stbi_info_from_memory(buf, (int)size, w, h, c))
+    return cnnrt_fail(CNNRT_ERR_FORMAT,
+                      "cannot read as an image (%s); expected PNG, JPEG, "
+                      "PGM/PPM or BMP",
+                      stbi_failure_reason());
+  if ((size_t)*w * (size_t)*h > MAX_PIXELS)
+    return cnnrt_fail(CNNRT_ERR_LIMIT, "%dx%d image has more than %zu pixels",
+                      *w, *h, MAX_PIXELS);
+  if (!(*pixels = stbi_load_from_memory(buf, (int)size, w, h, c, 0)))
+    return cnnrt_fail(CNNRT_ERR_FORMAT,
+                      "cannot decode image (%s); the file may be corrupt or "
+                      "truncated",
+                      stbi_failure_reason());
+  return CNNRT_OK;
+}
+
+int cnnrt_image_load(const char *path, const cnnrt_image_opts *opts,
+                     float *out) {
+  int st = check_opts(opts);
+  if (st)
+    return st;
+  unsigned char *buf, *pixels;
+  size_t size;
+  if ((st = cnnrt_file_read(path, MAX_FILE_BYTES, &buf, &size)))
+    return st;
+  int w = 0, h = 0, c = 0;
+  st = decode_pnm(buf, size, &pixels, &w, &h, &c);
+  if (!st && !pixels)
+    st = decode_stb(buf, size, &pixels, &w, &h, &c);
+  free(buf);
+  if (!st)
+    st = cnnrt_image_convert(pixels, w, h, c, opts, out);
+  /* stb allocates with plain malloc, so free() serves both decoders. */
+  free(pixels);
+  if (st)
+    return cnnrt_fail_prefix(st, path);
+  return CNNRT_OK;
+}
