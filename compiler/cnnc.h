@@ -310,7 +310,6 @@ typedef struct EmitOptions {
 struct Emitter {
   FILE *out;
   int indent;
-  int tmp_counter;
   const Graph *graph;
   const EmitOptions *opts;
 };
@@ -324,7 +323,6 @@ const char *emit_out(const Node *n, int i);
 /* A float literal that round-trips exactly, e.g. "0.100000001f", "INFINITY". */
 char *emit_float(double x, DType t);
 char *emit_dims_comment(const Value *v);
-char *emit_tmp(Emitter *e, const char *role); /* fresh local name: role + counter */
 
 //
 // ops/common.c: loop nests shared by many op files

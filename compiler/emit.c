@@ -78,8 +78,6 @@ char *emit_dims_comment(const Value *v) {
   return cn_format("%s%s", dtype_name(v->dtype), value_shape_string(v));
 }
 
-char *emit_tmp(Emitter *e, const char *role) { return cn_format("%s%d", role, e->tmp_counter++); }
-
 /* The expression naming a value's storage in the run function. */
 typedef struct Names {
   char **value;  /* per value id: pointer expression, or NULL */
