@@ -7,14 +7,18 @@
  * The output size per axis is window_forward's: floor((in + pad_begin + pad_end - dilation * (kernel - 1) - 1)
  * / stride) + 1 for explicit pads, ceil(in / stride) for SAME_*.
  *
- * The generated kernel works one output row (the last spatial axis) at a time: the row starts at the bias and
- * each (input channel, kernel tap) adds weight * a strided input row to it. The innermost loop therefore runs
- * contiguously over the output row, and its bounds come from a per-tap table of the output columns whose input
- * column is inside the input, so the padding costs no branch there. Leading spatial axes skip the kernel taps
- * that fall into the padding with loop bounds computed once per output row. */
+ * The generated kernel works one output row (the last spatial axis) at a time, for a block of up to 8 output
+ * channels: the rows start at the bias and each (input channel, kernel tap) adds weight * a strided input row to
+ * them, one input load feeding every channel of the block. The innermost loop therefore runs contiguously over
+ * the output row, and its bounds come from a per-tap table of the output columns whose input column is inside
+ * the input, so the padding costs no branch there. Leading spatial axes skip the kernel taps that fall into the
+ * padding with loop bounds computed once per output row. */
 #include "../cnnc.h"
 
 #include <string.h>
+
+/* Bytes of local accumulator rows per output row block: small enough for any thread's stack. */
+#define CONV_ACC_BYTES (32 << 10)
 
 typedef struct ConvParams {
   Window w;
@@ -89,8 +93,12 @@ static void conv_emit(Emitter *e, const Node *n) {
   emitf(e, "static const int64_t col_begin[%lld] = {%s};", (long long)w->kernel[last], begins);
   emitf(e, "static const int64_t col_end[%lld] = {%s};", (long long)w->kernel[last], ends);
 
-  /* Output channels go in blocks that share each input row load. */
-  int block = group_maps % 4 == 0 ? 4 : group_maps % 2 == 0 ? 2 : 1;
+  /* Output rows accumulate in local arrays, which the compiler knows alias nothing, for a block of output
+   * channels that share each input row load; a row too long for the stack accumulates in Y itself. */
+  int block = 8;
+  while (block > 1 && (group_maps % block != 0 || block * row * (int64_t)dtype_size(n->in[0]->dtype) > CONV_ACC_BYTES))
+    block /= 2;
+  bool local = row * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_ACC_BYTES;
   int64_t weights_per_map = group_channels * kernel_size, plane = out_row_count * row;
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   if (block == 1)
@@ -110,17 +118,20 @@ static void conv_emit(Emitter *e, const Node *n) {
   for (int a = 0; a < last; a++)
     out_row = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_row, w->out[a]), a);
   char *row_offset = last ? expr_times(out_row, row) : cn_strdup("0");
-  for (int j = 0; j < block; j++) {
-    char *name = block == 1 ? cn_strdup("y") : cn_format("y%d", j);
-    char *offset = expr_plus(row_offset, j * plane);
-    emitf(e, "%s *%s = out%s;", T, name, strcmp(offset, "0") ? cn_format(" + %s", offset) : "");
+  char *acc[8];
+  for (int j = 0; j < block; j++)
+    acc[j] = block == 1 ? cn_strdup("y") : cn_format("y%d", j);
+  if (local) {
+    char *names = cn_strdup("");
+    for (int j = 0; j < block; j++)
+      names = cn_format("%s%s%s[%lld]", names, j ? ", " : "", acc[j], (long long)row);
+    emitf(e, "%s %s;", T, names);
+  } else {
+    emitf(e, "%s *y = out%s;", T, strcmp(row_offset, "0") ? cn_format(" + %s", row_offset) : "");
   }
   emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
   for (int j = 0; j < block; j++)
-    if (block == 1)
-      emitf(e, "y[o] = %s;", node_in(n, 2) ? "X2[m]" : "0");
-    else
-      emitf(e, "y%d[o] = %s;", j, node_in(n, 2) ? cn_format("X2[m + %d]", j) : "0");
+    emitf(e, "%s[o] = %s;", acc[j], !node_in(n, 2) ? "0" : block == 1 ? "X2[m]" : cn_format("X2[m + %d]", j));
   emitf(e, "}");
   emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
   emitf(e, "const %s *x = X0 + (n * %lld + %sc) * %lld;", T, (long long)channels, p->group > 1 ? "first_channel + " : "",
@@ -148,12 +159,19 @@ static void conv_emit(Emitter *e, const Node *n) {
   } else {
     emitf(e, "const %s v = x_row[%s + shift];", T, expr_times("o", w->stride[last]));
     for (int j = 0; j < block; j++)
-      emitf(e, "y%d[o] += weight%d * v;", j, j);
+      emitf(e, "%s[o] += weight%d * v;", acc[j], j);
   }
   emitf(e, "}");
   emitf(e, "}");
   emit_close(e, last); /* kernel taps of the leading axes */
   emitf(e, "}");       /* c */
+  if (local) {
+    emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+    for (int j = 0; j < block; j++)
+      emitf(e, "out[%s] = %s[o];", expr_plus(strcmp(row_offset, "0") ? cn_format("%s + o", row_offset) : "o", j * plane),
+            acc[j]);
+    emitf(e, "}");
+  }
   emit_close(e, last); /* output rows */
   emitf(e, "}");       /* m */
   emitf(e, "}");       /* n */

@@ -131,6 +131,46 @@ static void test_conv_stride_2(void) {
   CU_ASSERT_EQUAL(tb_compile_and_run(g, driver), 0);
 }
 
+/* A 1-D row too long for the local accumulators (9000 floats), so the kernel accumulates in Y: two input and
+ * two output channels, kernel 3, padding 1, against a direct loop in the driver. */
+static void test_conv_long_row(void) {
+  Graph *g = tb_graph(13);
+  static const float weights[12] = {1, -2, 3, 0.5f, 0.25f, -1, 2, 1, -3, 0, 1, 0.75f};
+  Value *x = tb_input(g, "x", DT_FLOAT, 3, TB_DIMS(1, 2, 9000));
+  Value *ins[] = {x, tb_const(g, "w", DT_FLOAT, 3, TB_DIMS(2, 2, 3), weights)};
+  Node *n = tb_node(g, "Conv", 2, ins, 1);
+  tb_attr_ints(n, "pads", 2, TB_DIMS(1, 1));
+  output_via_identity(g, n->out[0]);
+  tb_infer(g);
+  TB_ASSERT_SHAPE(n->out[0], 1, 2, 9000);
+  char *driver = cn_format(
+      "static const float w[12] = {%s};\n"
+      "static float x[18000], y[18000];\n"
+      "int main(void) {\n"
+      "  for (int i = 0; i < 18000; i++)\n"
+      "    x[i] = (float)((i * 13) %% 17) - 8.0f;\n"
+      "  const void *inputs[] = {x};\n"
+      "  void *outputs[] = {y};\n"
+      "  if (model_run(inputs, outputs) != 0)\n"
+      "    return 1;\n"
+      "  for (int m = 0; m < 2; m++)\n"
+      "    for (int o = 0; o < 9000; o++) {\n"
+      "      float ref = 0;\n"
+      "      for (int c = 0; c < 2; c++)\n"
+      "        for (int k = 0; k < 3; k++)\n"
+      "          if (o + k - 1 >= 0 && o + k - 1 < 9000)\n"
+      "            ref += x[c * 9000 + o + k - 1] * w[(m * 2 + c) * 3 + k];\n"
+      "      if (fabsf(y[m * 9000 + o] - ref) > 1e-4f) {\n"
+      "        printf(\"y[%%d][%%d] = %%g, expected %%g\\n\", m, o, y[m * 9000 + o], ref);\n"
+      "        return 2;\n"
+      "      }\n"
+      "    }\n"
+      "  return 0;\n"
+      "}\n",
+      c_list(weights, 12));
+  CU_ASSERT_EQUAL(tb_compile_and_run(g, driver), 0);
+}
+
 static const float pool_input[16] = {12, 20, 30, 0, 20, 12, 2, 0, 0, 70, 5, 2, 8, 2, 90, 3};
 
 /* A 2x2, stride-2 pool of the 4x4 pool_input. */
@@ -157,6 +197,7 @@ CU_TestInfo kernel_tests[] = {
     {"conv_zero_padding", test_conv_zero_padding},
     {"conv_two_channels", test_conv_two_channels},
     {"conv_stride_2", test_conv_stride_2},
+    {"conv_long_row", test_conv_long_row},
     {"average_pool", test_average_pool},
     {"max_pool", test_max_pool},
     CU_TEST_INFO_NULL,
