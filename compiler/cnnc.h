@@ -417,6 +417,8 @@ void window_positions(int64_t count, int64_t stride, int64_t shift, int64_t limi
 /* Emits, inside the loop over output index `o<axis>`, `i<axis>` (the input index under kernel tap 0) and
  * `k<axis>_begin`, `k<axis>_end` (the taps that fall inside the input). */
 void window_emit_taps(Emitter *e, const Window *w, int axis);
+/* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */
+char *window_describe(const Window *w);
 /* Index arithmetic for generated code: "expr * k" (parenthesized as needed; expr alone when k is 1) and
  * "expr + k" / "expr - |k|" (expr alone when k is 0). */
 char *expr_times(const char *expr, int64_t k);

@@ -80,6 +80,7 @@ static void conv_emit(Emitter *e, const Node *n) {
     out_row_count *= w->out[i];
   int64_t row = w->out[last], in_row = w->in[last];
 
+  emitf(e, "/* %s */", window_describe(w));
   /* For each kernel tap t of the last axis, the output columns whose input column
    * o * stride + t * dilation - pad_begin lies inside the input. */
   char *begins = cn_strdup(""), *ends = cn_strdup("");

@@ -128,6 +128,7 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   }
   int64_t row = w->out[last], in_row = w->in[last];
 
+  emitf(e, "/* %s */", window_describe(w));
   /* For each kernel tap t of the last axis, the input columns i whose output column
    * i * stride + t * dilation - pad_begin lies inside the output. */
   char *begins = cn_strdup(""), *ends = cn_strdup("");

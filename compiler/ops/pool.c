@@ -172,6 +172,7 @@ static void pool_emit(Emitter *e, const Node *n) {
     in_size *= w->in[a];
     out_size *= w->out[a];
   }
+  emitf(e, "/* %s */", window_describe(w));
   emitf(e, "/* one (n, c) plane at a time */");
   emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
   emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);

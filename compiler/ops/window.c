@@ -157,3 +157,17 @@ char *expr_plus(const char *expr, int64_t k) {
     return cn_format("%lld", (long long)k);
   return cn_format("%s %c %lld", expr, k > 0 ? '+' : '-', (long long)(k > 0 ? k : -k));
 }
+
+/* "a x b" of one field of each axis. */
+static char *axes(const Window *w, const int64_t *v) {
+  char *s = cn_strdup("");
+  for (int i = 0; i < w->rank; i++)
+    s = cn_format("%s%s%lld", s, i ? "x" : "", (long long)v[i]);
+  return s;
+}
+
+char *window_describe(const Window *w) {
+  return cn_format("kernel %s, stride %s, dilation %s, pads %s before and %s after: input %s -> output %s",
+                   axes(w, w->kernel), axes(w, w->stride), axes(w, w->dilation), axes(w, w->pad_begin),
+                   axes(w, w->pad_end), axes(w, w->in), axes(w, w->out));
+}
