@@ -173,23 +173,31 @@ static void test_conv_long_row(void) {
 
 static const float pool_input[16] = {12, 20, 30, 0, 20, 12, 2, 0, 0, 70, 5, 2, 8, 2, 90, 3};
 
-/* A 2x2, stride-2 pool of the 4x4 pool_input. */
-static void check_pool(const char *op_type, const float *expect) {
+/* A 2x2, stride-2 pool of the 4x4 pool_input; p > 0 sets LpPool's norm. */
+static void check_pool(const char *op_type, int64_t p, const float *expect) {
   Graph *g = tb_graph(13);
   Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 1, 4, 4));
   Value *ins[] = {x};
   Node *n = tb_node(g, op_type, 1, ins, 1);
   tb_attr_ints(n, "kernel_shape", 2, TB_DIMS(2, 2));
   tb_attr_ints(n, "strides", 2, TB_DIMS(2, 2));
+  if (p > 0)
+    tb_attr_int(n, "p", p);
   output_via_identity(g, n->out[0]);
   tb_infer(g);
   TB_ASSERT_SHAPE(n->out[0], 1, 1, 2, 2);
   CU_ASSERT_EQUAL(run_and_compare(g, pool_input, 16, expect, 4), 0);
 }
 
-static void test_average_pool(void) { check_pool("AveragePool", (const float[]){16, 8, 20, 25}); }
+static void test_average_pool(void) { check_pool("AveragePool", 0, (const float[]){16, 8, 20, 25}); }
 
-static void test_max_pool(void) { check_pool("MaxPool", (const float[]){20, 30, 70, 90}); }
+static void test_max_pool(void) { check_pool("MaxPool", 0, (const float[]){20, 30, 70, 90}); }
+
+/* p = 1 sums magnitudes; p = 2 is the Euclidean norm, e.g. sqrt(12^2 + 20^2 + 20^2 + 12^2) = sqrt(1088). */
+static void test_lp_pool(void) {
+  check_pool("LpPool", 1, (const float[]){64, 32, 80, 100});
+  check_pool("LpPool", 2, (const float[]){32.984845f, 30.0665928f, 70.4840407f, 90.2108641f});
+}
 
 CU_TestInfo kernel_tests[] = {
     {"conv_2x2", test_conv_2x2},
@@ -200,5 +208,6 @@ CU_TestInfo kernel_tests[] = {
     {"conv_long_row", test_conv_long_row},
     {"average_pool", test_average_pool},
     {"max_pool", test_max_pool},
+    {"lp_pool", test_lp_pool},
     CU_TEST_INFO_NULL,
 };
