@@ -56,7 +56,11 @@ static void transpose_output(const Node *n, Window *w) {
   else if (shape_count >= 0 && shape_count != r)
     cn_error_node(n, "output_shape has %d values; expected %d (one per spatial axis)", shape_count, r);
   for (int i = 0; i < r; i++) {
-    int64_t full = w->stride[i] * (w->in[i] - 1) + output_padding[i] + (w->kernel[i] - 1) * w->dilation[i] + 1;
+    int64_t spread = cn_mul_size(w->stride[i], w->in[i] - 1); /* -1 on overflow */
+    if (spread < 0 || spread > ((int64_t)1 << 40))
+      cn_error_node(n, "on spatial axis %d, stride %lld over %lld inputs makes the output too large", i,
+                    (long long)w->stride[i], (long long)w->in[i]);
+    int64_t full = spread + output_padding[i] + (w->kernel[i] - 1) * w->dilation[i] + 1;
     if (shape_count >= 0 || same_upper || same_lower) {
       w->out[i] = shape_count >= 0 ? shape[i] : w->in[i] * w->stride[i];
       if (w->out[i] < 1 || w->out[i] > ((int64_t)1 << 40))

@@ -154,7 +154,7 @@ static char *average_count(const PoolParams *p) {
                        (long long)(w->in[a] + w->pad_end[a] + w->dilation[a] - 1), a, (long long)w->dilation[a],
                        (long long)w->kernel[a], (long long)(w->in[a] + w->pad_end[a] + w->dilation[a] - 1), a,
                        (long long)w->dilation[a], (long long)w->kernel[a]);
-    if (a > 0 && strchr(taps, '?'))
+    if (w->rank > 1 && strchr(taps, '?'))
       taps = cn_format("(%s)", taps);
     count = a == 0 ? taps : cn_format("%s * %s", count, taps);
   }

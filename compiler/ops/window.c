@@ -29,8 +29,11 @@ void window_read(const Node *n, Window *w, const int64_t *kernel) {
                   value_shape_string(x));
   memset(w, 0, sizeof *w);
   w->rank = x->rank - 2;
-  for (int i = 0; i < w->rank; i++)
+  for (int i = 0; i < w->rank; i++) {
     w->in[i] = x->dims[i + 2];
+    if (w->in[i] < 1)
+      cn_error_node(n, "input 0 has shape %s: spatial axis %d is empty", value_shape_string(x), i);
+  }
   const Attr *kernel_shape = node_attr(n, "kernel_shape");
   if (!kernel_shape && !kernel)
     cn_error_node(n, "attribute kernel_shape is required");

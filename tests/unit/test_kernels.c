@@ -193,6 +193,29 @@ static void test_average_pool(void) { check_pool("AveragePool", 0, (const float[
 
 static void test_max_pool(void) { check_pool("MaxPool", 0, (const float[]){20, 30, 70, 90}); }
 
+/* ceil_mode with count_include_pad: 3x3 windows, stride 2, padding 1 over 4x4 give 3x3 windows (the last
+ * starts at 3, inside the input), and the last row and column of windows run past the end padding, so they
+ * divide by the taps inside the padded input only: 2 of 3 per axis (as PyTorch and onnxruntime do). */
+static void test_average_pool_ceil_count_include_pad(void) {
+  Graph *g = tb_graph(13);
+  float x[16];
+  for (int i = 0; i < 16; i++)
+    x[i] = (float)(i + 1);
+  Value *ins[] = {tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 1, 4, 4))};
+  Node *n = tb_node(g, "AveragePool", 1, ins, 1);
+  tb_attr_ints(n, "kernel_shape", 2, TB_DIMS(3, 3));
+  tb_attr_ints(n, "strides", 2, TB_DIMS(2, 2));
+  tb_attr_ints(n, "pads", 4, TB_DIMS(1, 1, 1, 1));
+  tb_attr_int(n, "ceil_mode", 1);
+  tb_attr_int(n, "count_include_pad", 1);
+  output_via_identity(g, n->out[0]);
+  tb_infer(g);
+  TB_ASSERT_SHAPE(n->out[0], 1, 1, 3, 3);
+  static const float expect[9] = {14.0f / 9, 30.0f / 9, 8.0f / 4, 57.0f / 9, 99.0f / 9, 36.0f / 6,
+                                  27.0f / 6, 45.0f / 6, 16.0f / 4};
+  CU_ASSERT_EQUAL(run_and_compare(g, x, 16, expect, 9), 0);
+}
+
 /* p = 1 sums magnitudes; p = 2 is the Euclidean norm, e.g. sqrt(12^2 + 20^2 + 20^2 + 12^2) = sqrt(1088). */
 static void test_lp_pool(void) {
   check_pool("LpPool", 1, (const float[]){64, 32, 80, 100});
@@ -208,6 +231,7 @@ CU_TestInfo kernel_tests[] = {
     {"conv_long_row", test_conv_long_row},
     {"average_pool", test_average_pool},
     {"max_pool", test_max_pool},
+    {"average_pool_ceil_count_include_pad", test_average_pool_ceil_count_include_pad},
     {"lp_pool", test_lp_pool},
     CU_TEST_INFO_NULL,
 };

@@ -125,6 +125,9 @@ static void test_conv_errors(void) {
   n = conv(4, TB_DIMS(1, 1, 5, 5), TB_DIMS(2, 1, 3, 3), false, &g);
   tb_attr_string(n, "auto_pad", "SAME");
   CU_ASSERT(tb_fails_with(infer, g, "auto_pad is 'SAME'"));
+  n = conv(4, TB_DIMS(1, 1, 0, 5), TB_DIMS(2, 1, 3, 3), false, &g);
+  tb_attr_ints(n, "pads", 4, TB_DIMS(2, 2, 2, 2));
+  CU_ASSERT(tb_fails_with(infer, g, "spatial axis 0 is empty"));
 }
 
 /* ConvTranspose of x with zero weights (C, M/group, kernel...). */
@@ -176,6 +179,9 @@ static void test_conv_transpose(void) {
   n = conv_transpose(3, TB_DIMS(1, 1, 3), TB_DIMS(1, 1, 3), &g);
   tb_attr_ints(n, "pads", 2, TB_DIMS(3, 3));
   CU_ASSERT(tb_fails_with(infer, g, "remove the whole output"));
+  n = conv_transpose(3, TB_DIMS(1, 1, 1025), TB_DIMS(1, 1, 3), &g);
+  tb_attr_ints(n, "strides", 1, TB_DIMS((int64_t)1 << 31));
+  CU_ASSERT(tb_fails_with(infer, g, "output too large"));
 }
 
 /* Output length of a 1-D MaxPool over `in` with the given window; ceil_mode 0 or 1. */
