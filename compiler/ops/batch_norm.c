@@ -20,8 +20,10 @@ static void reject_training(const Graph *g, const Node *n) {
   bool extra_outputs = false;
   for (int i = 1; i < n->n_out; i++)
     extra_outputs |= n->out[i] != NULL;
-  if (g->opset >= 14 && attr_int(n, "training_mode", 0) != 0)
-    cn_error_node(n, "training_mode = 1 is not supported; cnnc compiles BatchNormalization for inference");
+  int64_t training_mode = g->opset >= 14 ? attr_int(n, "training_mode", 0) : 0;
+  if (training_mode != 0)
+    cn_error_node(n, "training_mode = %lld is not supported; cnnc compiles BatchNormalization for inference",
+                  (long long)training_mode);
   /* Before opset 7 the outputs alone tell training (Y and the statistics) from inference (Y); is_test says it
    * again, so only an explicit is_test = 0 is taken as a request for training. */
   if (g->opset < 7 && node_attr(n, "is_test") && attr_int(n, "is_test", 0) == 0)
@@ -33,8 +35,9 @@ static void reject_training(const Graph *g, const Node *n) {
     cn_error_node(n, "spatial = 0 (statistics per element instead of per channel) is not supported");
 }
 
-/* Folds the constant statistics into one multiplier and offset per channel. */
+/* Folds the constant statistics into one multiplier and offset per channel; both must be finite in X's type. */
 static void precompute(const Node *n, BatchNormParams *p, int64_t channels) {
+  bool as_float = n->in[0]->dtype == DT_FLOAT;
   Value *scale = n->in[1], *bias = n->in[2], *mean = n->in[3], *var = n->in[4];
   p->multiplier = cn_alloc_array((size_t)channels, sizeof(double));
   p->offset = cn_alloc_array((size_t)channels, sizeof(double));
@@ -44,7 +47,10 @@ static void precompute(const Node *n, BatchNormParams *p, int64_t channels) {
       cn_error_node(n, "channel %lld: var + epsilon = %g; expected a positive value", (long long)c, denominator);
     p->multiplier[c] = value_get_double(scale, c) / sqrt(denominator);
     p->offset[c] = value_get_double(bias, c) - value_get_double(mean, c) * p->multiplier[c];
-    if (!isfinite(p->multiplier[c]) || !isfinite(p->offset[c]))
+    bool finite = isfinite(p->multiplier[c]) && isfinite(p->offset[c]);
+    if (as_float)
+      finite = finite && isfinite((float)p->multiplier[c]) && isfinite((float)p->offset[c]);
+    if (!finite)
       cn_error_node(n, "channel %lld: the normalization multiplier (%g) or offset (%g) is not finite", (long long)c,
                     p->multiplier[c], p->offset[c]);
   }

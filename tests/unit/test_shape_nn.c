@@ -320,6 +320,16 @@ static void test_batch_norm(void) {
   /* the compile-time folding rejects var + epsilon <= 0 */
   n = batch_norm(15, 4, TB_DIMS(1, 2, 1, 1), 2, (const float[]){1, -1}, 1, &g);
   CU_ASSERT(tb_fails_with(infer, g, "channel 1: var + epsilon"));
+  /* var 0, scale 3e38: the multiplier 3e38 / sqrt(1e-5) is finite in double but overflows float */
+  static const float scale_huge[2] = {1, 3e38f};
+  Graph *g2 = tb_graph(15);
+  Value *x = tb_input(g2, "x", DT_FLOAT, 2, TB_DIMS(1, 2));
+  Value *ins[] = {x, tb_const(g2, "scale", DT_FLOAT, 1, TB_DIMS(2), scale_huge),
+                  tb_const(g2, "B", DT_FLOAT, 1, TB_DIMS(2), (const float[]){0, 0}),
+                  tb_const(g2, "mean", DT_FLOAT, 1, TB_DIMS(2), (const float[]){0, 0}),
+                  tb_const(g2, "var", DT_FLOAT, 1, TB_DIMS(2), (const float[]){1, 0})};
+  tb_node(g2, "BatchNormalization", 5, ins, 1);
+  CU_ASSERT(tb_fails_with(infer, g2, "channel 1: the normalization multiplier"));
 }
 
 static void test_instance_norm_and_lrn(void) {
