@@ -3,7 +3,8 @@
  *   Y[n, c, ...] = (X[n, c, ...] - mean[n, c]) / sqrt(var[n, c] + epsilon) * scale[c] + B[c]
  *
  * The generated code makes two passes over a plane for the statistics (mean, then the mean squared deviation,
- * which avoids the cancellation of E[x^2] - E[x]^2) and a third to write Y. */
+ * which avoids the cancellation of E[x^2] - E[x]^2), summing in double because planes can hold many thousand
+ * elements, and a third pass to write Y. */
 #include "../cnnc.h"
 
 #include <math.h>
@@ -39,15 +40,15 @@ static void instance_norm_emit(Emitter *e, const Node *n) {
   emitf(e, "const int64_t c = plane %% %lld;", (long long)channels);
   emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)size);
   emitf(e, "%s *y = Y0 + plane * %lld;", T, (long long)size);
-  emitf(e, "%s sum = 0;", T);
+  emitf(e, "double sum = 0;");
   emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
   emitf(e, "  sum += x[i];");
-  emitf(e, "const %s mean = sum / (%s)%lld;", T, T, (long long)size);
-  emitf(e, "%s squares = 0;", T);
+  emitf(e, "const %s mean = (%s)(sum / %lld);", T, T, (long long)size);
+  emitf(e, "double squares = 0;");
   emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
-  emitf(e, "  squares += (x[i] - mean) * (x[i] - mean);");
-  emitf(e, "const %s multiplier = X1[c] / %s(squares / (%s)%lld + %s);", T, t == DT_FLOAT ? "sqrtf" : "sqrt", T,
-        (long long)size, emit_float(attr_float(n, "epsilon", 1e-5f), t));
+  emitf(e, "  squares += (double)(x[i] - mean) * (x[i] - mean);");
+  emitf(e, "const %s multiplier = (%s)(X1[c] / sqrt(squares / %lld + %s));", T, T, (long long)size,
+        emit_float(attr_float(n, "epsilon", 1e-5f), DT_DOUBLE));
   emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
   emitf(e, "  y[i] = (x[i] - mean) * multiplier + X2[c];");
   emitf(e, "}");

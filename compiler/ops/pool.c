@@ -243,11 +243,15 @@ static void global_pool_emit(Emitter *e, const Node *n) {
   emitf(e, "/* one (n, c) plane at a time */");
   emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
   emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)size);
-  emitf(e, "%s acc = %s;", T, average ? "0" : lowest(t));
+  /* a plane can hold many thousand elements: the average sums in double */
+  if (average)
+    emitf(e, "double acc = 0;");
+  else
+    emitf(e, "%s acc = %s;", T, lowest(t));
   emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
   emitf(e, average ? "  acc += x[i];" : "  acc = x[i] > acc ? x[i] : acc;");
   if (average)
-    emitf(e, "Y0[plane] = acc / (%s)%lld;", T, (long long)size);
+    emitf(e, "Y0[plane] = (%s)(acc / %lld);", T, (long long)size);
   else
     emitf(e, "Y0[plane] = acc;");
   emitf(e, "}");
