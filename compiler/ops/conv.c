@@ -64,9 +64,26 @@ static void conv_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 
+/* A 1x1 convolution with stride 1 and no padding maps every input position to the same output position, so
+ * its spatial axes can run as one long row: the same kernel, with far fewer and longer inner loops. */
+static bool flatten_pointwise(const Window *w, Window *flat) {
+  for (int i = 0; i < w->rank; i++)
+    if (w->kernel[i] != 1 || w->stride[i] != 1 || w->pad_begin[i] != 0 || w->pad_end[i] != 0)
+      return false;
+  *flat = (Window){.rank = 1, .in = {1}, .out = {1}, .kernel = {1}, .stride = {1}, .dilation = {1}};
+  for (int i = 0; i < w->rank; i++)
+    flat->in[0] = flat->out[0] *= w->in[i];
+  return true;
+}
+
 static void conv_emit(Emitter *e, const Node *n) {
   const ConvParams *p = n->params;
+  Window flat;
   const Window *w = &p->w;
+  if (w->rank > 1 && flatten_pointwise(w, &flat)) {
+    emitf(e, "/* 1x1 convolution: the spatial axes run as one row */");
+    w = &flat;
+  }
   const char *T = dtype_ctype(n->in[0]->dtype);
   int r = w->rank, last = r - 1;
   int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = n->out[0]->dims[1];
