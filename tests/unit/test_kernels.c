@@ -131,6 +131,20 @@ static void test_conv_stride_2(void) {
   CU_ASSERT_EQUAL(tb_compile_and_run(g, driver), 0);
 }
 
+/* A 1x1 convolution runs its 2x3 plane as one row of 6: y0 = x0 + 2 x1, y1 = -x0 + x1 / 2. */
+static void test_conv_pointwise(void) {
+  Graph *g = tb_graph(13);
+  static const float x[12] = {1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1};
+  Value *ins[] = {tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 2, 2, 3)),
+                  tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(2, 2, 1, 1), (const float[]){1, 2, -1, 0.5f})};
+  Node *n = tb_node(g, "Conv", 2, ins, 1);
+  output_via_identity(g, n->out[0]);
+  tb_infer(g);
+  TB_ASSERT_SHAPE(n->out[0], 1, 2, 2, 3);
+  static const float expect[12] = {13, 12, 11, 10, 9, 8, 2, 0.5f, -1, -2.5f, -4, -5.5f};
+  CU_ASSERT_EQUAL(run_and_compare(g, x, 12, expect, 12), 0);
+}
+
 /* A 1-D row too long for the local accumulators (9000 floats), so the kernel accumulates in Y: two input and
  * two output channels, kernel 3, padding 1, against a direct loop in the driver. */
 static void test_conv_long_row(void) {
@@ -228,6 +242,7 @@ CU_TestInfo kernel_tests[] = {
     {"conv_zero_padding", test_conv_zero_padding},
     {"conv_two_channels", test_conv_two_channels},
     {"conv_stride_2", test_conv_stride_2},
+    {"conv_pointwise", test_conv_pointwise},
     {"conv_long_row", test_conv_long_row},
     {"average_pool", test_average_pool},
     {"max_pool", test_max_pool},
