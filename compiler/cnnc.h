@@ -394,6 +394,35 @@ Scalar scalar_convert(Scalar x, DType from, DType to);
 bool scalar_less(Scalar a, Scalar b, DType t); /* a < b for elements of type t */
 
 //
+// ops/window.c: sliding-window geometry shared by Conv, ConvTranspose and the pools
+//
+
+/* One window per spatial axis (input axes 2..): size, step, dilation, padding, and the sizes it maps between. */
+typedef struct Window {
+  int rank; /* spatial axes */
+  int64_t in[CN_MAX_RANK], out[CN_MAX_RANK];
+  int64_t kernel[CN_MAX_RANK], stride[CN_MAX_RANK], dilation[CN_MAX_RANK];
+  int64_t pad_begin[CN_MAX_RANK], pad_end[CN_MAX_RANK];
+} Window;
+
+/* Reads kernel_shape, strides and dilations of a node whose input 0 is (N, C, spatial...). `kernel` is the shape
+ * the weights give (kernel_shape must agree with it), or NULL when the attribute is required (pools). */
+void window_read(const Node *n, Window *w, const int64_t *kernel);
+/* Reads pads or auto_pad and sets the output size of a Conv or pool window; ceil_mode is the pools' rounding. */
+void window_forward(const Node *n, Window *w, bool ceil_mode);
+/* The positions p in [0, count) with 0 <= p * stride + shift < limit, as [*begin, *end) (empty: begin == end). */
+void window_positions(int64_t count, int64_t stride, int64_t shift, int64_t limit, int64_t *begin, int64_t *end);
+/* Emits, inside the loop over output index `o<axis>`, `i<axis>` (the input index under kernel tap 0) and
+ * `k<axis>_begin`, `k<axis>_end` (the taps that fall inside the input). */
+void window_emit_taps(Emitter *e, const Window *w, int axis);
+/* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */
+char *window_describe(const Window *w);
+/* Index arithmetic for generated code: "expr * k" (parenthesized as needed; expr alone when k is 1) and
+ * "expr + k" / "expr - |k|" (expr alone when k is 0). */
+char *expr_times(const char *expr, int64_t k);
+char *expr_plus(const char *expr, int64_t k);
+
+//
 // cc.c: running the C compiler for --emit=obj|exe and check
 //
 

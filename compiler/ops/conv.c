@@ -1,0 +1,201 @@
+/* Conv: N-D cross-correlation with groups, strides, dilations and padding, and an optional bias.
+ *
+ *   X (N, C, in...), W (M, C / group, kernel...), B (M) -> Y (N, M, out...)
+ *   Y[n, m, o...] = B[m] + sum over c, t... of X[n, g * C/group + c, o * stride + t * dilation - pad_begin]
+ *                                            * W[m, c, t...],   g = m / (M / group)
+ *
+ * The output size per axis is window_forward's: floor((in + pad_begin + pad_end - dilation * (kernel - 1) - 1)
+ * / stride) + 1 for explicit pads, ceil(in / stride) for SAME_*.
+ *
+ * The generated kernel works one output row (the last spatial axis) at a time, for a block of up to 8 output
+ * channels: the rows start at the bias and each (input channel, kernel tap) adds weight * a strided input row to
+ * them, one input load feeding every channel of the block. The innermost loop therefore runs contiguously over
+ * the output row, and its bounds come from a per-tap table of the output columns whose input column is inside
+ * the input, so the padding costs no branch there. Leading spatial axes skip the kernel taps that fall into the
+ * padding with loop bounds computed once per output row. */
+#include "../cnnc.h"
+
+#include <string.h>
+
+/* Bytes of local accumulator rows per output row block: small enough for any thread's stack. */
+#define CONV_ACC_BYTES (32 << 10)
+
+typedef struct ConvParams {
+  Window w;
+  int64_t group;
+} ConvParams;
+
+static void conv_infer(Graph *g, Node *n) {
+  (void)g;
+  check_input_type(n, 0, dtype_float_only, "float or double");
+  Value *x = n->in[0], *w = n->in[1], *b = node_in(n, 2);
+  for (int i = 1; i < n->n_in; i++)
+    if (n->in[i] && n->in[i]->dtype != x->dtype)
+      cn_error_node(n, "input %d has element type %s; expected %s like X", i, dtype_name(n->in[i]->dtype),
+                    dtype_name(x->dtype));
+  if (x->rank < 3)
+    cn_error_node(n, "X has shape %s; expected (N, C, spatial...) with at least one spatial axis",
+                  value_shape_string(x));
+  if (w->rank != x->rank)
+    cn_error_node(n, "W has shape %s; expected rank %d (M, C/group, kernel...) to match X %s", value_shape_string(w),
+                  x->rank, value_shape_string(x));
+  ConvParams *p = cn_alloc(sizeof *p);
+  p->group = attr_int(n, "group", 1);
+  int64_t channels = x->dims[1], maps = w->dims[0];
+  if (p->group < 1 || p->group > channels || channels % p->group != 0)
+    cn_error_node(n, "group = %lld must be at least 1 and divide the %lld input channels", (long long)p->group,
+                  (long long)channels);
+  if (w->dims[1] * p->group != channels)
+    cn_error_node(n, "W has shape %s: %lld channels per group, but X has %lld channels in %lld groups",
+                  value_shape_string(w), (long long)w->dims[1], (long long)channels, (long long)p->group);
+  if (maps % p->group != 0)
+    cn_error_node(n, "W has %lld output channels, which group = %lld does not divide", (long long)maps,
+                  (long long)p->group);
+  if (b && (b->rank != 1 || b->dims[0] != maps))
+    cn_error_node(n, "B has shape %s; expected (%lld), one bias per output channel", value_shape_string(b),
+                  (long long)maps);
+  window_read(n, &p->w, w->dims + 2);
+  window_forward(n, &p->w, false);
+  n->params = p;
+
+  int64_t dims[CN_MAX_RANK] = {x->dims[0], maps};
+  for (int i = 0; i < p->w.rank; i++)
+    dims[i + 2] = p->w.out[i];
+  value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
+}
+
+/* A 1x1 convolution with stride 1 and no padding maps every input position to the same output position, so
+ * its spatial axes can run as one long row: the same kernel, with far fewer and longer inner loops. */
+static bool flatten_pointwise(const Window *w, Window *flat) {
+  for (int i = 0; i < w->rank; i++)
+    if (w->kernel[i] != 1 || w->stride[i] != 1 || w->pad_begin[i] != 0 || w->pad_end[i] != 0)
+      return false;
+  *flat = (Window){.rank = 1, .in = {1}, .out = {1}, .kernel = {1}, .stride = {1}, .dilation = {1}};
+  for (int i = 0; i < w->rank; i++)
+    flat->in[0] = flat->out[0] *= w->in[i];
+  return true;
+}
+
+static void conv_emit(Emitter *e, const Node *n) {
+  const ConvParams *p = n->params;
+  Window flat;
+  const Window *w = &p->w;
+  if (w->rank > 1 && flatten_pointwise(w, &flat)) {
+    emitf(e, "/* 1x1 convolution: the spatial axes run as one row */");
+    w = &flat;
+  }
+  const char *T = dtype_ctype(n->in[0]->dtype);
+  int r = w->rank, last = r - 1;
+  int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = n->out[0]->dims[1];
+  int64_t group_channels = channels / p->group, group_maps = maps / p->group;
+  int64_t in_size = 1, out_row_count = 1, kernel_size = 1;
+  for (int i = 0; i < r; i++) {
+    in_size *= w->in[i];
+    kernel_size *= w->kernel[i];
+  }
+  for (int i = 0; i < last; i++)
+    out_row_count *= w->out[i];
+  int64_t row = w->out[last], in_row = w->in[last];
+
+  emitf(e, "/* %s */", window_describe(w));
+  /* For each kernel tap t of the last axis, the output columns whose input column
+   * o * stride + t * dilation - pad_begin lies inside the input. */
+  char *begins = cn_strdup(""), *ends = cn_strdup("");
+  for (int64_t t = 0; t < w->kernel[last]; t++) {
+    int64_t b, en;
+    window_positions(row, w->stride[last], t * w->dilation[last] - w->pad_begin[last], in_row, &b, &en);
+    begins = cn_format("%s%s%lld", begins, t ? ", " : "", (long long)b);
+    ends = cn_format("%s%s%lld", ends, t ? ", " : "", (long long)en);
+  }
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  emitf(e, "static const int64_t col_begin[%lld] = {%s};", (long long)w->kernel[last], begins);
+  emitf(e, "static const int64_t col_end[%lld] = {%s};", (long long)w->kernel[last], ends);
+
+  /* Output rows accumulate in local arrays, which the compiler knows alias nothing, for a block of output
+   * channels that share each input row load; a row too long for the stack accumulates in Y itself. */
+  int block = 8;
+  while (block > 1 && (group_maps % block != 0 || block * row * (int64_t)dtype_size(n->in[0]->dtype) > CONV_ACC_BYTES))
+    block /= 2;
+  bool local = row * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_ACC_BYTES;
+  int64_t weights_per_map = group_channels * kernel_size, plane = out_row_count * row;
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
+  if (block == 1)
+    emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
+  else
+    emitf(e, "for (int64_t m = 0; m < %lld; m += %d) {", (long long)maps, block);
+  if (p->group > 1)
+    emitf(e, "const int64_t first_channel = m / %lld * %lld; /* of m's group */", (long long)group_maps,
+          (long long)group_channels);
+  emitf(e, "const %s *weights = X1 + m * %lld;", T, (long long)weights_per_map);
+  emitf(e, "%s *out = Y0 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)plane);
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
+    window_emit_taps(e, w, a);
+  }
+  char *out_row = cn_strdup("0");
+  for (int a = 0; a < last; a++)
+    out_row = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_row, w->out[a]), a);
+  char *row_offset = last ? expr_times(out_row, row) : cn_strdup("0");
+  char *acc[8];
+  for (int j = 0; j < block; j++)
+    acc[j] = block == 1 ? cn_strdup("y") : cn_format("y%d", j);
+  if (local) {
+    char *names = cn_strdup("");
+    for (int j = 0; j < block; j++)
+      names = cn_format("%s%s%s[%lld]", names, j ? ", " : "", acc[j], (long long)row);
+    emitf(e, "%s %s;", T, names);
+  } else {
+    emitf(e, "%s *y = out%s;", T, strcmp(row_offset, "0") ? cn_format(" + %s", row_offset) : "");
+  }
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+  for (int j = 0; j < block; j++)
+    emitf(e, "%s[o] = %s;", acc[j], !node_in(n, 2) ? "0" : block == 1 ? "X2[m]" : cn_format("X2[m + %d]", j));
+  emitf(e, "}");
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
+  emitf(e, "const %s *x = X0 + (n * %lld + %sc) * %lld;", T, (long long)channels, p->group > 1 ? "first_channel + " : "",
+        (long long)in_size);
+  char *in_rows = cn_strdup("0"), *taps = cn_strdup("c");
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
+    char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
+    in_rows = a == 0 ? index : cn_format("%s + %s", expr_times(in_rows, w->in[a]), index);
+    taps = cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
+  }
+  emitf(e, "const %s *x_row = x%s;", T, last ? cn_format(" + %s", expr_times(in_rows, in_row)) : "");
+  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)w->kernel[last]);
+  char *tap = cn_format("%s + k", expr_times(taps, w->kernel[last]));
+  for (int j = 0; j < block; j++)
+    if (block == 1)
+      emitf(e, "const %s weight = weights[%s];", T, tap);
+    else
+      emitf(e, "const %s weight%d = weights[%s];", T, j, expr_plus(tap, j * weights_per_map));
+  emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
+        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
+  emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++) {");
+  if (block == 1) {
+    emitf(e, "y[o] += weight * x_row[%s + shift];", expr_times("o", w->stride[last]));
+  } else {
+    emitf(e, "const %s v = x_row[%s + shift];", T, expr_times("o", w->stride[last]));
+    for (int j = 0; j < block; j++)
+      emitf(e, "%s[o] += weight%d * v;", acc[j], j);
+  }
+  emitf(e, "}");
+  emitf(e, "}");
+  emit_close(e, last); /* kernel taps of the leading axes */
+  emitf(e, "}");       /* c */
+  if (local) {
+    emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+    for (int j = 0; j < block; j++)
+      emitf(e, "out[%s] = %s[o];", expr_plus(strcmp(row_offset, "0") ? cn_format("%s + o", row_offset) : "o", j * plane),
+            acc[j]);
+    emitf(e, "}");
+  }
+  emit_close(e, last); /* output rows */
+  emitf(e, "}");       /* m */
+  emitf(e, "}");       /* n */
+}
+
+const OpDesc op_conv = {
+    .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .infer = conv_infer, .emit = conv_emit,
+};

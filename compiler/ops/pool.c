@@ -1,0 +1,268 @@
+/* Pooling: MaxPool (with the optional Indices output), AveragePool, LpPool over sliding windows, and the global
+ * forms that reduce all spatial axes.
+ *
+ *   X (N, C, in...) -> Y (N, C, out...), out per axis as in window_forward (with ceil_mode for the windowed pools)
+ *
+ * Padding never contributes a value: MaxPool and LpPool skip it, AveragePool divides by the number of taps
+ * inside the input (count_include_pad = 0) or inside the padded input (count_include_pad = 1). The kernels
+ * visit only the taps inside the input, with loop bounds from window_emit_taps, so no tap needs a check. */
+#include "../cnnc.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef enum PoolKind { POOL_MAX, POOL_AVERAGE, POOL_LP } PoolKind;
+
+typedef struct PoolParams {
+  PoolKind kind;
+  Window w;
+  bool count_include_pad; /* AveragePool */
+  bool column_major;      /* MaxPool storage_order = 1: Indices flatten the spatial axes column-major */
+  double p;               /* LpPool's norm */
+} PoolParams;
+
+/* The C math function `name` for element type t: sqrtf for float, sqrt for double. */
+static char *math_fn(const char *name, DType t) { return cn_format("%s%s", name, t == DT_FLOAT ? "f" : ""); }
+
+/* The smallest value of type t: the start of a running maximum. */
+static const char *lowest(DType t) {
+  switch (t) {
+  case DT_FLOAT:
+  case DT_DOUBLE: return "-INFINITY";
+  case DT_INT8: return "INT8_MIN";
+  case DT_INT16: return "INT16_MIN";
+  case DT_INT32: return "INT32_MIN";
+  case DT_INT64: return "INT64_MIN";
+  default: return "0"; /* unsigned */
+  }
+}
+
+static void set_pooled_shape(Node *n, Value *out, DType t, const int64_t *spatial) {
+  const Value *x = n->in[0];
+  int64_t dims[CN_MAX_RANK] = {x->dims[0], x->dims[1]};
+  for (int i = 2; i < x->rank; i++)
+    dims[i] = spatial[i - 2];
+  value_set_shape(out, n, t, x->rank, dims);
+}
+
+static PoolParams *pool_infer_common(Node *n, PoolKind kind) {
+  PoolParams *p = cn_alloc(sizeof *p);
+  p->kind = kind;
+  window_read(n, &p->w, NULL);
+  int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
+  if (ceil_mode != 0 && ceil_mode != 1)
+    cn_error_node(n, "ceil_mode = %lld; expected 0 or 1", (long long)ceil_mode);
+  window_forward(n, &p->w, ceil_mode);
+  n->params = p;
+  set_pooled_shape(n, n->out[0], n->in[0]->dtype, p->w.out);
+  return p;
+}
+
+static void max_pool_infer(Graph *g, Node *n) {
+  (void)g;
+  check_input_type(n, 0, dtype_any_numeric, "a numeric type");
+  PoolParams *p = pool_infer_common(n, POOL_MAX);
+  int64_t storage_order = attr_int(n, "storage_order", 0);
+  if (storage_order != 0 && storage_order != 1)
+    cn_error_node(n, "storage_order = %lld; expected 0 (row major) or 1 (column major)", (long long)storage_order);
+  p->column_major = storage_order == 1;
+  if (n->n_out > 1 && n->out[1])
+    set_pooled_shape(n, n->out[1], DT_INT64, p->w.out);
+}
+
+static void average_pool_infer(Graph *g, Node *n) {
+  (void)g;
+  check_input_type(n, 0, dtype_float_only, "float or double");
+  PoolParams *p = pool_infer_common(n, POOL_AVERAGE);
+  int64_t include = attr_int(n, "count_include_pad", 0);
+  if (include != 0 && include != 1)
+    cn_error_node(n, "count_include_pad = %lld; expected 0 or 1", (long long)include);
+  p->count_include_pad = include == 1;
+}
+
+static void lp_pool_infer(Graph *g, Node *n) {
+  (void)g;
+  check_input_type(n, 0, dtype_float_only, "float or double");
+  PoolParams *p = pool_infer_common(n, POOL_LP);
+  /* p was a float attribute in opset 1 and an int from opset 2 */
+  const Attr *a = node_attr(n, "p");
+  p->p = !a ? 2 : a->type == ATTR_FLOAT ? a->f : (double)attr_int(n, "p", 2);
+  if (!(p->p > 0) || !isfinite(p->p))
+    cn_error_node(n, "p = %g; expected a positive norm", p->p);
+}
+
+/* Emits the pooled value of one window into `acc` (MaxPool also tracks `best_at`, the flat spatial index of the
+ * maximum, in the layout Indices asks for). */
+static void emit_window_reduce(Emitter *e, const Node *n, const PoolParams *p) {
+  const Window *w = &p->w;
+  DType t = n->in[0]->dtype;
+  const char *T = dtype_ctype(t);
+  bool indices = p->kind == POOL_MAX && n->n_out > 1 && n->out[1];
+  if (p->kind == POOL_MAX)
+    emitf(e, "%s acc = %s;", T, lowest(t));
+  else
+    emitf(e, "%s acc = 0;", T);
+  if (indices)
+    emitf(e, "int64_t best_at = 0;");
+  char *at = cn_strdup("0"), *at_column_major = cn_strdup("0");
+  int64_t column_stride = 1;
+  for (int a = 0; a < w->rank; a++) {
+    emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
+    char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
+    at = a == 0 ? index : cn_format("%s + %s", expr_times(at, w->in[a]), index);
+    at_column_major = a == 0 ? index : cn_format("%s + %s", at_column_major, expr_times(index, column_stride));
+    column_stride *= w->in[a];
+  }
+  emitf(e, "const %s v = x[%s];", T, at);
+  switch (p->kind) {
+  case POOL_MAX:
+    if (indices) {
+      emitf(e, "if (v > acc) {");
+      emitf(e, "acc = v;");
+      emitf(e, "best_at = %s;", p->column_major ? at_column_major : at);
+      emitf(e, "}");
+    } else {
+      emitf(e, "acc = v > acc ? v : acc;");
+    }
+    break;
+  case POOL_AVERAGE: emitf(e, "acc += v;"); break;
+  case POOL_LP:
+    if (p->p == 1)
+      emitf(e, "acc += %s(v);", math_fn("fabs", t));
+    else if (p->p == 2)
+      emitf(e, "acc += v * v;");
+    else
+      emitf(e, "acc += %s(%s(v), %s);", math_fn("pow", t), math_fn("fabs", t), emit_float(p->p, t));
+    break;
+  }
+  emit_close(e, w->rank);
+}
+
+/* The divisor of one AveragePool window: its taps inside the input, or inside the padded input. */
+static char *average_count(const PoolParams *p) {
+  const Window *w = &p->w;
+  char *count = cn_strdup("");
+  for (int a = 0; a < w->rank; a++) {
+    char *taps;
+    int64_t last_tap = (w->out[a] - 1) * w->stride[a] - w->pad_begin[a] + (w->kernel[a] - 1) * w->dilation[a];
+    if (!p->count_include_pad)
+      taps = cn_format("(k%d_end - k%d_begin)", a, a);
+    else if (last_tap < w->in[a] + w->pad_end[a])
+      taps = cn_format("%lld", (long long)w->kernel[a]);
+    else /* ceil_mode windows can run past the end padding: count the taps before its end */
+      taps = cn_format("(%lld - i%d) / %lld < %lld ? (%lld - i%d) / %lld : %lld",
+                       (long long)(w->in[a] + w->pad_end[a] + w->dilation[a] - 1), a, (long long)w->dilation[a],
+                       (long long)w->kernel[a], (long long)(w->in[a] + w->pad_end[a] + w->dilation[a] - 1), a,
+                       (long long)w->dilation[a], (long long)w->kernel[a]);
+    if (w->rank > 1 && strchr(taps, '?'))
+      taps = cn_format("(%s)", taps);
+    count = a == 0 ? taps : cn_format("%s * %s", count, taps);
+  }
+  return count;
+}
+
+static void pool_emit(Emitter *e, const Node *n) {
+  const PoolParams *p = n->params;
+  const Window *w = &p->w;
+  DType t = n->in[0]->dtype;
+  const char *T = dtype_ctype(t);
+  bool indices = p->kind == POOL_MAX && n->n_out > 1 && n->out[1];
+  int64_t planes = n->in[0]->dims[0] * n->in[0]->dims[1], in_size = 1, out_size = 1;
+  for (int a = 0; a < w->rank; a++) {
+    in_size *= w->in[a];
+    out_size *= w->out[a];
+  }
+  emitf(e, "/* %s */", window_describe(w));
+  emitf(e, "/* one (n, c) plane at a time */");
+  emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
+  emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);
+  emitf(e, "%s *y = Y0 + plane * %lld;", T, (long long)out_size);
+  if (indices)
+    emitf(e, "int64_t *indices = Y1 + plane * %lld;", (long long)out_size);
+  char *out_at = cn_strdup("0");
+  for (int a = 0; a < w->rank; a++) {
+    emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
+    window_emit_taps(e, w, a);
+    out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
+  }
+  emit_window_reduce(e, n, p);
+  switch (p->kind) {
+  case POOL_MAX: emitf(e, "y[%s] = acc;", out_at); break;
+  case POOL_AVERAGE: emitf(e, "y[%s] = acc / (%s)(%s);", out_at, T, average_count(p)); break;
+  case POOL_LP:
+    if (p->p == 1)
+      emitf(e, "y[%s] = acc;", out_at);
+    else if (p->p == 2)
+      emitf(e, "y[%s] = %s(acc);", out_at, math_fn("sqrt", t));
+    else
+      emitf(e, "y[%s] = %s(acc, %s);", out_at, math_fn("pow", t), emit_float(1 / p->p, t));
+    break;
+  }
+  if (indices)
+    emitf(e, "indices[%s] = plane * %lld + best_at; /* flat index into X */", out_at, (long long)in_size);
+  emit_close(e, w->rank);
+  emitf(e, "}");
+}
+
+const OpDesc op_max_pool = {
+    .kind = OP_MAX_POOL, .name = "MaxPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
+    .infer = max_pool_infer, .emit = pool_emit,
+};
+
+const OpDesc op_average_pool = {
+    .kind = OP_AVERAGE_POOL, .name = "AveragePool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = average_pool_infer, .emit = pool_emit,
+};
+
+const OpDesc op_lp_pool = {
+    .kind = OP_LP_POOL, .name = "LpPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = lp_pool_infer, .emit = pool_emit,
+};
+
+/* GlobalAveragePool and GlobalMaxPool: one value per (n, c) plane, Y (N, C, 1, ...). */
+static void global_pool_infer(Graph *g, Node *n) {
+  (void)g;
+  const Value *x = n->in[0];
+  if (n->op->kind == OP_GLOBAL_AVERAGE_POOL)
+    check_input_type(n, 0, dtype_float_only, "float or double");
+  else
+    check_input_type(n, 0, dtype_any_numeric, "a numeric type");
+  if (x->rank < 3)
+    cn_error_node(n, "input 0 has shape %s; expected (N, C, spatial...) with at least one spatial axis",
+                  value_shape_string(x));
+  const int64_t ones[CN_MAX_RANK] = {1, 1, 1, 1, 1, 1, 1, 1};
+  set_pooled_shape(n, n->out[0], x->dtype, ones);
+}
+
+static void global_pool_emit(Emitter *e, const Node *n) {
+  const Value *x = n->in[0];
+  DType t = x->dtype;
+  const char *T = dtype_ctype(t);
+  bool average = n->op->kind == OP_GLOBAL_AVERAGE_POOL;
+  int64_t planes = x->dims[0] * x->dims[1], size = value_count(x) / (planes ? planes : 1);
+  emitf(e, "/* one (n, c) plane at a time */");
+  emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
+  emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)size);
+  /* a plane can hold many thousand elements: the average sums in double */
+  if (average)
+    emitf(e, "double acc = 0;");
+  else
+    emitf(e, "%s acc = %s;", T, lowest(t));
+  emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
+  emitf(e, average ? "  acc += x[i];" : "  acc = x[i] > acc ? x[i] : acc;");
+  if (average)
+    emitf(e, "Y0[plane] = (%s)(acc / %lld);", T, (long long)size);
+  else
+    emitf(e, "Y0[plane] = acc;");
+  emitf(e, "}");
+}
+
+const OpDesc op_global_average_pool = {
+    .kind = OP_GLOBAL_AVERAGE_POOL, .name = "GlobalAveragePool", .min_in = 1, .max_in = 1, .min_out = 1,
+    .max_out = 1, .infer = global_pool_infer, .emit = global_pool_emit,
+};
+
+const OpDesc op_global_max_pool = {
+    .kind = OP_GLOBAL_MAX_POOL, .name = "GlobalMaxPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = global_pool_infer, .emit = global_pool_emit,
+};
