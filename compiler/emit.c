@@ -112,20 +112,29 @@ static void emit_header_comment(FILE *out, const Graph *g, const EmitOptions *o,
 /* Weights go into one string literal: compilers parse it an order of magnitude faster than an initializer
  * list of numbers, which keeps 45 MB models within seconds and a few hundred MB of compiler memory. */
 static void emit_weight_bytes(FILE *out, const unsigned char *p, int64_t n) {
+  /* an octal escape is cut short by a following digit, so escapes before a digit take all three digits */
+  char line[64 * 4 + 4];
   for (int64_t i = 0; i < n; i += 64) {
-    fputc('"', out);
+    int len = 0;
+    line[len++] = '"';
     int64_t end = i + 64 < n ? i + 64 : n;
     for (int64_t k = i; k < end; k++) {
       unsigned char c = p[k];
       bool next_is_digit = k + 1 < end && p[k + 1] >= '0' && p[k + 1] <= '9';
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?')
-        fputc(c, out);
-      else if (next_is_digit)
-        fprintf(out, "\\%03o", c);
-      else
-        fprintf(out, "\\%o", c);
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+        line[len++] = (char)c;
+        continue;
+      }
+      line[len++] = '\\';
+      if (c >= 0100 || next_is_digit)
+        line[len++] = (char)('0' + (c >> 6));
+      if (c >= 010 || next_is_digit)
+        line[len++] = (char)('0' + ((c >> 3) & 7));
+      line[len++] = (char)('0' + (c & 7));
     }
-    fputs("\"\n", out);
+    line[len++] = '"';
+    line[len++] = '\n';
+    fwrite(line, 1, (size_t)len, out);
   }
 }
 

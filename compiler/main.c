@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -189,11 +190,20 @@ static const char *base_name(const char *path) {
   return slash ? slash + 1 : path;
 }
 
+static mode_t current_umask(void) {
+  mode_t mask = umask(0);
+  umask(mask);
+  return mask;
+}
+
+/* mkstemp makes files private; outputs get the permissions any new file would. */
+static mode_t new_file_mode(void) { return 0666 & ~current_umask(); }
+
 /* Opens a temporary beside `path`; it is removed if compilation fails and renamed into place at the end. */
 static FILE *open_temp(const char *path, char **temp) {
   *temp = cn_format("%s.tmpXXXXXX", path);
   int fd = mkstemp(*temp);
-  if (fd < 0)
+  if (fd < 0 || fchmod(fd, new_file_mode()) != 0)
     cn_error("cannot write '%s'", path);
   diag_track_temp(*temp);
   FILE *f = fdopen(fd, "w");
@@ -243,7 +253,7 @@ static void build(Graph *g, Args *a) {
   write_c(g, &a->emit_opts, c_path, cn_format("%s/model.h", dir));
   char *temp = cn_format("%s.tmpXXXXXX", a->output);
   int fd = mkstemp(temp);
-  if (fd < 0)
+  if (fd < 0 || fchmod(fd, new_file_mode() | (a->emit == EMIT_EXE ? 0111 & ~current_umask() : 0)) != 0)
     cn_error("cannot write '%s'", a->output);
   close(fd);
   diag_track_temp(temp);
