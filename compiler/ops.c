@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#define OP(id, sym) extern const OpDesc op_##sym __attribute__((weak));
+#define OP(id, sym) extern const OpDesc op_##sym;
 #include "ops.def"
 #undef OP
 
@@ -15,12 +15,12 @@ static const OpDesc *const op_table[OP_COUNT] = {
 
 const OpDesc *op_lookup(const char *op_type) {
   for (int k = 0; k < OP_COUNT; k++)
-    if (op_table[k] && strcmp(op_table[k]->name, op_type) == 0)
+    if (strcmp(op_table[k]->name, op_type) == 0)
       return op_table[k];
   return NULL;
 }
 
 const OpDesc *op_get(OpKind kind) {
-  CN_ASSERT(kind >= 0 && kind < OP_COUNT && op_table[kind]);
+  CN_ASSERT(kind >= 0 && kind < OP_COUNT);
   return op_table[kind];
 }

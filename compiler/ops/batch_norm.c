@@ -5,25 +5,32 @@
  *   multiplier = scale / sqrt(var + epsilon),  offset = B - mean * multiplier.
  *
  * With constant scale, B, mean and var (the usual case: they are weights) the multiplier and offset are
- * computed at compile time in double and the kernel is one multiply-add per element. Training (batch
- * statistics and running-average outputs) is rejected. */
+ * computed at compile time in double and the kernel is one multiply-add per element.
+ *
+ * Training form (opset 14+, training_mode = 1): mean and var are the batch's own statistics per channel
+ * (population variance), and the optional outputs 1 and 2 are the updated running averages
+ *   running_mean = mean_in * momentum + batch_mean * (1 - momentum), likewise for var.
+ * The statistics outputs of opsets before 14 (saved mean and variance) are rejected. */
 #include "../cnnc.h"
 
 #include <math.h>
 
 typedef struct BatchNormParams {
-  double epsilon;
+  bool training;
+  double epsilon, momentum;
   double *multiplier, *offset; /* per channel; NULL when an input is computed at run time */
 } BatchNormParams;
 
-static void reject_training(const Graph *g, const Node *n) {
+/* Returns whether the node is the opset-14 training form; rejects the older training forms. */
+static bool training_form(const Graph *g, const Node *n) {
   bool extra_outputs = false;
   for (int i = 1; i < n->n_out; i++)
     extra_outputs |= n->out[i] != NULL;
   int64_t training_mode = g->opset >= 14 ? attr_int(n, "training_mode", 0) : 0;
-  if (training_mode != 0)
-    cn_error_node(n, "training_mode = %lld is not supported; cnnc compiles BatchNormalization for inference",
-                  (long long)training_mode);
+  if (training_mode != 0 && training_mode != 1)
+    cn_error_node(n, "training_mode = %lld; expected 0 or 1", (long long)training_mode);
+  if (training_mode == 1)
+    return true;
   /* Before opset 7 the outputs alone tell training (Y and the statistics) from inference (Y); is_test says it
    * again, so only an explicit is_test = 0 is taken as a request for training. */
   if (g->opset < 7 && node_attr(n, "is_test") && attr_int(n, "is_test", 0) == 0)
@@ -33,6 +40,7 @@ static void reject_training(const Graph *g, const Node *n) {
                      "does not support: remove them");
   if (g->opset < 9 && attr_int(n, "spatial", 1) != 1)
     cn_error_node(n, "spatial = 0 (statistics per element instead of per channel) is not supported");
+  return false;
 }
 
 /* Folds the constant statistics into one multiplier and offset per channel; both must be finite in X's type. */
@@ -57,7 +65,8 @@ static void precompute(const Node *n, BatchNormParams *p, int64_t channels) {
 }
 
 static void batch_norm_infer(Graph *g, Node *n) {
-  reject_training(g, n);
+  BatchNormParams *p = cn_alloc(sizeof *p);
+  p->training = training_form(g, n);
   const Value *x = n->in[0];
   for (int i = 0; i < 5; i++)
     check_input_type(n, i, dtype_float_only, "float or double");
@@ -69,14 +78,19 @@ static void batch_norm_infer(Graph *g, Node *n) {
     if (n->in[i]->rank != 1 || n->in[i]->dims[0] != channels)
       cn_error_node(n, "%s has shape %s; expected (%lld), one value per channel", names[i],
                     value_shape_string(n->in[i]), (long long)channels);
-  BatchNormParams *p = cn_alloc(sizeof *p);
   p->epsilon = attr_float(n, "epsilon", 1e-5f);
   if (!(p->epsilon >= 0) || !isfinite(p->epsilon))
     cn_error_node(n, "epsilon = %g; expected a non-negative number", p->epsilon);
-  if (n->in[1]->data && n->in[2]->data && n->in[3]->data && n->in[4]->data)
+  p->momentum = attr_float(n, "momentum", 0.9f);
+  if (!(p->momentum >= 0 && p->momentum <= 1))
+    cn_error_node(n, "momentum = %g; expected a number from 0 to 1", p->momentum);
+  if (!p->training && n->in[1]->data && n->in[2]->data && n->in[3]->data && n->in[4]->data)
     precompute(n, p, channels);
   n->params = p;
   infer_same_as_input(n, 0);
+  for (int i = 1; i < n->n_out; i++)
+    if (n->out[i])
+      value_set_shape(n->out[i], n, x->dtype, 1, &channels);
 }
 
 /* A static table of per-channel constants, eight to a line. */
@@ -91,6 +105,41 @@ static void emit_table(Emitter *e, const char *T, DType t, const char *name, con
   emitf(e, "};");
 }
 
+/* Batch statistics per channel, accumulated in double over every (n, spatial) element. */
+static void emit_training(Emitter *e, const Node *n, int64_t batch, int64_t channels, int64_t size) {
+  const BatchNormParams *p = n->params;
+  DType t = n->in[0]->dtype;
+  const char *T = dtype_ctype(t);
+  double count = (double)(batch * size);
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)channels);
+  emitf(e, "double sum = 0, squares = 0;");
+  emitf(e, "for (int64_t n = 0; n < %lld; n++)", (long long)batch);
+  emitf(e, "  for (int64_t i = 0; i < %lld; i++)", (long long)size);
+  emitf(e, "    sum += X0[(n * %lld + c) * %lld + i];", (long long)channels, (long long)size);
+  emitf(e, "const double mean = sum / %s;", emit_float(count, DT_DOUBLE));
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
+  emitf(e, "for (int64_t i = 0; i < %lld; i++) {", (long long)size);
+  emitf(e, "const double d = X0[(n * %lld + c) * %lld + i] - mean;", (long long)channels, (long long)size);
+  emitf(e, "squares += d * d;");
+  emitf(e, "}");
+  emitf(e, "}");
+  emitf(e, "const double var = squares / %s; /* population variance, as the spec's reference */",
+        emit_float(count, DT_DOUBLE));
+  emitf(e, "const %s multiplier = (%s)(X1[c] / sqrt(var + %s));", T, T, emit_float(p->epsilon, DT_DOUBLE));
+  emitf(e, "const %s offset = (%s)(X2[c] - mean * multiplier);", T, T);
+  emitf(e, "for (int64_t n = 0; n < %lld; n++)", (long long)batch);
+  emitf(e, "  for (int64_t i = 0; i < %lld; i++)", (long long)size);
+  emitf(e, "    Y0[(n * %lld + c) * %lld + i] = X0[(n * %lld + c) * %lld + i] * multiplier + offset;",
+        (long long)channels, (long long)size, (long long)channels, (long long)size);
+  if (n->n_out > 1 && n->out[1])
+    emitf(e, "Y1[c] = (%s)(X3[c] * %s + mean * %s);", T, emit_float(p->momentum, DT_DOUBLE),
+          emit_float(1 - p->momentum, DT_DOUBLE));
+  if (n->n_out > 2 && n->out[2])
+    emitf(e, "Y2[c] = (%s)(X4[c] * %s + var * %s);", T, emit_float(p->momentum, DT_DOUBLE),
+          emit_float(1 - p->momentum, DT_DOUBLE));
+  emitf(e, "}");
+}
+
 static void batch_norm_emit(Emitter *e, const Node *n) {
   const BatchNormParams *p = n->params;
   const Value *x = n->in[0];
@@ -99,6 +148,10 @@ static void batch_norm_emit(Emitter *e, const Node *n) {
   int64_t batch = x->dims[0], channels = x->dims[1], size = 1;
   for (int i = 2; i < x->rank; i++)
     size *= x->dims[i];
+  if (p->training) {
+    emit_training(e, n, batch, channels, size);
+    return;
+  }
   if (p->multiplier) {
     emitf(e, "/* scale / sqrt(var + epsilon) and B - mean * that, per channel, from the constant inputs */");
     emit_table(e, T, t, "multiplier", p->multiplier, channels);
