@@ -330,6 +330,8 @@ char *emit_dims_comment(const Value *v);
 
 /* Strides of a row-major shape. */
 void shape_strides(int rank, const int64_t *dims, int64_t *strides);
+/* Elements per (n, c) plane of an (N, C, spatial...) tensor: the product of the dims after the first two. */
+int64_t plane_size(const Value *x);
 /* Emits `for` loops over a row-major index space, naming indices i0..i{rank-1}; returns closing count. */
 int emit_loops(Emitter *e, int rank, const int64_t *dims, const char *var);
 void emit_close(Emitter *e, int count);
@@ -415,6 +417,9 @@ void window_positions(int64_t count, int64_t stride, int64_t shift, int64_t limi
 /* Emits, inside the loop over output index `o<axis>`, `i<axis>` (the input index under kernel tap 0) and
  * `k<axis>_begin`, `k<axis>_end` (the taps that fall inside the input). */
 void window_emit_taps(Emitter *e, const Window *w, int axis);
+/* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
+ * names W's axes for the message, e.g. "M, C/group". */
+void window_check_conv_inputs(const Node *n, const char *w_layout);
 /* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */
 char *window_describe(const Window *w);
 /* Index arithmetic for generated code: "expr * k" (parenthesized as needed; expr alone when k is 1) and

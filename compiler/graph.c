@@ -36,13 +36,18 @@ Graph *graph_new(const char *path) {
   return g;
 }
 
+/* Pointer arrays grow 256 slots at a time; the old block is not freed (nothing in the compiler is). */
+static void *grow_when_full(void *array, int count) {
+  if (count % 256 != 0)
+    return array;
+  void **grown = cn_alloc_array((size_t)count + 256, sizeof(void *));
+  if (count)
+    memcpy(grown, array, (size_t)count * sizeof(void *));
+  return grown;
+}
+
 Value *graph_add_value(Graph *g, const char *name) {
-  if (g->n_values % 256 == 0) {
-    Value **grown = cn_alloc_array((size_t)g->n_values + 256, sizeof *grown);
-    if (g->n_values)
-      memcpy(grown, g->values, (size_t)g->n_values * sizeof *grown);
-    g->values = grown;
-  }
+  g->values = grow_when_full(g->values, g->n_values);
   Value *v = cn_alloc(sizeof *v);
   v->id = g->n_values;
   v->name = name;
@@ -54,12 +59,7 @@ Value *graph_add_value(Graph *g, const char *name) {
 Node *graph_add_node(Graph *g, const char *name, const char *op_type, int n_in, int n_out) {
   if (g->n_nodes >= CN_MAX_NODES)
     cn_error("the model has more than %d nodes", CN_MAX_NODES);
-  if (g->n_nodes % 256 == 0) {
-    Node **grown = cn_alloc_array((size_t)g->n_nodes + 256, sizeof *grown);
-    if (g->n_nodes)
-      memcpy(grown, g->nodes, (size_t)g->n_nodes * sizeof *grown);
-    g->nodes = grown;
-  }
+  g->nodes = grow_when_full(g->nodes, g->n_nodes);
   Node *n = cn_alloc(sizeof *n);
   n->id = g->n_nodes;
   n->name = name;

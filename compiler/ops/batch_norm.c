@@ -145,9 +145,7 @@ static void batch_norm_emit(Emitter *e, const Node *n) {
   const Value *x = n->in[0];
   DType t = x->dtype;
   const char *T = dtype_ctype(t);
-  int64_t batch = x->dims[0], channels = x->dims[1], size = 1;
-  for (int i = 2; i < x->rank; i++)
-    size *= x->dims[i];
+  int64_t batch = x->dims[0], channels = x->dims[1], size = plane_size(x);
   if (p->training) {
     emit_training(e, n, batch, channels, size);
     return;

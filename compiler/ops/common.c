@@ -9,6 +9,13 @@ void shape_strides(int rank, const int64_t *dims, int64_t *strides) {
   }
 }
 
+int64_t plane_size(const Value *x) {
+  int64_t size = 1;
+  for (int i = 2; i < x->rank; i++)
+    size *= x->dims[i];
+  return size;
+}
+
 int emit_loops(Emitter *e, int rank, const int64_t *dims, const char *var) {
   for (int i = 0; i < rank; i++)
     emitf(e, "for (int64_t %s%d = 0; %s%d < %lld; %s%d++) {", var, i, var, i, (long long)dims[i], var, i);

@@ -82,18 +82,8 @@ static void transpose_output(const Node *n, Window *w) {
 
 static void conv_transpose_infer(Graph *g, Node *n) {
   (void)g;
-  check_input_type(n, 0, dtype_float_only, "float or double");
+  window_check_conv_inputs(n, "C, M/group");
   Value *x = n->in[0], *w = n->in[1], *b = node_in(n, 2);
-  for (int i = 1; i < n->n_in; i++)
-    if (n->in[i] && n->in[i]->dtype != x->dtype)
-      cn_error_node(n, "input %d has element type %s; expected %s like X", i, dtype_name(n->in[i]->dtype),
-                    dtype_name(x->dtype));
-  if (x->rank < 3)
-    cn_error_node(n, "X has shape %s; expected (N, C, spatial...) with at least one spatial axis",
-                  value_shape_string(x));
-  if (w->rank != x->rank)
-    cn_error_node(n, "W has shape %s; expected rank %d (C, M/group, kernel...) to match X %s", value_shape_string(w),
-                  x->rank, value_shape_string(x));
   ConvTransposeParams *p = cn_alloc(sizeof *p);
   p->group = attr_int(n, "group", 1);
   int64_t channels = x->dims[1];

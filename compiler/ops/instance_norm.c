@@ -32,9 +32,7 @@ static void instance_norm_emit(Emitter *e, const Node *n) {
   const Value *x = n->in[0];
   DType t = x->dtype;
   const char *T = dtype_ctype(t);
-  int64_t channels = x->dims[1], planes = x->dims[0] * channels, size = 1;
-  for (int i = 2; i < x->rank; i++)
-    size *= x->dims[i];
+  int64_t channels = x->dims[1], planes = x->dims[0] * channels, size = plane_size(x);
   emitf(e, "/* one (n, c) plane at a time */");
   emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
   emitf(e, "const int64_t c = plane %% %lld;", (long long)channels);

@@ -37,9 +37,7 @@ static void lrn_emit(Emitter *e, const Node *n) {
   const Value *x = n->in[0];
   DType t = x->dtype;
   const char *T = dtype_ctype(t);
-  int64_t batch = x->dims[0], channels = x->dims[1], size = 1;
-  for (int i = 2; i < x->rank; i++)
-    size *= x->dims[i];
+  int64_t batch = x->dims[0], channels = x->dims[1], size = plane_size(x);
   int64_t before = (p->size - 1) / 2, after = p->size / 2; /* floor and ceil of (size - 1) / 2 */
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "const %s *x = X0 + n * %lld;", T, (long long)(channels * size));

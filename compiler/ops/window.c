@@ -174,3 +174,18 @@ char *window_describe(const Window *w) {
                    axes(w, w->kernel), axes(w, w->stride), axes(w, w->dilation), axes(w, w->pad_begin),
                    axes(w, w->pad_end), axes(w, w->in), axes(w, w->out));
 }
+
+void window_check_conv_inputs(const Node *n, const char *w_layout) {
+  check_input_type(n, 0, dtype_float_only, "float or double");
+  const Value *x = n->in[0], *w = n->in[1];
+  for (int i = 1; i < n->n_in; i++)
+    if (n->in[i] && n->in[i]->dtype != x->dtype)
+      cn_error_node(n, "input %d has element type %s; expected %s like X", i, dtype_name(n->in[i]->dtype),
+                    dtype_name(x->dtype));
+  if (x->rank < 3)
+    cn_error_node(n, "X has shape %s; expected (N, C, spatial...) with at least one spatial axis",
+                  value_shape_string(x));
+  if (w->rank != x->rank)
+    cn_error_node(n, "W has shape %s; expected rank %d (%s, kernel...) to match X %s", value_shape_string(w),
+                  x->rank, w_layout, value_shape_string(x));
+}
