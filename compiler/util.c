@@ -19,7 +19,8 @@ void *cn_alloc_array(size_t count, size_t size) {
 
 char *cn_strndup(const char *s, size_t n) {
   char *p = cn_alloc(n + 1);
-  memcpy(p, s, n);
+  if (n) /* protobuf-c gives empty bytes fields a NULL pointer */
+    memcpy(p, s, n);
   return p;
 }
 

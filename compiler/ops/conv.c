@@ -90,16 +90,8 @@ static void conv_emit(Emitter *e, const Node *n) {
   emitf(e, "/* %s */", window_describe(w));
   /* For each kernel tap t of the last axis, the output columns whose input column
    * o * stride + t * dilation - pad_begin lies inside the input. */
-  char *begins = cn_strdup(""), *ends = cn_strdup("");
-  for (int64_t t = 0; t < w->kernel[last]; t++) {
-    int64_t b, en;
-    window_positions(row, w->stride[last], t * w->dilation[last] - w->pad_begin[last], in_row, &b, &en);
-    begins = cn_format("%s%s%lld", begins, t ? ", " : "", (long long)b);
-    ends = cn_format("%s%s%lld", ends, t ? ", " : "", (long long)en);
-  }
   emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
-  emitf(e, "static const int64_t col_begin[%lld] = {%s};", (long long)w->kernel[last], begins);
-  emitf(e, "static const int64_t col_end[%lld] = {%s};", (long long)w->kernel[last], ends);
+  window_emit_tap_ranges(e, w, row, in_row);
 
   /* Output rows accumulate in local arrays, which the compiler knows alias nothing, for a block of output
    * channels that share each input row load; a row too long for the stack accumulates in Y itself. */

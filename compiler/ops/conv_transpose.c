@@ -125,16 +125,8 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   emitf(e, "/* %s */", window_describe(w));
   /* For each kernel tap t of the last axis, the input columns i whose output column
    * i * stride + t * dilation - pad_begin lies inside the output. */
-  char *begins = cn_strdup(""), *ends = cn_strdup("");
-  for (int64_t t = 0; t < w->kernel[last]; t++) {
-    int64_t b, en;
-    window_positions(in_row, w->stride[last], t * w->dilation[last] - w->pad_begin[last], row, &b, &en);
-    begins = cn_format("%s%s%lld", begins, t ? ", " : "", (long long)b);
-    ends = cn_format("%s%s%lld", ends, t ? ", " : "", (long long)en);
-  }
   emitf(e, "/* input columns whose output column is inside the output, per kernel column */");
-  emitf(e, "static const int64_t col_begin[%lld] = {%s};", (long long)w->kernel[last], begins);
-  emitf(e, "static const int64_t col_end[%lld] = {%s};", (long long)w->kernel[last], ends);
+  window_emit_tap_ranges(e, w, in_row, row);
 
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);

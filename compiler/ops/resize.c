@@ -195,6 +195,8 @@ static void plan_resize(Node *n, const ResizeSpec *s) {
   if (s->mode != MODE_NEAREST && !dtype_is_float(x->dtype))
     cn_error_node(n, "%s interpolation needs float or double input; got %s",
                   s->mode == MODE_LINEAR ? "linear" : "cubic", dtype_name(x->dtype));
+  /* the output's size is checked against the limits before any table is sized by it */
+  value_set_shape(n->out[0], n, x->dtype, x->rank, s->out);
   ResizeParams *p = cn_alloc(sizeof *p);
   p->extrapolation = s->extrapolation;
   int64_t strides[CN_MAX_RANK];
@@ -206,7 +208,6 @@ static void plan_resize(Node *n, const ResizeSpec *s) {
     p->axis[a] = plan_axis(s, a, x->dims[a], strides[a]);
   }
   n->params = p;
-  value_set_shape(n->out[0], n, x->dtype, x->rank, s->out);
 }
 
 static void check_length(const Node *n, const Value *v, const char *what, int64_t expected) {

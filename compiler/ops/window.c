@@ -189,3 +189,25 @@ void window_check_conv_inputs(const Node *n, const char *w_layout) {
     cn_error_node(n, "W has shape %s; expected rank %d (%s, kernel...) to match X %s", value_shape_string(w),
                   x->rank, w_layout, value_shape_string(x));
 }
+
+/* Written a line of values at a time: kernels can be long, and building one string would be quadratic. */
+static void emit_table_lines(Emitter *e, const char *name, const int64_t *values, int64_t count) {
+  emitf(e, "static const int64_t %s[%lld] = {", name, (long long)count);
+  for (int64_t i = 0; i < count; i += 16) {
+    char line[16 * 24], *p = line;
+    for (int64_t k = i; k < count && k < i + 16; k++)
+      p += sprintf(p, "%s%lld,", k > i ? " " : "", (long long)values[k]);
+    emitf(e, "%s", line);
+  }
+  emitf(e, "};");
+}
+
+void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit) {
+  int last = w->rank - 1;
+  int64_t taps = w->kernel[last];
+  int64_t *begins = cn_alloc_array((size_t)taps, sizeof(int64_t)), *ends = cn_alloc_array((size_t)taps, sizeof(int64_t));
+  for (int64_t t = 0; t < taps; t++)
+    window_positions(count, w->stride[last], t * w->dilation[last] - w->pad_begin[last], limit, &begins[t], &ends[t]);
+  emit_table_lines(e, "col_begin", begins, taps);
+  emit_table_lines(e, "col_end", ends, taps);
+}

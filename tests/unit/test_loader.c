@@ -301,7 +301,46 @@ static void test_cli_usage_errors(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown target 'sparc'"));
 }
 
+/* Found by fuzzing: a kernel a million taps wide once took minutes to emit (a quadratic table builder). The
+ * CTest timeout is what fails a regression here; the assertion checks the code was written. */
+static void test_long_kernel_emits_linearly(void) {
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 1, 3, 3));
+  int64_t taps = 1 << 20;
+  float *w = cn_alloc_array((size_t)taps, sizeof(float));
+  Value *weights = tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(1, 1, 1, taps), w);
+  Node *n = tb_node(g, "ConvTranspose", 2, (Value *[]){x, weights}, 1);
+  tb_output(g, n->out[0]);
+  tb_infer(g);
+  TB_ASSERT_SHAPE(n->out[0], 1, 1, 3, taps + 2);
+  FILE *c = tmpfile(), *h = tmpfile();
+  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h"};
+  g->path = "/dev/null";
+  emit_c(g, &(Plan){0}, &o, c, h);
+  CU_ASSERT(ftell(c) > taps * 2);
+  fclose(c);
+  fclose(h);
+}
+
+/* Found by fuzzing: Resize sized its tables by an output far over the tensor limit before checking it. */
+static void resize_too_large(void *arg) {
+  (void)arg;
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 1, 2, (int64_t)1 << 31));
+  const float scales[] = {1, 1, 2, 3};
+  Value *s = tb_const(g, "scales", DT_FLOAT, 1, TB_DIMS(4), scales);
+  Node *n = tb_node(g, "Resize", 3, (Value *[]){x, NULL, s}, 1);
+  tb_output(g, n->out[0]);
+  tb_infer(g);
+}
+
+static void test_resize_output_limit(void) {
+  CU_ASSERT(tb_fails_with(resize_too_large, NULL, "sizes must be non-negative and the tensor at most"));
+}
+
 CU_TestInfo loader_tests[] = {
+    {"long_kernel_emits_linearly", test_long_kernel_emits_linearly},
+    {"resize_output_limit", test_resize_output_limit},
     {"valid_model", test_valid_model},
     {"initializer_forms", test_initializer_forms},
     {"symbolic_dim", test_symbolic_dim},
