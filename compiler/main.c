@@ -17,7 +17,8 @@ static const char usage[] =
     "                                            the same with files (.pb, or raw little-endian data)\n"
     "\n"
     "options:\n"
-    "  -o FILE            output: FILE.c (with FILE.h beside it), object or program (default: model.c)\n"
+    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), or a program\n"
+    "                     (default: model.c)\n"
     "  --emit=c|obj|exe   what to write (default c); exe is a classifier program, see examples/classifier\n"
     "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
     "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
@@ -46,7 +47,7 @@ typedef struct Args {
 static noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "cnnc: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n\n%s", usage);
+  fprintf(stderr, " (see cnnc --help)\n");
   exit(2);
 }
 
@@ -242,8 +243,9 @@ static void write_c(Graph *g, const EmitOptions *eo, const char *c_path, const c
   commit_temp(c_out, c_temp, c_path);
 }
 
-/* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path. */
-static void build(Graph *g, Args *a) {
+/* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path (and for an
+ * object, the header beside it, to call it by). */
+static void build(Graph *g, Args *a, const char *stem) {
   char tmpl[] = "/tmp/cnnc-build-XXXXXX";
   char *dir = mkdtemp(tmpl);
   if (!dir)
@@ -281,6 +283,11 @@ static void build(Graph *g, Args *a) {
   args[n++] = temp;
   if (cc_run(&a->check_opts.cc, args, n) != 0)
     cn_error("the C compiler failed on the generated code (kept in %s)", dir);
+  if (a->emit == EMIT_OBJ) {
+    const char *cp[] = {"cp", cn_format("%s/model.h", dir), cn_format("%s.h", stem), NULL};
+    if (cn_spawn(cp) != 0)
+      cn_error("cannot write '%s.h'", stem);
+  }
   if (rename(temp, a->output) != 0)
     cn_error("cannot write '%s'", a->output);
   diag_untrack_temp(temp);
@@ -309,7 +316,7 @@ int main(int argc, char **argv) {
     a.emit_opts.header_name = base_name(h_path);
     write_c(g, &a.emit_opts, a.output, h_path);
   } else {
-    build(g, &a);
+    build(g, &a, stem);
   }
   return 0;
 }
