@@ -122,10 +122,7 @@ static bool compare(const Value *got, const Value *ref, int index, const CheckOp
 
 int check_model(const char *model_path, const char *data_dir, const LoadOptions *lo, const EmitOptions *eo,
                 const CheckOptions *co) {
-  char tmpl[] = "/tmp/cnnc-check-XXXXXX";
-  char *dir = mkdtemp(tmpl);
-  if (!dir)
-    cn_error("cannot create a temporary directory");
+  char *dir = cn_make_temp_dir("check");
   diag_track_temp(dir);
   Graph *g = onnx_load(model_path, lo);
   shape_infer(g);

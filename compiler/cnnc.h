@@ -60,6 +60,8 @@ char *cn_escape_c_string(const char *s, size_t max_len);
 /* Same, for text placed inside a C comment: no "*" followed by "/", no control characters. */
 char *cn_escape_comment(const char *s, size_t max_len);
 void cn_sha256_file(const char *path, char hex[65]);
+/* A fresh directory under $TMPDIR (or /tmp) named after its purpose. */
+char *cn_make_temp_dir(const char *purpose);
 /* Saturating multiplication for sizes: returns -1 on overflow or negative factors. */
 int64_t cn_mul_size(int64_t a, int64_t b);
 

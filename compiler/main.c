@@ -246,10 +246,7 @@ static void write_c(Graph *g, const EmitOptions *eo, const char *c_path, const c
 /* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path (and for an
  * object, the header beside it, to call it by). */
 static void build(Graph *g, Args *a, const char *stem) {
-  char tmpl[] = "/tmp/cnnc-build-XXXXXX";
-  char *dir = mkdtemp(tmpl);
-  if (!dir)
-    cn_error("cannot create a temporary directory");
+  char *dir = cn_make_temp_dir("build");
   a->emit_opts.header_name = "model.h";
   char *c_path = cn_format("%s/model.c", dir);
   write_c(g, &a->emit_opts, c_path, cn_format("%s/model.h", dir));

@@ -97,6 +97,14 @@ char *cn_escape_comment(const char *s, size_t max_len) {
   return out;
 }
 
+char *cn_make_temp_dir(const char *purpose) {
+  const char *base = getenv("TMPDIR");
+  char *dir = cn_format("%s/cnnc-%s-XXXXXX", base && base[0] ? base : "/tmp", purpose);
+  if (!mkdtemp(dir))
+    cn_error("cannot create a temporary directory like '%s'", dir);
+  return dir;
+}
+
 int64_t cn_mul_size(int64_t a, int64_t b) {
   if (a < 0 || b < 0)
     return -1;
