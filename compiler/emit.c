@@ -201,6 +201,16 @@ static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t s
   fprintf(e->out, "\n");
 }
 
+/* Live nodes get a function, except those whose outputs are all empty tensors: they have nothing to do. */
+static bool emits_code(const Node *n) {
+  if (n->dead)
+    return false;
+  for (int k = 0; k < n->n_out; k++)
+    if (n->out[k] && value_count(n->out[k]) > 0)
+      return true;
+  return false;
+}
+
 static char *node_function_name(const Node *n) {
   const char *base = n->name && n->name[0] ? n->name : n->op->name;
   return cn_format("node%d_%s", n->id, cn_sanitize_ident(base, 40));
@@ -290,7 +300,7 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   fputc('\n', e->out);
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
-    if (n->dead)
+    if (!emits_code(n))
       continue;
     char *args = cn_strdup("");
     for (int k = 0; k < n->n_in; k++)
@@ -438,7 +448,7 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
     uses[i] = cn_alloc_array((size_t)n->n_in + 1, sizeof **uses);
-    if (!n->dead)
+    if (emits_code(n))
       emit_node_function(&e, n, uses[i]);
   }
   fclose(e.out);
@@ -452,10 +462,15 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   fprintf(c_out, "#include \"%s\"\n\n#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n\n",
           cn_escape_c_string(o->header_name, 500));
   emit_weights(&e, g, offsets, weight_bytes, &names);
-  /* without intermediate tensors an arena would be an unused variable (empty ones still get an offset) */
+  /* an arena no call passes a tensor of would be an unused variable */
   bool arena_used = false;
-  for (int i = 0; i < g->n_values; i++)
-    arena_used |= g->values[i]->offset >= 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = g->nodes[i];
+    for (int k = 0; k < n->n_in && emits_code(n); k++)
+      arena_used |= n->in[k] && uses[i][k] && n->in[k]->offset >= 0;
+    for (int k = 0; k < n->n_out && emits_code(n); k++)
+      arena_used |= n->out[k] && n->out[k]->offset >= 0;
+  }
   if (arena_used) {
     fprintf(c_out, "/* Intermediate tensors; offsets planned by liveness. */\n");
     fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES > 0 ? %s_ARENA_BYTES : 1];\n\n", P, P,

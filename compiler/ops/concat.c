@@ -66,8 +66,6 @@ static void concat_fold(Graph *g, Node *n) {
 }
 
 static void concat_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   const StridedCopy *copies = n->params;
   for (int i = 0; i < n->n_in; i++)
     emit_strided_copy(e, &copies[i], emit_out(n, 0), emit_in(n, i));

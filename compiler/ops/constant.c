@@ -82,8 +82,6 @@ static void constant_of_shape_fold(Graph *g, Node *n) {
 
 /* Only outputs too large to fold get here. */
 static void constant_of_shape_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   emitf(e, "for (int64_t i = 0; i < %lld; i++) {", (long long)value_count(n->out[0]));
   emitf(e, "%s[i] = %s;", emit_out(n, 0), emit_value_literal(n->params, 0));
   emitf(e, "}");

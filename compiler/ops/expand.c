@@ -43,8 +43,6 @@ static void repeat_fold(Graph *g, Node *n) {
 }
 
 static void repeat_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   emit_strided_copy(e, n->params, emit_out(n, 0), emit_in(n, 0));
 }
 

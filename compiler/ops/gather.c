@@ -68,8 +68,6 @@ static void gather_fold(Graph *g, Node *n) {
 }
 
 static void gather_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   const GatherParams *p = n->params;
   const char *y = emit_out(n, 0), *x = emit_in(n, 0), *indices = emit_in(n, 1);
   int loops = 0;

@@ -155,8 +155,6 @@ static char *add_index_term(const char *expr, char var, int k, int64_t stride) {
 }
 
 static void pad_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   const PadParams *p = n->params;
   Value *x = n->in[0], *y = n->out[0];
   const char *out = emit_out(n, 0);

@@ -10,8 +10,6 @@ static void copy_fold(Graph *g, Node *n) {
 }
 
 static void copy_emit(Emitter *e, const Node *n) {
-  if (emit_if_empty(e, n, 0))
-    return;
   emitf(e, "memcpy(%s, %s, %lld);", emit_out(n, 0), emit_in(n, 0), (long long)value_bytes(n->in[0]));
 }
 

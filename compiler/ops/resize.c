@@ -13,6 +13,10 @@
 #include <math.h>
 #include <string.h>
 
+/* The tables are printed into the generated code: an axis longer than this (a million outputs, far beyond any
+ * image) would make a source file of gigabytes, so it is an error rather than a compile that never ends. */
+#define RESIZE_MAX_AXIS_OUTPUTS ((int64_t)1 << 20)
+
 typedef enum InterpMode { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } InterpMode;
 
 typedef enum CoordMode {
@@ -205,6 +209,9 @@ static void plan_resize(Node *n, const ResizeSpec *s) {
     if (s->out[a] > 0 && x->dims[a] == 0)
       cn_error_node(n, "cannot resize the empty axis %d of %s to %lld", a, value_shape_string(x),
                     (long long)s->out[a]);
+    if (s->out[a] > RESIZE_MAX_AXIS_OUTPUTS)
+      cn_error_node(n, "axis %d has %lld outputs; cnnc resizes axes of at most %lld", a,
+                    (long long)s->out[a], (long long)RESIZE_MAX_AXIS_OUTPUTS);
     p->axis[a] = plan_axis(s, a, x->dims[a], strides[a]);
   }
   n->params = p;

@@ -338,7 +338,44 @@ static void test_resize_output_limit(void) {
   CU_ASSERT(tb_fails_with(resize_too_large, NULL, "sizes must be non-negative and the tensor at most"));
 }
 
+/* Found by fuzzing: a node whose outputs are all empty has nothing to do; it must not leave an unused
+ * parameter behind in code that has to compile under -Werror. */
+static void test_empty_output_compiles(void) {
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 0, 2, 4));
+  const float scales[] = {1, 1, 0.5f, 0.5f};
+  Value *s = tb_const(g, "scales", DT_FLOAT, 1, TB_DIMS(4), scales);
+  Node *n = tb_node(g, "Resize", 3, (Value *[]){x, NULL, s}, 1);
+  tb_attr_string(n, "mode", "linear");
+  Value *y = tb_node(g, "Relu", 1, (Value *[]){n->out[0]}, 1)->out[0];
+  tb_output(g, y);
+  tb_infer(g);
+  TB_ASSERT_SHAPE(y, 1, 0, 1, 2);
+  CU_ASSERT_EQUAL(tb_compile_and_run(g, "int main(void) {\n"
+                                        "  float in[1], out[1];\n"
+                                        "  return model_run((const void *[]){in}, (void *[]){out});\n"
+                                        "}\n"),
+                  0);
+}
+
+/* Found by fuzzing: a Resize axis of a billion outputs asked for tables of tens of gigabytes. */
+static void resize_long_axis(void *arg) {
+  (void)arg;
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 2, TB_DIMS(1, (int64_t)1 << 30));
+  const float scales[] = {1, 0.5f};
+  Value *s = tb_const(g, "scales", DT_FLOAT, 1, TB_DIMS(2), scales);
+  tb_output(g, tb_node(g, "Resize", 3, (Value *[]){x, NULL, s}, 1)->out[0]);
+  tb_infer(g);
+}
+
+static void test_resize_axis_limit(void) {
+  CU_ASSERT(tb_fails_with(resize_long_axis, NULL, "axis 1 has 536870912 outputs; cnnc resizes axes of at most"));
+}
+
 CU_TestInfo loader_tests[] = {
+    {"empty_output_compiles", test_empty_output_compiles},
+    {"resize_axis_limit", test_resize_axis_limit},
     {"long_kernel_emits_linearly", test_long_kernel_emits_linearly},
     {"resize_output_limit", test_resize_output_limit},
     {"valid_model", test_valid_model},
