@@ -342,6 +342,8 @@ void emit_close(Emitter *e, int count);
 char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, const char *var);
 /* If output `out` has no elements, emits `(void)Y<out>;` and returns true: the caller writes nothing to it. */
 bool emit_if_empty(Emitter *e, const Node *n, int out);
+/* The smallest value of an element type as C source, where a running maximum starts. */
+const char *emit_lowest(DType t);
 /* A C literal of element `index` of the constant v, in v's type: "0.5f", "-3", "true", "INT64_MIN". */
 char *emit_value_literal(const Value *v, int64_t index);
 /* Input i as a constant 1-D int32/int64 tensor, converted to int64; *count gets its length. */

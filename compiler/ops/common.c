@@ -50,6 +50,18 @@ bool emit_if_empty(Emitter *e, const Node *n, int out) {
   return true;
 }
 
+const char *emit_lowest(DType t) {
+  switch (t) {
+  case DT_FLOAT:
+  case DT_DOUBLE: return "-INFINITY";
+  case DT_INT8: return "INT8_MIN";
+  case DT_INT16: return "INT16_MIN";
+  case DT_INT32: return "INT32_MIN";
+  case DT_INT64: return "INT64_MIN"; /* no plain literal spells it */
+  default: return "0";               /* unsigned and bool */
+  }
+}
+
 char *emit_value_literal(const Value *v, int64_t index) {
   switch (v->dtype) {
   case DT_FLOAT:

@@ -24,19 +24,6 @@ typedef struct PoolParams {
 /* The C math function `name` for element type t: sqrtf for float, sqrt for double. */
 static char *math_fn(const char *name, DType t) { return cn_format("%s%s", name, t == DT_FLOAT ? "f" : ""); }
 
-/* The smallest value of type t: the start of a running maximum. */
-static const char *lowest(DType t) {
-  switch (t) {
-  case DT_FLOAT:
-  case DT_DOUBLE: return "-INFINITY";
-  case DT_INT8: return "INT8_MIN";
-  case DT_INT16: return "INT16_MIN";
-  case DT_INT32: return "INT32_MIN";
-  case DT_INT64: return "INT64_MIN";
-  default: return "0"; /* unsigned */
-  }
-}
-
 static void set_pooled_shape(Node *n, Value *out, DType t, const int64_t *spatial) {
   const Value *x = n->in[0];
   int64_t dims[CN_MAX_RANK] = {x->dims[0], x->dims[1]};
@@ -99,7 +86,7 @@ static void emit_window_reduce(Emitter *e, const Node *n, const PoolParams *p) {
   const char *T = dtype_ctype(t);
   bool indices = p->kind == POOL_MAX && n->n_out > 1 && n->out[1];
   if (p->kind == POOL_MAX)
-    emitf(e, "%s acc = %s;", T, lowest(t));
+    emitf(e, "%s acc = %s;", T, emit_lowest(t));
   else
     emitf(e, "%s acc = 0;", T);
   if (indices)
@@ -247,7 +234,7 @@ static void global_pool_emit(Emitter *e, const Node *n) {
   if (average)
     emitf(e, "double acc = 0;");
   else
-    emitf(e, "%s acc = %s;", T, lowest(t));
+    emitf(e, "%s acc = %s;", T, emit_lowest(t));
   emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
   emitf(e, average ? "  acc += x[i];" : "  acc = x[i] > acc ? x[i] : acc;");
   if (average)

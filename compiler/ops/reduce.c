@@ -88,19 +88,6 @@ static double lowest(DType t) {
   }
 }
 
-/* The same, as C source: INT64_MIN has no plain literal. */
-static const char *lowest_literal(DType t) {
-  switch (t) {
-  case DT_FLOAT:
-  case DT_DOUBLE: return "-INFINITY";
-  case DT_INT8: return "INT8_MIN";
-  case DT_INT16: return "INT16_MIN";
-  case DT_INT32: return "INT32_MIN";
-  case DT_INT64: return "INT64_MIN";
-  default: return "0";
-  }
-}
-
 static void reduce_emit(Emitter *e, const Node *n) {
   const ReduceParams *p = n->params;
   Value *x = n->in[0], *y = n->out[0];
@@ -113,7 +100,7 @@ static void reduce_emit(Emitter *e, const Node *n) {
   OpKind kind = n->op->kind;
   long long out_count = (long long)value_count(y);
   emitf(e, "for (int64_t o = 0; o < %lld; o++) {", out_count);
-  emitf(e, "%s[o] = %s;", Y, kind == OP_REDUCE_MAX ? lowest_literal(y->dtype) : "0");
+  emitf(e, "%s[o] = %s;", Y, kind == OP_REDUCE_MAX ? emit_lowest(y->dtype) : "0");
   emitf(e, "}");
   int loops = emit_loops(e, x->rank, x->dims, "i");
   char *in = cn_format("%s[%s]", X, emit_broadcast_index(x->rank, x->rank, x->dims, "i"));
