@@ -88,8 +88,10 @@ char *cn_escape_comment(const char *s, size_t max_len) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     unsigned char next = i + 1 < len ? (unsigned char)s[i + 1] : 0;
-    /* "*" + "/" would close the comment, "/" + "*" draws -Wcomment, "\" could splice the next line in */
-    bool breaks_comment = (c == '*' && next == '/') || (c == '/' && next == '*') || c == '\\';
+    /* "*" + "/" would close the comment, "/" + "*" draws -Wcomment, "\" (or a trigraph for it) could
+     * splice the next line in */
+    bool breaks_comment =
+        (c == '*' && next == '/') || (c == '/' && next == '*') || c == '\\' || (c == '?' && next == '?');
     out[i] = (c < 0x20 || c >= 0x7f || breaks_comment) ? '_' : (char)c;
   }
   if (cut)

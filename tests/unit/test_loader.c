@@ -373,7 +373,31 @@ static void test_resize_axis_limit(void) {
   CU_ASSERT(tb_fails_with(resize_long_axis, NULL, "axis 1 has 536870912 outputs; cnnc resizes axes of at most"));
 }
 
+/* Names are untrusted: they may try to end a comment or string, splice lines or spell trigraphs. The
+ * generated code must still compile warning-free and say nothing but what cnnc wrote. */
+static void test_hostile_names_are_escaped(void) {
+  static const char *in_name = "x */ #error in_comment \"quoted\" ?\?/";
+  static const char *out_name = "y\n#error newline\\";
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_input(&b, in_name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_output(&b, out_name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  static const char *ins[1], *outs[1];
+  ins[0] = in_name;
+  outs[0] = out_name;
+  ob_node(&b, "/* node */ \"name\"\n", "Relu", 1, ins, 1, outs);
+  char *model = path_in_scratch("hostile.onnx"), *c = path_in_scratch("hostile.c");
+  ob_write(&b, model);
+  char *err;
+  const char *args[] = {model, "-o", c};
+  CU_ASSERT_EQUAL_FATAL(run_cnnc(args, 3, &err), 0);
+  CcOptions cc = {.opt = "-O0", .werror = true};
+  const char *compile[] = {"-Wtrigraphs", "-c", c, "-o", path_in_scratch("hostile.o")};
+  CU_ASSERT_EQUAL(cc_run(&cc, compile, 5), 0);
+}
+
 CU_TestInfo loader_tests[] = {
+    {"hostile_names_are_escaped", test_hostile_names_are_escaped},
     {"empty_output_compiles", test_empty_output_compiles},
     {"resize_axis_limit", test_resize_axis_limit},
     {"long_kernel_emits_linearly", test_long_kernel_emits_linearly},

@@ -23,6 +23,7 @@ static void test_escape_comment(void) {
   CU_ASSERT_PTR_NULL(strstr(cn_escape_comment("evil */ int x; /*", 64), "*/"));
   CU_ASSERT_PTR_NULL(strstr(cn_escape_comment("evil */ int x; /*", 64), "/*"));
   CU_ASSERT_PTR_NULL(strchr(cn_escape_comment("line\nbreak\\", 64), '\n'));
+  CU_ASSERT_PTR_NULL(strstr(cn_escape_comment("trigraph ?\?/", 64), "?\?"));
   CU_ASSERT_STRING_EQUAL(cn_escape_comment("/usr/share/model.onnx", 64), "/usr/share/model.onnx");
 }
 
