@@ -33,6 +33,59 @@ static Scope scope_new(size_t expected) {
   return (Scope){cn_alloc_array(cap, sizeof(Value *)), cap};
 }
 
+/* protobuf-c unpacks nested messages recursively, so a hostile file nesting graphs in attributes in graphs
+ * could exhaust the stack. The wire format is walked first, with the message descriptors telling which fields
+ * are messages, and refused past this depth (real models nest a handful of levels). */
+#define MAX_MESSAGE_DEPTH 64
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *value) {
+  *value = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t byte = *(*p)++;
+    *value |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80))
+      return true;
+  }
+  return false;
+}
+
+/* Returns false only when the nesting is too deep; malformed data is left to protobuf-c to reject. */
+static bool nesting_within_limit(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
+                                 int depth) {
+  if (depth > MAX_MESSAGE_DEPTH)
+    return false;
+  while (p < end) {
+    uint64_t key, len;
+    if (!read_varint(&p, end, &key))
+      return true;
+    switch (key & 7) {
+    case 0:
+      if (!read_varint(&p, end, &len))
+        return true;
+      break;
+    case 1:
+    case 5:
+      len = (key & 7) == 1 ? 8 : 4;
+      if (len > (uint64_t)(end - p))
+        return true;
+      p += len;
+      break;
+    case 2: {
+      if (!read_varint(&p, end, &len) || len > (uint64_t)(end - p))
+        return true;
+      const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !nesting_within_limit(f->descriptor, p, p + len, depth + 1))
+        return false;
+      p += len;
+      break;
+    }
+    default:
+      return true;
+    }
+  }
+  return true;
+}
+
 static void *read_file(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f)
@@ -322,6 +375,8 @@ Graph *onnx_load(const char *path, const LoadOptions *opts) {
   diag_file = path;
   size_t size;
   void *buf = read_file(path, &size);
+  if (!nesting_within_limit(&onnx__model_proto__descriptor, buf, (const uint8_t *)buf + size, 0))
+    cn_error("the model nests graphs or types more than %d levels deep", MAX_MESSAGE_DEPTH);
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
   if (!m)
     cn_error("not a valid ONNX model (the protobuf is malformed or truncated)");

@@ -396,7 +396,44 @@ static void test_hostile_names_are_escaped(void) {
   CU_ASSERT_EQUAL(cc_run(&cc, compile, 5), 0);
 }
 
+static size_t put_varint(uint8_t *p, uint64_t v) {
+  size_t n = 0;
+  do {
+    p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  return n;
+}
+
+/* Wraps the message in buf[*start, end) as field `number`, writing the key and length just before it. */
+static void wrap_field(uint8_t *buf, size_t *start, size_t end, int number) {
+  uint8_t head[20];
+  size_t n = put_varint(head, (uint64_t)number << 3 | 2);
+  n += put_varint(head + n, end - *start);
+  *start -= n;
+  memcpy(buf + *start, head, n);
+}
+
+/* Graphs in attributes in nodes in graphs, thousands deep: protobuf-c would recurse until the stack ran out. */
+static void test_deep_nesting(void) {
+  enum { LEVELS = 20000 };
+  size_t cap = (size_t)LEVELS * 3 * 8 + 64, end = cap, start = cap;
+  uint8_t *buf = cn_alloc(cap);
+  for (int i = 0; i < LEVELS; i++) {
+    wrap_field(buf, &start, end, 6); /* AttributeProto.g */
+    wrap_field(buf, &start, end, 5); /* NodeProto.attribute */
+    wrap_field(buf, &start, end, 1); /* GraphProto.node */
+  }
+  wrap_field(buf, &start, end, 7); /* ModelProto.graph */
+  LoadCase c = {.path = path_in_scratch("deep.onnx")};
+  FILE *f = fopen(c.path, "wb");
+  fwrite(buf + start, 1, end - start, f);
+  fclose(f);
+  CU_ASSERT(tb_fails_with(load_and_infer, &c, "nests graphs or types more than 64 levels deep"));
+}
+
 CU_TestInfo loader_tests[] = {
+    {"deep_nesting", test_deep_nesting},
     {"hostile_names_are_escaped", test_hostile_names_are_escaped},
     {"empty_output_compiles", test_empty_output_compiles},
     {"resize_axis_limit", test_resize_axis_limit},
