@@ -196,6 +196,7 @@ char *value_shape_string(const Value *v);
 /* Attribute access. Type mismatches are errors naming the node. */
 const Attr *node_attr(const Node *n, const char *name);
 int64_t attr_int(const Node *n, const char *name, int64_t dflt);
+bool attr_flag(const Node *n, const char *name, bool dflt); /* an int that must be 0 or 1 */
 float attr_float(const Node *n, const char *name, float dflt);
 const char *attr_string(const Node *n, const char *name, const char *dflt);
 int attr_ints(const Node *n, const char *name, int64_t **out);   /* count, or -1 when absent */

@@ -291,6 +291,13 @@ int64_t attr_int(const Node *n, const char *name, int64_t dflt) {
   return a ? a->i : dflt;
 }
 
+bool attr_flag(const Node *n, const char *name, bool dflt) {
+  int64_t v = attr_int(n, name, dflt);
+  if (v != 0 && v != 1)
+    cn_error_node(n, "%s = %lld; expected 0 or 1", name, (long long)v);
+  return v == 1;
+}
+
 float attr_float(const Node *n, const char *name, float dflt) {
   const Attr *a = attr_of_type(n, name, ATTR_FLOAT, "a float");
   return a ? a->f : dflt;

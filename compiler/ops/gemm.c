@@ -25,8 +25,8 @@ static void gemm_infer(Graph *g, Node *n) {
     cn_error_node(n, "input C is required before opset 11");
 
   GemmParams *p = cn_alloc(sizeof *p);
-  p->trans_a = attr_int(n, "transA", 0) != 0;
-  p->trans_b = attr_int(n, "transB", 0) != 0;
+  p->trans_a = attr_flag(n, "transA", false);
+  p->trans_b = attr_flag(n, "transB", false);
   p->alpha = attr_float(n, "alpha", 1.0f);
   p->beta = attr_float(n, "beta", 1.0f);
   p->m = a->dims[p->trans_a ? 1 : 0];

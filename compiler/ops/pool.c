@@ -36,10 +36,7 @@ static PoolParams *pool_infer_common(Node *n, PoolKind kind) {
   PoolParams *p = cn_alloc(sizeof *p);
   p->kind = kind;
   window_read(n, &p->w, NULL);
-  int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
-  if (ceil_mode != 0 && ceil_mode != 1)
-    cn_error_node(n, "ceil_mode = %lld; expected 0 or 1", (long long)ceil_mode);
-  window_forward(n, &p->w, ceil_mode);
+  window_forward(n, &p->w, attr_flag(n, "ceil_mode", false));
   n->params = p;
   set_pooled_shape(n, n->out[0], n->in[0]->dtype, p->w.out);
   return p;
@@ -61,10 +58,7 @@ static void average_pool_infer(Graph *g, Node *n) {
   (void)g;
   check_input_type(n, 0, dtype_float_only, "float or double");
   PoolParams *p = pool_infer_common(n, POOL_AVERAGE);
-  int64_t include = attr_int(n, "count_include_pad", 0);
-  if (include != 0 && include != 1)
-    cn_error_node(n, "count_include_pad = %lld; expected 0 or 1", (long long)include);
-  p->count_include_pad = include == 1;
+  p->count_include_pad = attr_flag(n, "count_include_pad", false);
 }
 
 static void lp_pool_infer(Graph *g, Node *n) {

@@ -49,7 +49,7 @@ static void reduce_infer(Graph *g, Node *n) {
   n->params = p;
   bool reduced[CN_MAX_RANK] = {false};
   if (!read_axes(n, x->rank, reduced)) {
-    if (attr_int(n, "noop_with_empty_axes", 0) != 0) {
+    if (attr_flag(n, "noop_with_empty_axes", false)) {
       p->identity = true;
       infer_same_as_input(n, 0);
       return;
@@ -57,7 +57,7 @@ static void reduce_infer(Graph *g, Node *n) {
     for (int i = 0; i < x->rank; i++)
       reduced[i] = true;
   }
-  bool keepdims = attr_int(n, "keepdims", 1) != 0;
+  bool keepdims = attr_flag(n, "keepdims", true);
   int64_t dims[CN_MAX_RANK];
   int rank = 0;
   p->rank = x->rank;
