@@ -343,6 +343,8 @@ void emit_close(Emitter *e, int count);
 char *emit_broadcast_index(int out_rank, int in_rank, const int64_t *in_dims, const char *var);
 /* If output `out` has no elements, emits `(void)Y<out>;` and returns true: the caller writes nothing to it. */
 bool emit_if_empty(Emitter *e, const Node *n, int out);
+/* The C math function `name` for element type t: "sqrtf" for float, "sqrt" for double. */
+char *emit_math_fn(const char *name, DType t);
 /* The smallest value of an element type as C source, where a running maximum starts. */
 const char *emit_lowest(DType t);
 /* A C literal of element `index` of the constant v, in v's type: "0.5f", "-3", "true", "INT64_MIN". */
@@ -369,6 +371,9 @@ typedef struct StridedCopy {
 void emit_strided_copy(Emitter *e, const StridedCopy *c, const char *dst, const char *src);
 /* Performs the copy at compile time, for fold hooks. */
 void strided_copy_run(const StridedCopy *c, void *dst, const void *src, size_t elem_size);
+/* fold and emit hooks for ops whose infer leaves one StridedCopy from input 0 to output 0 in n->params. */
+void strided_copy_fold(Graph *g, Node *n);
+void strided_copy_emit(Emitter *e, const Node *n);
 
 //
 // ops/elementwise.c: loops and folding shared by the element-wise ops (unary, binary, variadic, Clip, Where, Cast)

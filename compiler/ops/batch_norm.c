@@ -158,7 +158,7 @@ static void batch_norm_emit(Emitter *e, const Node *n) {
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)channels);
   if (!p->multiplier) {
-    emitf(e, "const %s multiplier = X1[c] / %s(X4[c] + %s);", T, t == DT_FLOAT ? "sqrtf" : "sqrt",
+    emitf(e, "const %s multiplier = X1[c] / %s(X4[c] + %s);", T, emit_math_fn("sqrt", t),
           emit_float(p->epsilon, t));
     emitf(e, "const %s offset = X2[c] - X3[c] * multiplier;", T);
   }

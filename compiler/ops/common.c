@@ -50,6 +50,8 @@ bool emit_if_empty(Emitter *e, const Node *n, int out) {
   return true;
 }
 
+char *emit_math_fn(const char *name, DType t) { return cn_format("%s%s", name, t == DT_FLOAT ? "f" : ""); }
+
 const char *emit_lowest(DType t) {
   switch (t) {
   case DT_FLOAT:

@@ -37,18 +37,9 @@ static void expand_infer(Graph *g, Node *n) {
   n->params = c;
 }
 
-static void repeat_fold(Graph *g, Node *n) {
-  (void)g;
-  strided_copy_run(n->params, n->out[0]->data, n->in[0]->data, dtype_size(n->in[0]->dtype));
-}
-
-static void repeat_emit(Emitter *e, const Node *n) {
-  emit_strided_copy(e, n->params, emit_out(n, 0), emit_in(n, 0));
-}
-
 const OpDesc op_expand = {
     .kind = OP_EXPAND, .name = "Expand", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = expand_infer, .fold = repeat_fold, .emit = repeat_emit,
+    .infer = expand_infer, .fold = strided_copy_fold, .emit = strided_copy_emit,
 };
 
 static void tile_infer(Graph *g, Node *n) {
@@ -88,5 +79,5 @@ static void tile_infer(Graph *g, Node *n) {
 
 const OpDesc op_tile = {
     .kind = OP_TILE, .name = "Tile", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = tile_infer, .fold = repeat_fold, .emit = repeat_emit,
+    .infer = tile_infer, .fold = strided_copy_fold, .emit = strided_copy_emit,
 };

@@ -53,7 +53,7 @@ static void lrn_emit(Emitter *e, const Node *n) {
   emitf(e, "for (int64_t j = first; j < end; j++)");
   emitf(e, "  square_sum += x[j * %lld + i] * x[j * %lld + i];", (long long)size, (long long)size);
   emitf(e, "y[c * %lld + i] = x[c * %lld + i] / %s(%s + %s * square_sum, %s);", (long long)size, (long long)size,
-        t == DT_FLOAT ? "powf" : "pow", emit_float(p->bias, t), emit_float(p->alpha / (double)p->size, t),
+        emit_math_fn("pow", t), emit_float(p->bias, t), emit_float(p->alpha / (double)p->size, t),
         emit_float(p->beta, t));
   emitf(e, "}");
   emitf(e, "}");

@@ -21,9 +21,6 @@ typedef struct PoolParams {
   double p;               /* LpPool's norm */
 } PoolParams;
 
-/* The C math function `name` for element type t: sqrtf for float, sqrt for double. */
-static char *math_fn(const char *name, DType t) { return cn_format("%s%s", name, t == DT_FLOAT ? "f" : ""); }
-
 static void set_pooled_shape(Node *n, Value *out, DType t, const int64_t *spatial) {
   const Value *x = n->in[0];
   int64_t dims[CN_MAX_RANK] = {x->dims[0], x->dims[1]};
@@ -109,11 +106,11 @@ static void emit_window_reduce(Emitter *e, const Node *n, const PoolParams *p) {
   case POOL_AVERAGE: emitf(e, "acc += v;"); break;
   case POOL_LP:
     if (p->p == 1)
-      emitf(e, "acc += %s(v);", math_fn("fabs", t));
+      emitf(e, "acc += %s(v);", emit_math_fn("fabs", t));
     else if (p->p == 2)
       emitf(e, "acc += v * v;");
     else
-      emitf(e, "acc += %s(%s(v), %s);", math_fn("pow", t), math_fn("fabs", t), emit_float(p->p, t));
+      emitf(e, "acc += %s(%s(v), %s);", emit_math_fn("pow", t), emit_math_fn("fabs", t), emit_float(p->p, t));
     break;
   }
   emit_close(e, w->rank);
@@ -174,9 +171,9 @@ static void pool_emit(Emitter *e, const Node *n) {
     if (p->p == 1)
       emitf(e, "y[%s] = acc;", out_at);
     else if (p->p == 2)
-      emitf(e, "y[%s] = %s(acc);", out_at, math_fn("sqrt", t));
+      emitf(e, "y[%s] = %s(acc);", out_at, emit_math_fn("sqrt", t));
     else
-      emitf(e, "y[%s] = %s(acc, %s);", out_at, math_fn("pow", t), emit_float(1 / p->p, t));
+      emitf(e, "y[%s] = %s(acc, %s);", out_at, emit_math_fn("pow", t), emit_float(1 / p->p, t));
     break;
   }
   if (indices)

@@ -102,16 +102,7 @@ static void slice_infer(Graph *g, Node *n) {
   n->params = c;
 }
 
-static void slice_fold(Graph *g, Node *n) {
-  (void)g;
-  strided_copy_run(n->params, n->out[0]->data, n->in[0]->data, dtype_size(n->in[0]->dtype));
-}
-
-static void slice_emit(Emitter *e, const Node *n) {
-  emit_strided_copy(e, n->params, emit_out(n, 0), emit_in(n, 0));
-}
-
 const OpDesc op_slice = {
     .kind = OP_SLICE, .name = "Slice", .min_in = 1, .max_in = 5, .min_out = 1, .max_out = 1,
-    .infer = slice_infer, .fold = slice_fold, .emit = slice_emit,
+    .infer = slice_infer, .fold = strided_copy_fold, .emit = strided_copy_emit,
 };

@@ -36,16 +36,7 @@ static void transpose_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 
-static void transpose_fold(Graph *g, Node *n) {
-  (void)g;
-  strided_copy_run(n->params, n->out[0]->data, n->in[0]->data, dtype_size(n->in[0]->dtype));
-}
-
-static void transpose_emit(Emitter *e, const Node *n) {
-  emit_strided_copy(e, n->params, emit_out(n, 0), emit_in(n, 0));
-}
-
 const OpDesc op_transpose = {
     .kind = OP_TRANSPOSE, .name = "Transpose", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = transpose_infer, .fold = transpose_fold, .emit = transpose_emit,
+    .infer = transpose_infer, .fold = strided_copy_fold, .emit = strided_copy_emit,
 };
