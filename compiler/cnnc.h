@@ -95,13 +95,24 @@ const char *dtype_ctype(DType t); /* C spelling, "float", "int64_t", ... */
 bool dtype_is_float(DType t);     /* float or double */
 bool dtype_is_signed(DType t);
 
-/* Memory layout of a tensor. Only dense row-major exists now; blocked NCHWc layouts come with the SIMD backend. */
-typedef enum Layout { LAYOUT_ROW_MAJOR = 0 } Layout;
+/* Memory layout of a tensor. The shape (rank, dims) is always the ONNX one; the layout says how its elements
+ * are stored. Graph inputs and outputs are always row-major: the layout pass puts reorders at the boundaries. */
+typedef enum Layout {
+  LAYOUT_ROW_MAJOR = 0, /* dense row-major in the ONNX shape (NCHW for images) */
+  /* (N, ceil(C / block), spatial..., block): channels in blocks of Value.block (the target's vector width),
+   * the last block zero-padded, so a SIMD kernel loads one channel block of one pixel as one vector. */
+  LAYOUT_NCHWC = 1,
+} Layout;
 
 enum {
   VAL_GRAPH_INPUT = 1 << 0,  /* supplied by the caller at run time */
   VAL_GRAPH_OUTPUT = 1 << 1, /* written to the caller's buffer */
   VAL_INITIALIZER = 1 << 2,  /* came from the model's weights or a --bind */
+  /* Training: a trainable tensor. Its initial contents are in `init` and `data` stays NULL, so nothing folds
+   * through it; generated code keeps it in mutable storage that the optimizer updates. */
+  VAL_PARAM = 1 << 3,
+  VAL_STATE = 1 << 4, /* training: mutable but not trained (BatchNormalization running statistics); `init` too */
+  VAL_GRAD = 1 << 5,  /* training: a gradient, made by the backward construction */
 };
 
 struct Value {
@@ -112,11 +123,20 @@ struct Value {
   int64_t dims[CN_MAX_RANK];
   bool has_shape; /* set by shape inference */
   Layout layout;
+  int block;  /* LAYOUT_NCHWC: channels per block */
   void *data; /* constant contents (initializer, bound input, folded), row-major; NULL if computed at run time */
+  void *init; /* VAL_PARAM, VAL_STATE: initial contents, row-major */
   Node *producer;
   int n_uses;
   int flags;
-  int64_t offset; /* arena offset assigned by plan.c; -1 when the value does not live in the arena */
+  /* A view: this value's bytes are alias_of's, starting alias_bytes in (Reshape and friends at 0, a Concat
+   * input at its slice of the output). The planner gives the alias no storage of its own and keeps alias_of
+   * alive as long as the alias. NULL for a value with storage of its own. */
+  Value *alias_of;
+  int64_t alias_bytes;
+  bool requires_grad; /* training: the loss's gradient flows back through this value */
+  Value *grad;        /* training: d(loss)/d(this value), once the backward construction has made it */
+  int64_t offset;     /* arena offset assigned by plan.c; -1 when the value does not live in the arena */
 };
 
 /* Attribute kinds use the ONNX AttributeProto.AttributeType codes. */
@@ -146,8 +166,41 @@ typedef struct Attr {
   Value *t; /* TENSOR: a constant value not registered in the graph */
 } Attr;
 
+/* An element-wise function a kernel applies to its results before storing them (epilogue fusion). */
+typedef enum ActKind {
+  ACT_NONE = 0,
+  ACT_RELU,
+  ACT_LEAKY_RELU,   /* alpha */
+  ACT_CLIP,         /* min alpha, max beta (ReLU6 is Clip(0, 6)) */
+  ACT_SIGMOID,
+  ACT_HARD_SIGMOID, /* max(0, min(1, alpha * x + beta)) */
+  ACT_HARD_SWISH,
+  ACT_TANH,
+  ACT_SILU,         /* x * Sigmoid(x) */
+} ActKind;
+
+typedef struct Activation {
+  ActKind kind;
+  float alpha, beta;
+} Activation;
+
+/* What a fused node (the anchor: Conv, Gemm or MatMul) computes after its own op, in this order:
+ *   y = act(op(x) + bias)          bias: the anchor's own (Conv B, Gemm C) or in[bias], one per output channel
+ *   y = post_act(y + in[residual]) a residual Add, when residual >= 0
+ *   y = pool(y)                    a MaxPool or AveragePool, whose pre-pool result is never stored
+ * The anchor's out[0] is the last fused node's output; the fused-away nodes are dead. */
+typedef struct Fusion {
+  int bias;               /* index into the anchor's in[] of a bias added by the fusion (MatMul + Add), or -1 */
+  Activation act;
+  int residual;           /* index into the anchor's in[], or -1 */
+  Activation post_act;
+  const Node *pool;       /* the fused pool node (dead), its Window in pool->params; NULL when none */
+  const Node **covers;    /* every ONNX node the anchor stands for, the anchor first: for comments and reports */
+  int n_covers;
+} Fusion;
+
 struct Node {
-  int id;              /* position in the ONNX graph */
+  int id;              /* position in the ONNX graph; nodes cnnc adds get ids after the model's */
   const OpDesc *op;
   const char *name;    /* untrusted */
   const char *op_type; /* untrusted until matched against the op table */
@@ -158,6 +211,10 @@ struct Node {
   Attr *attrs;
   int n_attrs;
   void *params; /* op-specific, filled by the op's infer hook */
+  Fusion *fusion;     /* set by the fusion pass on an anchor node; NULL when the node runs alone */
+  const char *kernel; /* the kernel the backend chose ("direct NCHW16c 4x14", "winograd F(4x4,3x3)"), for
+                       * comments and reports; NULL for the op's own portable loop nest */
+  bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
 
@@ -255,8 +312,12 @@ struct OpDesc {
   void (*fold)(Graph *g, Node *n);
   /* Writes the body of the node's C function; see emit.c for the names in scope. */
   void (*emit)(Emitter *e, const Node *n);
-  /* Adds the backward nodes for this node to the graph (training; NULL when not differentiable yet). */
-  void (*grad)(Graph *g, Node *n);
+  /* Training: adds to g the nodes that compute dx[i] = d(loss)/d(in[i]) for every input with requires_grad,
+   * from dy[k] = d(loss)/d(out[k]) (NULL where the loss does not depend on out[k]). The backward
+   * construction sums the dx of a value used several times. NULL when the op is not differentiable. */
+  void (*grad)(Graph *g, Node *n, Value *const *dy, Value **dx);
+  /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. */
+  bool internal;
 };
 
 const OpDesc *op_lookup(const char *op_type);

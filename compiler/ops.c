@@ -15,7 +15,7 @@ static const OpDesc *const op_table[OP_COUNT] = {
 
 const OpDesc *op_lookup(const char *op_type) {
   for (int k = 0; k < OP_COUNT; k++)
-    if (strcmp(op_table[k]->name, op_type) == 0)
+    if (!op_table[k]->internal && strcmp(op_table[k]->name, op_type) == 0)
       return op_table[k];
   return NULL;
 }
