@@ -187,14 +187,19 @@ typedef struct Activation {
 /* What a fused node (the anchor: Conv, Gemm or MatMul) computes after its own op, in this order:
  *   y = act(op(x) + bias)          bias: the anchor's own (Conv B, Gemm C) or in[bias], one per output channel
  *   y = post_act(y + in[residual]) a residual Add, when residual >= 0
- *   y = pool(y)                    a MaxPool or AveragePool, whose pre-pool result is never stored
+ *   y = window(y)                  a windowed op reading y a few rows at a time, so y is never stored whole:
+ *                                  MaxPool, AveragePool, or a depthwise Conv (MobileNet's expand + depthwise)
+ *                                  whose weights and bias the fusion appends to the anchor's in[] at window_in
+ *                                  and whose own activation is window_act
  * The anchor's out[0] is the last fused node's output; the fused-away nodes are dead. */
 typedef struct Fusion {
   int bias;               /* index into the anchor's in[] of a bias added by the fusion (MatMul + Add), or -1 */
   Activation act;
   int residual;           /* index into the anchor's in[], or -1 */
   Activation post_act;
-  const Node *pool;       /* the fused pool node (dead), its Window in pool->params; NULL when none */
+  const Node *window;     /* the fused windowed node (dead; its params still hold its Window), or NULL */
+  int window_in;          /* depthwise Conv: index into the anchor's in[] of its W, then its B (if any) */
+  Activation window_act;
   const Node **covers;    /* every ONNX node the anchor stands for, the anchor first: for comments and reports */
   int n_covers;
 } Fusion;
