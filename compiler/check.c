@@ -120,14 +120,13 @@ static bool compare(const Value *got, const Value *ref, int index, const CheckOp
   return ok;
 }
 
-int check_model(const char *model_path, const char *data_dir, const LoadOptions *lo, const EmitOptions *eo,
+int check_model(const char *model_path, const char *data_dir, const PipelineOptions *po, const EmitOptions *eo,
                 const CheckOptions *co) {
   char *dir = cn_make_temp_dir("check");
   diag_track_temp(dir);
-  Graph *g = onnx_load(model_path, lo);
-  shape_infer(g);
-  fold_dead_code(g);
-  Plan plan = plan_memory(g);
+  const LoadOptions *lo = &po->load;
+  Compiled compiled = pipeline_run(model_path, po);
+  Graph *g = compiled.graph;
 
   /* input_K.pb is the K-th graph input that is not an initializer; bound ones are compiled in */
   Value **inputs = cn_alloc_array((size_t)g->n_inputs + 1, sizeof(Value *));
@@ -158,7 +157,7 @@ int check_model(const char *model_path, const char *data_dir, const LoadOptions 
   EmitOptions o = *eo;
   o.prefix = "model";
   o.header_name = "model.h";
-  emit_c(g, &plan, &o, c_out, h_out);
+  emit_c(g, &compiled.plan, &o, c_out, h_out);
   if (fclose(c_out) != 0 || fclose(h_out) != 0)
     cn_error("cannot write in '%s'", dir);
   char *main_path = cn_format("%s/main.c", dir), *exe = cn_format("%s/run", dir);

@@ -507,6 +507,22 @@ char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
 
 //
+// pipeline.c: the stages from a model file to a planned graph, in order
+//
+
+typedef struct PipelineOptions {
+  LoadOptions load;
+  FILE *dump; /* -d: the graph after each stage goes here; NULL for none */
+} PipelineOptions;
+
+typedef struct Compiled {
+  Graph *graph;
+  Plan plan;
+} Compiled;
+
+Compiled pipeline_run(const char *model_path, const PipelineOptions *o);
+
+//
 // cc.c: running the C compiler for --emit=obj|exe and check
 //
 
@@ -542,7 +558,7 @@ typedef struct CheckOptions {
   CcOptions cc;
 } CheckOptions;
 
-int check_model(const char *model_path, const char *data_dir, const LoadOptions *lo, const EmitOptions *eo,
+int check_model(const char *model_path, const char *data_dir, const PipelineOptions *po, const EmitOptions *eo,
                 const CheckOptions *co);
 
 #endif

@@ -1,6 +1,5 @@
-/* cnnc: compiles an ONNX model into specialized C. The pipeline, in order:
- *   onnx_load -> shape_infer (folding constants) -> fold_dead_code -> plan_memory -> emit_c
- * then, for --emit=obj|exe, the C compiler. */
+/* cnnc: compiles an ONNX model into specialized C: the stages of pipeline.c, then emit_c, then for
+ * --emit=obj|exe the C compiler. */
 #include "cnnc.h"
 
 #include <ctype.h>
@@ -30,16 +29,16 @@ static const char usage[] =
     "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
     "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
     "  --tol-scaled T     check: instead, pass when max|got-ref| <= T * max(1, max|ref|)\n"
-    "  -d                 print the graph after shape inference to stderr\n"
+    "  -d                 print the graph after each pipeline stage to stderr\n"
     "  --help, --version\n";
 
 typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE } EmitKind;
 
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
-  bool check, dump;
+  bool check;
   EmitKind emit;
-  LoadOptions load;
+  PipelineOptions pipeline;
   EmitOptions emit_opts;
   CheckOptions check_opts;
 } Args;
@@ -83,8 +82,8 @@ static double parse_double(const char *s, const char *opt) {
 
 static Args parse_args(int argc, char **argv) {
   Args a = {.emit_opts.target = TARGET_GENERIC, .check_opts = {.atol = 1e-5, .rtol = 1e-3}};
-  a.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
-  a.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
+  a.pipeline.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
+  a.pipeline.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
   a.check_opts.inputs = cn_alloc_array((size_t)argc, sizeof(char *));
   a.check_opts.expects = cn_alloc_array((size_t)argc, sizeof(char *));
   const char *positional[3];
@@ -124,10 +123,10 @@ static Args parse_args(int argc, char **argv) {
       long long n = strtoll(value, &end, 10);
       if (*end || n < 0)
         usage_error("--dim takes NAME=VALUE with a non-negative integer value, not '%s'", v);
-      a.load.dims[a.load.n_dims++] = (DimSetting){name, n};
+      a.pipeline.load.dims[a.pipeline.load.n_dims++] = (DimSetting){name, n};
     } else if ((v = option_value("--bind", argc, argv, &i))) {
       split_pair(v, "--bind", &name, &value);
-      a.load.binds[a.load.n_binds++] = (Binding){name, value};
+      a.pipeline.load.binds[a.pipeline.load.n_binds++] = (Binding){name, value};
     } else if ((v = option_value("--target", argc, argv, &i))) {
       if (strcmp(v, "generic") == 0)
         a.emit_opts.target = TARGET_GENERIC;
@@ -150,7 +149,7 @@ static Args parse_args(int argc, char **argv) {
     } else if (argv[i][0] == '-' && argv[i][1] == 'O' && strchr("0123s", argv[i][2]) && argv[i][2] && !argv[i][3]) {
       a.check_opts.cc.opt = argv[i];
     } else if (strcmp(argv[i], "-d") == 0) {
-      a.dump = true;
+      a.pipeline.dump = stderr;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       usage_error("unknown option '%s'", argv[i]);
     } else {
@@ -221,22 +220,11 @@ static void commit_temp(FILE *f, char *temp, const char *path) {
   diag_untrack_temp(temp);
 }
 
-static Graph *compile(const Args *a) {
-  Graph *g = onnx_load(a->model, &a->load);
-  shape_infer(g);
-  if (a->dump)
-    graph_dump(g, stderr);
-  fold_dead_code(g);
-  graph_verify(g);
-  return g;
-}
-
-static void write_c(Graph *g, const EmitOptions *eo, const char *c_path, const char *h_path) {
-  Plan plan = plan_memory(g);
+static void write_c(const Compiled *c, const EmitOptions *eo, const char *c_path, const char *h_path) {
   char *c_temp, *h_temp;
   FILE *c_out = open_temp(c_path, &c_temp);
   FILE *h_out = open_temp(h_path, &h_temp);
-  emit_c(g, &plan, eo, c_out, h_out);
+  emit_c(c->graph, &c->plan, eo, c_out, h_out);
   if (ferror(c_out) || ferror(h_out))
     cn_error("cannot write '%s'", c_path);
   commit_temp(h_out, h_temp, h_path);
@@ -245,11 +233,11 @@ static void write_c(Graph *g, const EmitOptions *eo, const char *c_path, const c
 
 /* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path (and for an
  * object, the header beside it, to call it by). */
-static void build(Graph *g, Args *a, const char *stem) {
+static void build(const Compiled *c, Args *a, const char *stem) {
   char *dir = cn_make_temp_dir("build");
   a->emit_opts.header_name = "model.h";
   char *c_path = cn_format("%s/model.c", dir);
-  write_c(g, &a->emit_opts, c_path, cn_format("%s/model.h", dir));
+  write_c(c, &a->emit_opts, c_path, cn_format("%s/model.h", dir));
   char *temp = cn_format("%s.tmpXXXXXX", a->output);
   int fd = mkstemp(temp);
   if (fd < 0 || fchmod(fd, new_file_mode() | (a->emit == EMIT_EXE ? 0111 & ~current_umask() : 0)) != 0)
@@ -297,7 +285,7 @@ int main(int argc, char **argv) {
   a.emit_opts.command_line = command_line(argc, argv);
   if (a.check) {
     a.check_opts.cc.werror = true; /* generated code must compile warning-free: check proves it */
-    return check_model(a.model, a.data_dir, &a.load, &a.emit_opts, &a.check_opts);
+    return check_model(a.model, a.data_dir, &a.pipeline, &a.emit_opts, &a.check_opts);
   }
 
   if (!a.output)
@@ -307,13 +295,13 @@ int main(int argc, char **argv) {
   if (strcmp(cn_sanitize_ident(a.emit_opts.prefix, 64), a.emit_opts.prefix) != 0)
     usage_error("--name '%s' is not a C identifier", a.emit_opts.prefix);
 
-  Graph *g = compile(&a);
+  Compiled compiled = pipeline_run(a.model, &a.pipeline);
   if (a.emit == EMIT_C) {
     char *h_path = cn_format("%s.h", stem);
     a.emit_opts.header_name = base_name(h_path);
-    write_c(g, &a.emit_opts, a.output, h_path);
+    write_c(&compiled, &a.emit_opts, a.output, h_path);
   } else {
-    build(g, &a, stem);
+    build(&compiled, &a, stem);
   }
   return 0;
 }
