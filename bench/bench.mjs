@@ -5,8 +5,10 @@
 // code linked into a C harness, ORT in node (bench/ort/worker.mjs), PyTorch in /usr/bin/python3
 // (bench/torch/worker.py). Per model: check cnnc's output against ORT's, warm every engine up, then run
 // rounds in which every engine runs a batch of inferences in turn (rotating who goes first), so a noisy
-// neighbour on the machine slows all engines alike. Every inference is timed on its own; the table gives the
-// median and the range. A separate build with -DCNNC_PROFILE gives the time of each layer.
+// neighbour on the machine slows all engines alike. Every inference is timed on its own, by the wall clock
+// and by the CPU time of the thread running it; the table gives the CPU times (median and range), which
+// other processes' time slices on a shared machine do not inflate, and the wall-clock ratio beside them.
+// A separate build with -DCNNC_PROFILE gives the CPU time of each layer.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -86,7 +88,8 @@ class Engine {
     this.exited = new Promise((res) => this.child.on('close', (code) => res(code)));
     this.child.on('error', (e) => { this.stderr += e.message; });
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-    this.times = [];
+    this.wall = [];
+    this.cpu = [];
   }
 
   async line() {
@@ -105,10 +108,18 @@ class Engine {
     return this.line();
   }
 
+  // n inferences; returns the CPU times (ns) and keeps both clocks' times
   async time(n) {
     const reply = await this.request(`time ${n}`);
     if (!reply.startsWith('times ')) throw new Error(`${this.name}: unexpected reply '${reply.slice(0, 80)}'`);
-    return reply.slice(6).split(' ').map(Number);
+    const cpu = [];
+    for (const pair of reply.slice(6).split(' ')) {
+      const [w, c] = pair.split(',').map(Number);
+      this.wall.push(w);
+      this.cpu.push(c);
+      cpu.push(c);
+    }
+    return cpu;
   }
 
   async output(file) {
@@ -241,7 +252,7 @@ async function benchModel(model, o, env) {
   const harness = join(benchDir, 'c', 'harness.c');
   run(env.cc, [...cflags, '-o', join(dir, 'harness'), harness, join(dir, 'model.o'), '-lm'], 'building the harness');
   if (o.layers > 0) {
-    run(env.cc, [...cflags, '-DCNNC_PROFILE', '-o', join(dir, 'harness-profile'), harness, c, '-lm'],
+    run(env.cc, [...cflags, '-DCNNC_PROFILE', '-DCNNC_PROFILE_CLOCK=bench_thread_ns', '-o', join(dir, 'harness-profile'), harness, c, '-lm'],
         'building the profiling harness');
   }
 
@@ -278,17 +289,23 @@ async function benchModel(model, o, env) {
     const batchSeconds = 0.2;
     for (const e of engines) {
       const first = await e.time(1);
+      first[0] = Math.max(first[0], 1000);
       const warm = Math.max(1, Math.min(1000, Math.round((o.quick ? 0.1e9 : 0.5e9) / first[0])));
       const probe = await e.time(warm);
-      e.batch = o.iterations || Math.max(1, Math.min(100000, Math.round((batchSeconds * 1e9) / stats(probe).median)));
+      e.batch = o.iterations || Math.max(1, Math.min(100000, Math.round((batchSeconds * 1e9) / Math.max(1000, stats(probe).median))));
+      e.wall = [];
+      e.cpu = [];
     }
     for (let round = 0; round < o.rounds; round++) {
       for (let k = 0; k < engines.length; k++) {
         const e = engines[(round + k) % engines.length];
-        e.times.push(...(await e.time(e.batch)));
+        await e.time(e.batch);
       }
     }
-    for (const e of engines) e.stats = stats(e.times);
+    for (const e of engines) {
+      e.stats = stats(e.cpu);
+      e.wallStats = stats(e.wall);
+    }
   } finally {
     await Promise.all(engines.map((e) => e.close()));
   }
@@ -356,8 +373,11 @@ function report(results, failures, env, o, peak) {
   p(`- cnnc ${env.cnncVersion}, target ${targets.join(', ')}; C built by ${env.ccVersion} with \`${env.cflags.join(' ')}\`.`);
   p(`- ONNX Runtime ${env.ortVersion} (npm onnxruntime-node, CPU, 1 intra-op and 1 inter-op thread, graph optimization level all).`);
   p(`- PyTorch: ${env.torch.ok ? `${env.torch.version}, 1 thread, eval mode, inference_mode` : `left out (${env.torch.reason})`}.`);
+  if (o.quick) p(`- **--quick**: a check that the benchmark works. Single cold inferences between other engines' runs: these times are not measurements.`);
   p(`- ${o.rounds} rounds; in each, every engine runs a batch of ${o.iterations ? `${o.iterations} inference${o.iterations > 1 ? 's' : ''}` : 'inferences (about 0.2 s)'} in turn, after a warm-up.`);
-  p(`  Time per inference: median (min–max) over all of them. GFLOP/s from the model's FLOPs (2 x multiply-adds of Conv and Gemm).`);
+  p(`  Time per inference: the CPU time of the thread running it (ORT: of its process, in µs steps), median (min–max),`);
+  p(`  so time slices the machine gives other processes do not count; "wall" is the ratio of wall-clock medians.`);
+  p(`  GFLOP/s from the model's FLOPs (2 x multiply-adds of Conv and Gemm). Load average when the run started: ${env.load}.`);
   for (const t of targets) {
     const pk = peakFor(t, peak);
     p(`- % of peak: against the ${isaNames[pk.isa] ?? pk.isa} peak (${pk.gflops.toFixed(1)} GFLOP/s)${
@@ -365,8 +385,8 @@ function report(results, failures, env, o, peak) {
   }
   p();
   const hasTorch = results.some((r) => r.engines?.PyTorch?.stats);
-  p(`| model | GFLOP | cnnc | ORT |${hasTorch ? ' PyTorch |' : ''} cnnc/ORT | cnnc GFLOP/s | cnnc % peak | ORT GFLOP/s | ORT % peak | cnnc output vs ORT |`);
-  p(`|---|---|---|---|${hasTorch ? '---|' : ''}---|---|---|---|---|---|`);
+  p(`| model | GFLOP | cnnc | ORT |${hasTorch ? ' PyTorch |' : ''} cnnc/ORT | wall | cnnc GFLOP/s | cnnc % peak | ORT GFLOP/s | ORT % peak | cnnc output vs ORT |`);
+  p(`|---|---|---|---|${hasTorch ? '---|' : ''}---|---|---|---|---|---|---|`);
   for (const r of results) {
     const c = r.engines.cnnc.stats, t = r.engines.ORT.stats, pt = r.engines.PyTorch?.stats;
     const pk = peakFor(r.target, peak);
@@ -375,13 +395,14 @@ function report(results, failures, env, o, peak) {
       : r.check.ok ? `ok, max diff ${fmtSci(r.check.diff)}`
       : `**MISMATCH**: max diff ${fmtSci(r.check.diff)} > ${fmtSci(r.check.tol)}`;
     const ratio = r.check.ok ? (c.median / t.median).toFixed(2) : '**wrong output**';
-    p(`| ${r.model.name} | ${(r.flops / 1e9).toPrecision(3)} | ${fmtStats(c)} | ${fmtStats(t)} |${hasTorch ? ` ${pt ? fmtStats(pt) : '—'} |` : ''} ${ratio} | ${
+    const wallRatio = r.check.ok ? (r.engines.cnnc.wallStats.median / r.engines.ORT.wallStats.median).toFixed(2) : '—';
+    p(`| ${r.model.name} | ${(r.flops / 1e9).toPrecision(3)} | ${fmtStats(c)} | ${fmtStats(t)} |${hasTorch ? ` ${pt ? fmtStats(pt) : '—'} |` : ''} ${ratio} | ${wallRatio} | ${
       gf(c).toFixed(1)} | ${fmtPct(gf(c) / pk.gflops)} | ${gf(t).toFixed(1)} | ${fmtPct(gf(t) / best.gflops)} | ${check} |`);
   }
-  for (const f of failures) p(`| ${f.name} | | | |${hasTorch ? ' |' : ''} **failed** | | | | | ${f.message.split('\n')[0]} |`);
+  for (const f of failures) p(`| ${f.name} | | | |${hasTorch ? ' |' : ''} **failed** | | | | | | ${f.message.split('\n')[0]} |`);
   p();
   if (results.some((r) => r.layers)) {
-    p(`Most expensive layers of cnnc's code (a build with \`-DCNNC_PROFILE\`; mean time per inference over one batch):`);
+    p(`Most expensive layers of cnnc's code (a build with \`-DCNNC_PROFILE\`; mean CPU time per inference over one batch):`);
     p();
     p('| model | layer (ONNX ops) | time | share | GFLOP/s | % peak |');
     p('|---|---|---|---|---|---|');
@@ -437,6 +458,7 @@ async function main() {
       : { ok: false, reason: `${python} cannot import torch and torchvision` };
   }
   mkdirSync(buildDir, { recursive: true });
+  env.load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
   const peakSeconds = o.quick ? 0.3 : 2;
   log('measuring the FMA peak');

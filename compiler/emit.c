@@ -262,8 +262,9 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
 
 /* Profiling, opt-in: built with -DCNNC_PROFILE, P_run adds the time of every layer function it calls to
  * P_profile (declared in the header), which bench/run.sh reads to print GFLOP/s per layer. Without the macro
- * the hooks are empty statements and the table does not exist. The clock is C11's timespec_get, so the file
- * still builds under -std=c11 without POSIX feature macros. */
+ * the hooks are empty statements and the table does not exist. The clock is C11's timespec_get (wall time, and
+ * no POSIX feature macros needed under -std=c11), unless -DCNNC_PROFILE_CLOCK=fn names the program's own
+ * `uint64_t fn(void)` in ns: bench/ uses the thread's CPU time, which other processes' time slices leave alone. */
 static void emit_profile_table(Emitter *e, const Graph *g) {
   const char *P = e->opts->prefix;
   fprintf(e->out, "#ifdef CNNC_PROFILE\n#include <time.h>\n\ncnnc_profile_entry %s_profile[] = {\n", P);
@@ -278,8 +279,9 @@ static void emit_profile_table(Emitter *e, const Graph *g) {
             cn_escape_c_string(n->name, 200), (long long)(2 * node_macs(n)));
   }
   fprintf(e->out, "  {NULL, NULL, NULL, 0, 0, 0},\n};\n\n");
+  fprintf(e->out, "#ifdef CNNC_PROFILE_CLOCK\nuint64_t CNNC_PROFILE_CLOCK(void);\n#define %s_profile_clock CNNC_PROFILE_CLOCK\n#else\n", P);
   fprintf(e->out, "static uint64_t %s_profile_clock(void)\n{\n  struct timespec t;\n  timespec_get(&t, TIME_UTC);\n"
-                  "  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;\n}\n\n", P);
+                  "  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;\n}\n#endif\n\n", P);
   fprintf(e->out, "#define CNNC_PROFILE_START() uint64_t cnnc_profile_t = %s_profile_clock()\n", P);
   fprintf(e->out, "#define CNNC_PROFILE_LAYER(i) do { uint64_t now_ = %s_profile_clock(); "
                   "%s_profile[i].ns += now_ - cnnc_profile_t; %s_profile[i].calls++; cnnc_profile_t = now_; } while (0)\n",

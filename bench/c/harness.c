@@ -2,9 +2,11 @@
  * line protocol as the ONNX Runtime and PyTorch workers:
  *   startup              reads the raw input files named on the command line (graph order), prints "ready"
  *   "output FILE"        runs once, writes every output's raw bytes (graph order, concatenated), prints "ok"
- *   "time N"             runs N times, prints "times T1 ... TN": each run's time in ns
+ *   "time N"             runs N times, prints "times W1,C1 ... WN,CN": each run's wall-clock time and the CPU
+ *                        time of the thread running it, in ns
  *   "profile N"          (built with -DCNNC_PROFILE) zeroes model_profile, runs N times, prints one line per layer
- *                        "layer NS CALLS FLOPS FUNCTION OPS NODE" (NS summed over the runs), then "end"
+ *                        "layer NS CALLS FLOPS FUNCTION OPS NODE" (NS summed over the runs), then "end"; the
+ *                        profile clock is the thread's CPU time (build with -DCNNC_PROFILE_CLOCK=bench_thread_ns)
  *   "quit" or end of input: exits.
  * Errors go to stderr with exit status 1. */
 #define _POSIX_C_SOURCE 199309L
@@ -25,11 +27,15 @@ static noreturn void fail(const char *what, const char *detail) {
   exit(1);
 }
 
-static uint64_t now_ns(void) {
+static uint64_t clock_ns(clockid_t clock) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(clock, &t);
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
+
+/* CPU time of this thread: time slices the machine gives other processes do not count. */
+uint64_t bench_thread_ns(void);
+uint64_t bench_thread_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static void run_once(void) {
   if (model_run((const void *const *)inputs, outputs) != 0)
@@ -93,17 +99,18 @@ int main(int argc, char **argv) {
       write_outputs(line + 7);
       printf("ok\n");
     } else if (sscanf(line, "time %ld", &n) == 1 && n > 0) {
-      uint64_t *t = malloc((size_t)n * sizeof *t);
+      uint64_t *t = malloc(2 * (size_t)n * sizeof *t);
       if (!t)
         fail("out of memory", NULL);
       for (long k = 0; k < n; k++) {
-        uint64_t t0 = now_ns();
+        uint64_t wall = clock_ns(CLOCK_MONOTONIC), cpu = bench_thread_ns();
         run_once();
-        t[k] = now_ns() - t0;
+        t[2 * k + 1] = bench_thread_ns() - cpu;
+        t[2 * k] = clock_ns(CLOCK_MONOTONIC) - wall;
       }
       printf("times");
       for (long k = 0; k < n; k++)
-        printf(" %llu", (unsigned long long)t[k]);
+        printf(" %llu,%llu", (unsigned long long)t[2 * k], (unsigned long long)t[2 * k + 1]);
       printf("\n");
       free(t);
 #ifdef CNNC_PROFILE

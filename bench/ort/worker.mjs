@@ -1,7 +1,8 @@
 // Times a model in ONNX Runtime for bench/bench.mjs, with the line protocol of bench/c/harness.c:
 //   node bench/ort/worker.mjs MODEL.onnx INPUT.bin...   prints "ready ORT_VERSION" once the session is open
 //   "output FILE"  runs once, writes the outputs' raw bytes (graph order, concatenated), prints "ok"
-//   "time N"       runs N times, prints "times T1 ... TN" (ns each)
+//   "time N"       runs N times, prints "times W1,C1 ... WN,CN": wall-clock and CPU time of each run in ns (CPU
+//                  time of the process, in us steps: ORT on one thread runs in this, the calling, thread)
 //   "quit" or end of input: exits
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -24,9 +25,12 @@ try {
       const n = Number(line.slice(5));
       const times = new Array(n);
       for (let k = 0; k < n; k++) {
-        const t0 = process.hrtime.bigint();
+        const cpu = process.cpuUsage();
+        const wall = process.hrtime.bigint();
         run(feeds);
-        times[k] = process.hrtime.bigint() - t0;
+        const w = process.hrtime.bigint() - wall;
+        const c = process.cpuUsage(cpu);
+        times[k] = `${w},${(c.user + c.system) * 1000}`;
       }
       process.stdout.write(`times ${times.join(' ')}\n`);
     } else if (line === 'quit') {

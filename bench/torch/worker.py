@@ -4,7 +4,7 @@ usage: /usr/bin/python3 bench/torch/worker.py NAME MODEL.onnx INPUT.bin DIMS   (
   prints "ready TORCH_VERSION WEIGHTS" once the model is built, WEIGHTS being "onnx" when the ONNX model's
   weights were loaded (so the outputs can be compared) or "random" (timing only)
   "output FILE"  runs once, writes the output's raw float32 bytes, prints "ok"
-  "time N"       runs N times, prints "times T1 ... TN" (ns each)
+  "time N"       runs N times, prints "times W1,C1 ... WN,CN": wall-clock and thread CPU time of each run in ns
   "quit" or end of input: exits
 
 PyTorch cannot run an ONNX file, so NAME picks the same architecture written in PyTorch: torchvision's for
@@ -107,10 +107,11 @@ def main():
             elif line.startswith("time "):
                 times = []
                 for _ in range(int(line[5:])):
-                    t0 = time.perf_counter_ns()
+                    wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
                     module(x)
-                    times.append(time.perf_counter_ns() - t0)
-                print("times " + " ".join(map(str, times)), flush=True)
+                    cpu = time.thread_time_ns() - cpu
+                    times.append(f"{time.perf_counter_ns() - wall},{cpu}")
+                print("times " + " ".join(times), flush=True)
             elif line == "quit":
                 break
             else:
