@@ -154,7 +154,7 @@ function stats(times) {
   return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], n: s.length };
 }
 
-// A time in ns as text in the unit that suits `ref`.
+// The divisor and unit that print a time of `ns` nanoseconds with 1 to 3 digits before the point.
 function unitFor(ns) {
   if (ns < 1e3) return [1, 'ns'];
   if (ns < 1e6) return [1e3, 'µs'];
@@ -174,8 +174,8 @@ const fmtSci = (x) => x.toExponential(1);
 const fmtPct = (x) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 
 // A seeded N(0, 1) float32 input for a model that has no reference input beside it.
-function randomInput(shape, file) {
-  let state = 0x2545f491;
+function randomInput(shape, file, seed) {
+  let state = 0x2545f491 ^ seed;
   const uniform = () => {
     state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
     return ((state >>> 0) + 0.5) / 4294967296;
@@ -210,32 +210,33 @@ function resolveModels(o) {
   return names.map((arg) => {
     if (manifest[arg]) {
       const m = manifest[arg];
-      return { name: arg, onnx: join(o.modelsDir, m.file), input: join(o.modelsDir, `${arg}.input.bin`),
+      return { name: arg, onnx: join(o.modelsDir, m.file), inputs: [join(o.modelsDir, `${arg}.input.bin`)],
                shape: m.input.shape, flops: m.flops };
     }
     if (!arg.endsWith('.onnx') || !existsSync(arg)) die(`${arg}: not in ${manifestPath} and not an .onnx file`);
     const name = basename(arg, '.onnx');
     const input = join(dirname(arg), `${name}.input.bin`);
-    return { name, onnx: resolve(arg), input: existsSync(input) ? input : null, shape: null, flops: null };
+    return { name, onnx: resolve(arg), inputs: existsSync(input) ? [input] : null, shape: null, flops: null };
   });
 }
-
-const torchArchitectures = new Set(['lenet5', 'lenet5_fmnist', 'mnist_cnn', 'resnet18', 'mobilenet_v2', 'squeezenet1_1']);
 
 async function benchModel(model, o, env) {
   const dir = join(buildDir, model.name);
   mkdirSync(dir, { recursive: true });
   const r = { model, engines: {}, notes: [] };
-  if (!model.input || !model.shape) {
+  if (!model.inputs || !model.shape) {
     const { openSession } = await import('./ort/session.mjs');
     const opened = await openSession(model.onnx);
-    if (opened.inputs.length !== 1 || opened.inputs[0].type !== 'float32')
-      throw new Error(`${model.onnx}: generated inputs need one float32 input; give NAME.input.bin beside the model`);
-    model.shape = opened.inputs[0].shape;
-    if (!model.input) {
-      model.input = join(dir, 'input.bin');
-      randomInput(model.shape, model.input);
-      r.notes.push(`${model.name}: seeded N(0,1) input`);
+    model.shape = opened.inputs[0]?.shape ?? [];
+    if (!model.inputs) {
+      if (opened.inputs.some((i) => i.type !== 'float32'))
+        throw new Error(`${model.onnx}: inputs can be generated for float32 inputs only; give NAME.input.bin beside the model`);
+      model.inputs = opened.inputs.map((info, i) => {
+        const file = join(dir, `input${i}.bin`);
+        randomInput(info.shape, file, i);
+        return file;
+      });
+      r.notes.push(`${model.name}: seeded N(0,1) input${model.inputs.length > 1 ? 's' : ''}.`);
     }
   }
 
@@ -265,18 +266,16 @@ async function benchModel(model, o, env) {
     return e;
   };
   try {
-    const cnnc = await start('cnnc', join(dir, 'harness'), [model.input]);
-    const ort = await start('ORT', 'node', [join(benchDir, 'ort', 'worker.mjs'), model.onnx, model.input]);
-    if (env.torch.ok && torchArchitectures.has(model.name)) {
+    const cnnc = await start('cnnc', join(dir, 'harness'), model.inputs);
+    const ort = await start('ORT', 'node', [join(benchDir, 'ort', 'worker.mjs'), model.onnx, ...model.inputs]);
+    if (env.torch.ok) {
       try {
         const t = await start('PyTorch', python, [join(benchDir, 'torch', 'worker.py'), model.name, model.onnx,
-                                                  model.input, model.shape.join(',')]);
+                                                  model.inputs[0], model.shape.join(',')]);
         t.weights = t.ready.split(' ')[2];
       } catch (e) {
-        r.notes.push(`${model.name}: PyTorch left out: ${e.message}`);
+        r.notes.push(`${model.name}: PyTorch left out: ${e.message}`); // exit status 3: no architecture for it
       }
-    } else if (env.torch.ok) {
-      r.notes.push(`${model.name}: PyTorch left out: no PyTorch architecture for it in bench/torch/worker.py`);
     }
 
     // a fast wrong answer is not a result: compare before timing
@@ -288,9 +287,8 @@ async function benchModel(model, o, env) {
     // warm-up, then a batch size per engine that fills about batchSeconds
     const batchSeconds = 0.2;
     for (const e of engines) {
-      const first = await e.time(1);
-      first[0] = Math.max(first[0], 1000);
-      const warm = Math.max(1, Math.min(1000, Math.round((o.quick ? 0.1e9 : 0.5e9) / first[0])));
+      const once = Math.max(1000, (await e.time(1))[0]);
+      const warm = Math.max(1, Math.min(1000, Math.round((o.quick ? 0.1e9 : 0.5e9) / once)));
       const probe = await e.time(warm);
       e.batch = o.iterations || Math.max(1, Math.min(100000, Math.round((batchSeconds * 1e9) / Math.max(1000, stats(probe).median))));
       e.wall = [];
@@ -310,14 +308,14 @@ async function benchModel(model, o, env) {
     await Promise.all(engines.map((e) => e.close()));
   }
 
-  if (o.layers > 0) r.layers = await profileLayers(join(dir, 'harness-profile'), model.input, r.engines.cnnc.batch);
+  if (o.layers > 0) r.layers = await profileLayers(join(dir, 'harness-profile'), model.inputs, r.engines.cnnc.batch);
   r.computedFlops = r.layers ? r.layers.reduce((a, l) => a + l.flops, 0) : null;
   r.flops = model.flops ?? r.computedFlops;
   return r;
 }
 
-async function profileLayers(exe, input, runs) {
-  const e = new Engine('cnnc (profile)', exe, [input]);
+async function profileLayers(exe, inputs, runs) {
+  const e = new Engine('cnnc (profile)', exe, inputs);
   try {
     await e.line();
     await e.time(Math.max(1, Math.min(runs, 3))); // warm-up
@@ -353,17 +351,20 @@ function cpuModel() {
   }
 }
 
-// The ISA a peak is taken from: cnnc's target when it has one, else the best ISA this CPU has.
-function peakFor(target, peak) {
-  if (peak[target]) return { isa: target, gflops: peak[target] };
+function bestPeak(peak) {
   const best = ['avx512', 'avx2', 'scalar'].find((isa) => peak[isa]);
   return best ? { isa: best, gflops: peak[best] } : { isa: 'none', gflops: NaN };
+}
+
+// The peak cnnc's code is measured against: its target's when it has one (avx2, avx512), else the best.
+function peakFor(target, peak) {
+  return peak[target] ? { isa: target, gflops: peak[target] } : bestPeak(peak);
 }
 
 function report(results, failures, env, o, peak) {
   const out = [];
   const p = (s = '') => out.push(s);
-  const best = peakFor('none', peak);
+  const best = bestPeak(peak);
   const now = new Date();
   const targets = [...new Set(results.map((r) => r.target))];
   p(`## cnnc benchmark, ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
