@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 
-#define CN_VERSION "0.1.0"
+/* CN_VERSION comes from project() in CMakeLists.txt; cn_git_commit from compiler/version.cmake, at build time. */
+#ifndef CN_VERSION
+#error "CN_VERSION is defined by the build (CMakeLists.txt)"
+#endif
+extern const char cn_git_commit[];
 
 /* Hard limits: anything larger in a model is an error, never a crash. */
 #define CN_MAX_RANK 8

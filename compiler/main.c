@@ -100,7 +100,7 @@ static Args parse_args(int argc, char **argv) {
       fputs(usage, stdout);
       exit(0);
     } else if (strcmp(argv[i], "--version") == 0) {
-      printf("cnnc %s\n", CN_VERSION);
+      printf("cnnc %s (git %s)\n", CN_VERSION, cn_git_commit);
       exit(0);
     } else if (strcmp(argv[i], "-o") == 0) {
       if (++i >= argc)
