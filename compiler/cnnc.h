@@ -363,6 +363,9 @@ void fold_mark_folded(Node *n);
 
 typedef struct Plan {
   int64_t arena_bytes;
+  /* The most bytes of arena tensors live at one time in the node order planned: no placement of the tensors
+   * (at the planner's alignment) fits in fewer than this. arena_bytes - live_peak_bytes is what first-fit lost. */
+  int64_t live_peak_bytes;
 } Plan;
 
 Plan plan_memory(Graph *g);
@@ -396,6 +399,14 @@ struct Emitter {
 };
 
 void emit_c(Graph *g, const Plan *plan, const EmitOptions *opts, FILE *c_out, FILE *h_out);
+/* What emit_c would write, without writing it (for reports): per node index, the name of its function (NULL
+ * when it has none) and which inputs the function reads; the bytes of the weights the code holds. */
+typedef struct EmitSummary {
+  char **function;
+  bool **reads;
+  int64_t weight_bytes;
+} EmitSummary;
+EmitSummary emit_summary(Graph *g, const EmitOptions *opts);
 /* Prints one line of C, indented by brace depth ('{' at the end opens, '}' at the start closes). */
 void emitf(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Names of a node's inputs and outputs inside its function. */
@@ -533,6 +544,23 @@ typedef struct Compiled {
 } Compiled;
 
 Compiled pipeline_run(const char *model_path, const PipelineOptions *o);
+
+//
+// report.c: `cnnc report`
+//
+
+/* One row per generated layer and the totals, as a table (json false) or a JSON object. eo->prefix names the
+ * arena size macro in the table. */
+void report_write(Graph *g, const Plan *plan, const EmitOptions *eo, bool json, FILE *out);
+
+//
+// dot.c: --emit=dot|svg
+//
+
+/* The graph after the passes as Graphviz text: layers, fused groups as clusters, tensor shapes on edges. */
+void dot_write(const Graph *g, FILE *out);
+/* Runs Graphviz's dot on a .dot file; an error naming the package when it is not installed. */
+void dot_render_svg(const char *dot_path, const char *svg_path);
 
 //
 // cc.c: running the C compiler for --emit=obj|exe and check
