@@ -36,6 +36,14 @@ static char *shape_label(const Value *v) {
   return v->dtype == DT_FLOAT ? s : cn_format("%s %s", dtype_name(v->dtype), s);
 }
 
+/* " 0..6" for a Clip with constant bounds (ReLU6), so it reads as the activation it is. */
+static char *clip_label(const Node *n) {
+  const Value *lo = node_in(n, 1), *hi = node_in(n, 2);
+  if (n->op->kind != OP_CLIP || !lo || !hi || !lo->data || !hi->data || value_count(lo) != 1 || value_count(hi) != 1)
+    return "";
+  return cn_format(" %g..%g", value_get_double(lo, 0), value_get_double(hi, 0));
+}
+
 /* "3x3 /2" for a windowed op: its kernel and, when not 1, its stride; "dw" for a depthwise Conv. */
 static char *window_label(const Node *n) {
   int64_t *kernel = NULL, *strides = NULL;
@@ -108,12 +116,12 @@ static void node_statement(FILE *out, const DotGraph *d, const Node *n, const ch
                                                                            d->layer[n->id])
                                                               : "";
   if (d->view[n->id]) {
-    fprintf(out, "%sn%d [shape=ellipse, style=dashed, label=<%s <font color=\"gray40\">(view)</font>>];\n", indent,
-            n->id, n->op->name);
+    fprintf(out, "%sn%d [shape=ellipse, style=dashed, label=<%s <font color=\"gray40\">(%s)</font>>];\n", indent,
+            n->id, n->op->name, n->op->kind == OP_CONCAT ? "written in place" : "view");
     return;
   }
   fprintf(out, "%sn%d [fillcolor=\"%s\", label=<<b>%s</b>%s%s<br/><font point-size=\"8\" color=\"gray30\">%s</font>>];\n",
-          indent, n->id, fill_color(n), n->op->name, window_label(n), number, name);
+          indent, n->id, fill_color(n), n->op->name, cn_format("%s%s", window_label(n), clip_label(n)), number, name);
 }
 
 static char *input_node(const DotGraph *d, const Value *v) {
@@ -121,6 +129,14 @@ static char *input_node(const DotGraph *d, const Value *v) {
     if (d->g->inputs[j] == v)
       return cn_format("in%d", j);
   return NULL;
+}
+
+/* The drawn node that writes v: the one recorded, or else its producer (an anchor's own result, which its
+ * covered nodes read), or NULL for a graph input. */
+static const Node *writer(const DotGraph *d, const Value *v) {
+  if (d->source[v->id])
+    return d->source[v->id];
+  return v->producer && d->drawn[v->producer->id] ? v->producer : NULL;
 }
 
 /* An edge into node r for its input k, from whatever writes that tensor; constants have none. */
@@ -137,7 +153,7 @@ static void input_edge(FILE *out, const DotGraph *d, const Node *r, int k) {
       for (int j = 0; j < anchor->fusion->covers[c]->n_in; j++)
         if (anchor->fusion->covers[c]->in[j] == v)
           return;
-  const Node *s = d->source[v->id];
+  const Node *s = writer(d, v);
   char *from = s ? cn_format("n%d", s->id) : input_node(d, v);
   if (!from)
     return;
@@ -242,19 +258,11 @@ void dot_write(const Graph *g, FILE *out) {
       for (int k = 0; k < n->n_in; k++)
         input_edge(out, &d, n, k);
   }
-  for (int i = 0; i < g->n_nodes; i++) {
-    const Node *n = g->nodes[i];
-    if (d.anchor_of[n->id] != n)
-      continue;
-    for (int c = 1; c < n->fusion->n_covers; c++)
-      for (int k = 0; k < n->fusion->covers[c]->n_in; k++)
-        input_edge(out, &d, n->fusion->covers[c], k);
-  }
   for (int j = 0; j < g->n_outputs; j++) {
     const Value *v = g->outputs[j];
     fprintf(out, "  out%d [shape=box, style=\"filled\", fillcolor=\"#b6d7a8\", label=<<b>output</b> %s<br/>%s>];\n", j,
             html(v->name), shape_label(v));
-    const Node *s = d.source[v->id];
+    const Node *s = writer(&d, v);
     char *from = s ? cn_format("n%d", s->id) : input_node(&d, v);
     if (from)
       fprintf(out, "  %s -> out%d;\n", from, j);
