@@ -55,8 +55,10 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n"
     "  --version          print the version and the git commit cnnc was built from, and exit\n"
     "\n"
-    "Errors name the model file, the node and what was expected; the exit status is 1 for an error in the\n"
-    "model or the data, 2 for a usage error, and no output file is left behind on failure.\n";
+    "Exit status:\n"
+    "  0 on success (check: every output passes); 1 for an error in the model, the data or the files, or an\n"
+    "  output out of tolerance; 2 for a usage error. Errors name the model file, the node and what was\n"
+    "  expected, and leave no output file behind.\n";
 
 typedef enum { CMD_COMPILE, CMD_CHECK, CMD_REPORT } Command;
 typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG } EmitKind;
