@@ -12,7 +12,7 @@
 
 typedef struct Output {
   const Value *v;
-  const char *storage; /* "arena", "output" (the caller's buffer) or "input" (a view of one) */
+  const char *storage; /* "arena", or "output": the caller's buffer (a graph output, or a view of one) */
   int64_t offset;      /* arena offset, or -1 */
 } Output;
 
@@ -32,14 +32,9 @@ typedef struct Report {
   int64_t params, weight_bytes, macs, arena_bytes, lower_bound;
 } Report;
 
-/* Where v lives: its own arena bytes, the caller's buffers (graph inputs and outputs, and views of them). */
+/* Where a layer's output lives: the planner gave every other computed tensor (and view) an arena offset. */
 static Output locate(const Value *v) {
-  const Value *root = v;
-  while (root->alias_of)
-    root = root->alias_of;
-  if (v->offset >= 0)
-    return (Output){v, "arena", v->offset};
-  return (Output){v, root->flags & VAL_GRAPH_INPUT ? "input" : "output", -1};
+  return v->offset >= 0 ? (Output){v, "arena", v->offset} : (Output){v, "output", -1};
 }
 
 static Report build(Graph *g, const Plan *plan, const EmitOptions *eo) {
