@@ -241,12 +241,16 @@ Graph *graph_new(const char *path);
 Value *graph_add_value(Graph *g, const char *name);
 Node *graph_add_node(Graph *g, const char *name, const char *op_type, int n_in, int n_out);
 void graph_sort(Graph *g); /* topological order; a cycle is an error */
+/* Replaces the node order by `order` (a permutation of g->nodes) and renumbers the ids. */
+void graph_set_order(Graph *g, Node *const *order);
 void graph_count_uses(Graph *g);
 void graph_verify(const Graph *g);
 void graph_dump(const Graph *g, FILE *out);
 
 int64_t value_count(const Value *v); /* number of elements */
-int64_t value_bytes(const Value *v);
+int64_t value_bytes(const Value *v);  /* bytes of its storage in its layout (NCHWc pads the last channel block) */
+/* Channels of a LAYOUT_NCHWC value rounded up to whole blocks. */
+int64_t value_padded_channels(const Value *v);
 /* Sets the shape, checking each dim and the total size against the limits; n names the node for errors. */
 void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims);
 /* A constant input's contents converted to int64 (for shape-like inputs); n names the node for errors. */
