@@ -185,8 +185,10 @@ void graph_dump(const Graph *g, FILE *out) {
     fprintf(out, ") ->");
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k])
-        fprintf(out, " %s:%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
-                value_shape_string(n->out[k]));
+        fprintf(out, " %s:%s%s%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
+                value_shape_string(n->out[k]), n->out[k]->layout ? " " : "", layout_name(n->out[k]));
+    if (n->kernel)
+      fprintf(out, "  [%s]", n->kernel);
     fprintf(out, "\n");
   }
 }

@@ -50,6 +50,7 @@ static void test_op_table_consistent(void) {
     const OpDesc *op = op_get((OpKind)k);
     CU_ASSERT_EQUAL(op->kind, k);
     CU_ASSERT_PTR_EQUAL(op_lookup(op->name), op->internal ? NULL : op);
+    CU_ASSERT((op->simd == NULL) == (op->emit_simd == NULL));
     CU_ASSERT_PTR_NOT_NULL(op->infer);
     CU_ASSERT(op->min_in <= op->max_in && op->min_out <= op->max_out);
   }
