@@ -248,6 +248,7 @@ struct Node {
                        * comments and reports; NULL for the op's own portable loop nest */
   void *kernel_params; /* that kernel's choices (tile sizes, packing), private to the op's simd/emit_simd hooks */
   int64_t macs;       /* multiply-adds, counted by shape_infer from the ONNX shapes (cost.c) */
+  int64_t param_count; /* elements of the model's float initializers it reads, counted by shape_infer (cost.c) */
   bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
@@ -427,6 +428,9 @@ Plan plan_memory(Graph *g);
 /* Multiply-adds of a Conv, ConvTranspose, Gemm or MatMul from its ONNX shapes and attributes; 0 for every
  * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
 int64_t cost_count_macs(const Node *n);
+/* Elements of the float initializers (the model's weights) n reads, before packing, padding or folding change
+ * them; shape_infer stores it in Node.param_count, for reports. */
+int64_t cost_count_params(const Node *n);
 /* n->macs plus those of a depthwise Conv fused into it as its window. A FLOP count is 2 x this (the
  * convention of shared/models/manifest.json). */
 int64_t node_macs(const Node *n);
@@ -455,10 +459,9 @@ struct Emitter {
 
 void emit_c(Graph *g, const Plan *plan, const EmitOptions *opts, FILE *c_out, FILE *h_out);
 /* What emit_c would write, without writing it (for reports): per node index, the name of its function (NULL
- * when it has none) and which inputs the function reads; the bytes of the weights the code holds. */
+ * when it has none); the bytes of the weights the code holds. */
 typedef struct EmitSummary {
   char **function;
-  bool **reads;
   int64_t weight_bytes;
 } EmitSummary;
 EmitSummary emit_summary(Graph *g, const EmitOptions *opts);

@@ -31,8 +31,8 @@ static char *shape_label(const Value *v) {
   char *s = cn_strdup(v->rank ? "" : "scalar");
   for (int i = 0; i < v->rank; i++)
     s = cn_format("%s%s%lld", s, i ? "x" : "", (long long)v->dims[i]);
-  if (v->layout == LAYOUT_NCHWC)
-    s = cn_format("%s NCHW%dc", s, v->block);
+  if (v->layout != LAYOUT_ROW_MAJOR)
+    s = cn_format("%s %s", s, layout_name(v));
   return v->dtype == DT_FLOAT ? s : cn_format("%s %s", dtype_name(v->dtype), s);
 }
 

@@ -536,12 +536,13 @@ static char *emit_node_functions(Emitter *e, Graph *g, bool ***uses_out) {
 EmitSummary emit_summary(Graph *g, const EmitOptions *o) {
   Emitter e = {.graph = g, .opts = o};
   EmitSummary s = {.function = cn_alloc_array((size_t)g->n_nodes, sizeof(char *))};
-  free(emit_node_functions(&e, g, &s.reads));
+  bool **uses;
+  free(emit_node_functions(&e, g, &uses));
   for (int i = 0; i < g->n_nodes; i++)
     if (emits_code(g->nodes[i]))
-      s.function[i] = node_function_name(g->nodes[i]);
+      s.function[i] = emit_function_name(g->nodes[i]);
   int64_t *offsets = cn_alloc_array((size_t)g->n_values, sizeof *offsets);
-  s.weight_bytes = layout_weights(g, values_read(g, s.reads), offsets);
+  s.weight_bytes = layout_weights(g, values_read(g, uses), offsets);
   return s;
 }
 
@@ -581,11 +582,12 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   }
   emit_profile_table(&e, g);
   /* an empty pragma region is a warning for clang */
-  if (functions_len)
+  bool any_function = functions[0] != 0;
+  if (any_function)
     target_emit_begin(c_out, o->target, e.used_templates);
   fputs(functions, c_out);
   free(functions);
-  if (functions_len)
+  if (any_function)
     target_emit_end(c_out, o->target);
   emit_run(&e, g, uses, &names);
   emit_typed_entry(&e, g);

@@ -1,6 +1,7 @@
 /* `cnnc report`: what the compiled model is made of, one row per generated layer function (a fused group
  * counts once) in the order P_run calls them: the ONNX nodes it covers, its ops, its outputs (shape, layout,
- * where they live), the parameters it reads, its multiply-adds, the kernel the backend chose. The totals give
+ * where they live), the model's parameters (weights as in the ONNX file, before folding and packing) it reads,
+ * its multiply-adds, the kernel the backend chose. The totals give
  * the figures a deployment is sized by: weights, work, and the arena beside its lower bound.
  *
  * Every figure comes from the graph the emitter writes (pipeline_run, then emit_summary), so the report
@@ -41,7 +42,6 @@ static Report build(Graph *g, const Plan *plan, const EmitOptions *eo) {
   EmitSummary s = emit_summary(g, eo);
   Report r = {.layers = cn_alloc_array((size_t)g->n_nodes + 1, sizeof(Layer)), .weight_bytes = s.weight_bytes,
               .arena_bytes = plan->arena_bytes, .lower_bound = plan->live_peak_bytes};
-  bool *counted = cn_alloc_array((size_t)g->n_values, sizeof *counted); /* a weight two layers read counts once */
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = g->nodes[i];
     if (!s.function[i])
@@ -61,15 +61,9 @@ static Report build(Graph *g, const Plan *plan, const EmitOptions *eo) {
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k])
         l->outputs[l->n_outputs++] = locate(n->out[k]);
-    for (int k = 0; k < n->n_in; k++) {
-      const Value *w = n->in[k];
-      if (!w || !w->data || !s.reads[i][k])
-        continue;
-      l->params += value_count(w);
-      if (!counted[w->id])
-        r.params += value_count(w);
-      counted[w->id] = true;
-    }
+    for (int k = 0; k < l->n_covers; k++)
+      l->params += l->covers[k]->param_count;
+    r.params += l->params;
     l->macs = node_macs(n);
     r.macs += l->macs;
   }
@@ -108,9 +102,10 @@ static char *shape_text(const Value *v) {
   return v->dtype == DT_FLOAT ? s : cn_format("%s %s", dtype_name(v->dtype), s);
 }
 
-static const char *layout_name(const Value *v) {
-  if (v->layout == LAYOUT_NCHWC)
-    return cn_format("NCHW%dc", v->block);
+/* layout.c's name of a blocked layout ("NCHW16c"); NCHW or row-major otherwise. */
+static const char *layout_text(const Value *v) {
+  if (v->layout != LAYOUT_ROW_MAJOR)
+    return layout_name(v);
   return v->rank == 4 ? "NCHW" : "row-major";
 }
 
@@ -133,7 +128,7 @@ typedef struct Row {
 
 static void output_cells(Row *row, const Output *o) {
   row->cell[COL_OUTPUT] = shape_text(o->v);
-  row->cell[COL_LAYOUT] = (char *)layout_name(o->v);
+  row->cell[COL_LAYOUT] = (char *)layout_text(o->v);
   row->cell[COL_OFFSET] = o->offset >= 0 ? grouped(o->offset) : (char *)o->storage;
   row->cell[COL_BYTES] = grouped(value_bytes(o->v));
 }
@@ -255,7 +250,7 @@ static void print_json(FILE *out, const Graph *g, const Report *r) {
       fprintf(out, ", \"dtype\": \"%s\", \"shape\": [", dtype_name(o->v->dtype));
       for (int d = 0; d < o->v->rank; d++)
         fprintf(out, "%s%lld", d ? ", " : "", (long long)o->v->dims[d]);
-      fprintf(out, "], \"layout\": \"%s\", \"storage\": \"%s\", \"arena_offset\": ", layout_name(o->v), o->storage);
+      fprintf(out, "], \"layout\": \"%s\", \"storage\": \"%s\", \"arena_offset\": ", layout_text(o->v), o->storage);
       if (o->offset >= 0)
         fprintf(out, "%lld", (long long)o->offset);
       else

@@ -1,7 +1,8 @@
 """cnnc report --json on a reference model, checked against what does not come from cnnc's report code:
   - the multiply-adds: shared/models/manifest.json has FLOPs = 2 x MACs, counted when the models were exported;
-  - the parameters: the manifest's initializer element count (see below for models with Identity copies);
-  - arena_bytes: the generated header's P_ARENA_BYTES; weight_bytes: the generated .c's weights size;
+  - the parameters: the manifest's initializer element count;
+  - arena_bytes: the generated header's P_ARENA_BYTES; weight_bytes: the generated .c's weights size; the
+    kernels: those the generated functions' comments name;
   - the rows: each layer's figures sum to the totals, every ONNX node of the model is covered by at most one
     layer, arena outputs of a layer fit the arena, and the lower bound lies between the largest tensor and the
     arena size;
@@ -32,14 +33,8 @@ def run(*args):
 report = json.loads(run("report", path, "--json"))
 layers, totals = report["layers"], report["totals"]
 check(2 * totals["macs"] == manifest["flops"], f"2 x MACs {2 * totals['macs']} == manifest FLOPs {manifest['flops']}")
-# PyTorch's exporter stores equal initializers once and copies them with Identity nodes (SqueezeNet's biases);
-# the compiled code holds each copy the layers read, which the manifest counts once
-if "Identity" in manifest["ops"]:
-    check(totals["params"] >= manifest["initializer_elements"],
-          f"params {totals['params']} >= manifest initializer elements {manifest['initializer_elements']}")
-else:
-    check(totals["params"] == manifest["initializer_elements"],
-          f"params {totals['params']} == manifest initializer elements {manifest['initializer_elements']}")
+check(totals["params"] == manifest["initializer_elements"],
+      f"params {totals['params']} == manifest initializer elements {manifest['initializer_elements']}")
 check(sum(l["macs"] for l in layers) == totals["macs"], "the layers' MACs sum to the total")
 check(totals["layers"] == len(layers) > 0, f"{len(layers)} layers")
 
@@ -51,6 +46,11 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(os.path.join(tmp, "m.c")) as f:
         weights = int(re.search(r"weights: (\d+) bytes", "".join(f.readline() for _ in range(8))).group(1))
     check(totals["weight_bytes"] == weights, f"weight_bytes {totals['weight_bytes']} == the .c's weights {weights}")
+
+    # the kernel each layer shows is the one its generated function's comment names
+    code = open(os.path.join(tmp, "m.c")).read()
+    chosen = {l["kernel"] for l in layers if l["kernel"] != "portable C"}
+    check(all(k in code for k in chosen), f"the generated code uses the {len(chosen)} kernels the report names")
 
     arena_outputs = [o for l in layers for o in l["outputs"] if o["storage"] == "arena"]
     check(all(0 <= o["arena_offset"] and o["arena_offset"] + o["bytes"] <= arena for o in arena_outputs),
@@ -77,7 +77,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(all(c.count("label=<<b>") == len(l["nodes"]) for c, l in zip(clusters, fused)),
           "each cluster holds its layer's nodes")
     shapes = {"x".join(map(str, o["shape"])) for l in layers for o in l["outputs"] if o["storage"] == "arena"}
-    check(all(f'label=" {s}"' in dot for s in shapes), "every stored tensor's shape is on an edge")
+    check(all(f'label=" {s}' in dot for s in shapes), "every stored tensor's shape is on an edge")
     check("initializer" not in dot and not re.search(r"\bw\d+_", dot), "no constants drawn")
     if shutil.which("dot"):
         svg = os.path.join(tmp, "m.svg")
