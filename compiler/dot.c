@@ -120,8 +120,13 @@ static void node_statement(FILE *out, const DotGraph *d, const Node *n, const ch
             n->id, n->op->name, n->op->kind == OP_CONCAT ? "written in place" : "view");
     return;
   }
-  fprintf(out, "%sn%d [fillcolor=\"%s\", label=<<b>%s</b>%s%s<br/><font point-size=\"8\" color=\"gray30\">%s</font>>];\n",
-          indent, n->id, fill_color(n), n->op->name, cn_format("%s%s", window_label(n), clip_label(n)), number, name);
+  /* a layer of its own names its kernel; a fused group's is on the cluster */
+  char *kernel = n->kernel && !d->anchor_of[n->id]
+                     ? cn_format("<br/><font point-size=\"8\" color=\"#1f4e79\">%s</font>", html(n->kernel))
+                     : "";
+  fprintf(out, "%sn%d [fillcolor=\"%s\", label=<<b>%s</b>%s%s<br/><font point-size=\"8\" color=\"gray30\">%s</font>%s>];\n",
+          indent, n->id, fill_color(n), n->op->name, cn_format("%s%s", window_label(n), clip_label(n)), number, name,
+          kernel);
 }
 
 static char *input_node(const DotGraph *d, const Value *v) {
