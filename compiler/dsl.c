@@ -1471,12 +1471,14 @@ static Value **layer_inputs(Builder *b, const Stmt *s, const Layer *l, int *n_in
 }
 
 /* The layer's name, which is also its output's: the one the file gives, else the word and a number that no
- * name in the file takes (conv1, conv2, ...). */
+ * name in the file takes (conv1, conv2, ..., relu6_1). */
 static const char *layer_name(Builder *b, const Stmt *s, const Layer *l, int *counter) {
   if (s->name)
     return s->name->text;
+  const char *word = l->form.word;
+  bool digit = word[strlen(word) - 1] >= '0' && word[strlen(word) - 1] <= '9';
   for (;;) {
-    const char *name = cn_format("%s%d", l->form.word, ++*counter);
+    const char *name = cn_format(digit ? "%s_%d" : "%s%d", word, ++*counter); /* relu6_1, not relu61 */
     if (!names_get(&b->explicit, name) && !names_get(&b->names, name))
       return name;
   }
