@@ -330,7 +330,7 @@ static const Token *name(Parser *p, const char *what) {
   return next(p);
 }
 
-// arg = [ "-" ] NUMBER | STRING | "[" [ arg { "," arg } ] "]" | WORD [ "(" [ arg { "," arg } ] ")" ]
+// arg = [ "-" ] NUMBER | STRING | "[" [ arg { "," arg } [ "," ] ] "]" | WORD [ "(" [ arg { "," arg } ] ")" ]
 static Arg *arg(Parser *p, int depth) {
   if (depth > MAX_LIST_DEPTH)
     error_tok(p->tok, "lists nest more than %d deep", MAX_LIST_DEPTH);
@@ -376,6 +376,8 @@ static Arg *arg(Parser *p, int depth) {
                 "arguments", a->tok->loc.line, a->tok->loc.col, describe(p->tok));
     if (a->n > 0)
       next(p);
+    if (a->n > 0 && close == ']' && at_punct(p, ']'))
+      break; /* a trailing comma, as in a table written one row per line */
     a->items = append_ptr(a->items, a->n, arg(p, depth + 1));
     a->n++;
   }

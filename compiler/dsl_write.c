@@ -366,7 +366,7 @@ static int runtime_inputs(const Node *n) { return reads_one(n) ? 1 : n->n_in; }
 static bool implicit_input(const Node *n, int k, const Value *prev) { return reads_one(n) && k == 0 && n->in[0] == prev; }
 
 /* Gives every run-time tensor that a statement reads other than as its implicit input a name: its own for
- * graph inputs and outputs, else the word of its producer and a number (conv3, add2, ...). */
+ * graph inputs and outputs and when it is a word already, else its producer's word and a number (conv_3). */
 static void name_tensors(Printer *p, const Node **nodes, int n_nodes, char **texts) {
   const Graph *g = p->g;
   p->names = cn_alloc_array((size_t)g->n_values + 1, sizeof(char *));
@@ -400,6 +400,10 @@ static void name_tensors(Printer *p, const Node **nodes, int n_nodes, char **tex
     const Value *v = nodes[j]->out[0];
     if (!needs[v->id] || p->names[v->id])
       continue;
+    if (is_word(v->name)) {
+      p->names[v->id] = v->name;
+      continue;
+    }
     const char *word = first_word(texts[j]);
     int w = 0;
     while (w < n_words && strcmp(words[w], word) != 0)

@@ -314,9 +314,13 @@ static char *directory_of(const char *path) {
   return slash ? cn_strndup(path, (size_t)(slash - path + 1)) : cn_strdup(".");
 }
 
-/* --emit=onnx|dsl: the model as pipeline_load describes it, before any pass that changes the computation's form. */
+/* --emit=onnx|dsl: the model before any pass that changes the computation's form. A .cnn file is written as
+ * its front end builds it (which infers every shape as it goes): shape inference would fold constants into
+ * each other, such as LeNet-5 C3's weights and their 0/1 mask, which the ONNX file must keep apart for
+ * training. An ONNX model is read through shape inference, which its outputs' types need. */
 static void convert(Args *a) {
-  Graph *g = pipeline_load(a->model, &a->pipeline);
+  bool cnn = dsl_detect(a->model);
+  Graph *g = a->emit == EMIT_ONNX && cnn ? dsl_load(a->model, &a->pipeline.load) : pipeline_load(a->model, &a->pipeline);
   if (a->emit == EMIT_ONNX) {
     char *temp;
     FILE *out = open_temp(a->output, &temp);
@@ -325,7 +329,7 @@ static void convert(Args *a) {
     commit_temp(out, temp, a->output);
     return;
   }
-  if (dsl_detect(a->model))
+  if (cnn)
     cn_error("--emit=dsl prints ONNX models as DSL, and '%s' is a .cnn file already", a->model);
   DslWriteOptions o = {.source = base_name(a->model), .load = &a->pipeline.load};
   if (!a->output) { /* printed: the weights path works from anywhere on this machine */
