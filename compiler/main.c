@@ -320,6 +320,8 @@ static char *directory_of(const char *path) {
  * training. An ONNX model is read through shape inference, which its outputs' types need. */
 static void convert(Args *a) {
   bool cnn = dsl_detect(a->model);
+  if (cnn && a->emit == EMIT_DSL)
+    cn_error("--emit=dsl prints ONNX models as DSL, and '%s' is a .cnn file already", a->model);
   Graph *g = a->emit == EMIT_ONNX && cnn ? dsl_load(a->model, &a->pipeline.load) : pipeline_load(a->model, &a->pipeline);
   if (a->emit == EMIT_ONNX) {
     char *temp;
@@ -329,8 +331,6 @@ static void convert(Args *a) {
     commit_temp(out, temp, a->output);
     return;
   }
-  if (cnn)
-    cn_error("--emit=dsl prints ONNX models as DSL, and '%s' is a .cnn file already", a->model);
   DslWriteOptions o = {.source = base_name(a->model), .load = &a->pipeline.load};
   if (!a->output) { /* printed: the weights path works from anywhere on this machine */
     o.weights_path = realpath(a->model, NULL);

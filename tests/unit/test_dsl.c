@@ -585,7 +585,7 @@ static void test_print_round_trip(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "r = relu6\n"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "u = add(t, r)\n"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "concat(u, s, t)\n"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(text, "dropout 0.200000003\n") || strstr(text, "dropout 0.2\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "dropout 0.2\n")); /* the fewest digits that read back to the float */
   Graph *back = load(text);
   free(text);
   CU_ASSERT_EQUAL(back->n_nodes, s.g->n_nodes);
