@@ -610,7 +610,6 @@ typedef struct Builder {
   const LoadOptions *opts;
   Names names;    /* every value defined so far */
   Names explicit; /* the names the file gives layers and inputs, which generated names avoid */
-  Names words;    /* generated names' counters, one per layer word (Entry.def unused, value NULL) */
   Value *prev;    /* the last layer's output: what a layer that names no input reads */
   uint64_t seed;
   InitRule init; /* `init`: the weight initializer of the layers after it */
@@ -1161,8 +1160,10 @@ static void build_conv(Builder *b, const Stmt *s, const Layer *l, const char *na
   const Setting *connect = find(s, "connect");
   if (connect && groups != 1)
     error_tok(connect->at, "'connect' lists connections between all input and output maps: it needs groups = 1");
-  if (connect && tensor_bytes(DT_FLOAT, x->rank, w.dims) < 0)
-    error_tok(connect->at, "the connection mask would be larger than %lld bytes", (long long)CN_MAX_TENSOR_BYTES);
+  int64_t mask_bytes = tensor_bytes(x->dtype, x->rank, w.dims);
+  if (connect && (mask_bytes < 0 || mask_bytes > MAX_PARAM_BYTES - b->param_bytes))
+    error_tok(connect->at, "the weights of this layer would take more than the %lld bytes a file may initialize",
+              (long long)MAX_PARAM_BYTES);
   if (connect)
     w.mask = connection_mask(s, filters, channels, taps);
   Value *weight = param(b, s, name, x->dtype, &w);
@@ -1445,8 +1446,10 @@ static Value **layer_inputs(Builder *b, const Stmt *s, const Layer *l, int *n_in
                 "one or more tensors", word);
     if (!b->prev)
       error_tok(s->word, "this layer has no input: declare one before it, as in `input x: float[1, 3, 32, 32]`");
+    Value **in = cn_alloc(sizeof(Value *)); /* a copy: building the layer moves b->prev on */
+    in[0] = b->prev;
     *n_in = 1;
-    return &b->prev;
+    return in;
   }
   if ((l->inputs == 1 || l->inputs == 2) && s->n_inputs != l->inputs)
     error_tok(s->word, "%s reads %s tensor%s, not %d", word, l->inputs == 1 ? "one" : "two", l->inputs == 1 ? "" : "s",
