@@ -3,24 +3,23 @@
 # weights in the ONNX file), writes that back as ONNX, and ONNX Runtime gives bit-identical outputs for both
 # files. Then the .cnn file compiled by cnnc matches the reference output (max|got-ref| <= 1e-4 * max(1,
 # max|ref|), as the model tests). Exit 77 (CTest: skipped) without the models or ONNX Runtime.
-# usage: roundtrip.sh CNNC SOURCE_DIR MODELS_DIR WORK_DIR NAME ORT_DIR
+# usage: roundtrip.sh CNNC SOURCE_DIR MODELS_DIR WORK_DIR NAME
 set -eu
 cnnc=$1 src=$2 models=$3 work=$4 name=$5
-export NODE_PATH=$6/node_modules
 if [ ! -f "$models/$name.onnx" ]; then
   echo "SKIPPED: $models/$name.onnx not found (the reference models live in ../shared/models beside the checkout)"
   exit 77
 fi
-if [ ! -d "$NODE_PATH/onnxruntime-node" ]; then
-  echo "SKIPPED: ONNX Runtime is not installed (the dsl/install-onnxruntime test installs it)"
+if [ ! -d "$src/bench/node_modules/onnxruntime-node" ]; then
+  echo "SKIPPED: ONNX Runtime is not installed (the dsl/install-onnxruntime test runs bench/ort/install.sh)"
   exit 77
 fi
 mkdir -p "$work"
 cd "$work"
 "$cnnc" "$models/$name.onnx" --emit=dsl -o "$name.cnn"
 "$cnnc" "$name.cnn" --emit=onnx -o "$name.roundtrip.onnx"
-node "$src/tests/dsl/ort_run.mjs" "$models/$name.onnx" "$models/$name.input.bin" -- original.bin
-node "$src/tests/dsl/ort_run.mjs" "$name.roundtrip.onnx" "$models/$name.input.bin" -- roundtrip.bin
+node "$src/bench/ort/run.mjs" "$models/$name.onnx" --input "$models/$name.input.bin" --output original.bin
+node "$src/bench/ort/run.mjs" "$name.roundtrip.onnx" --input "$models/$name.input.bin" --output roundtrip.bin
 cmp original.bin roundtrip.bin
 echo "ONNX Runtime: $name.onnx and its round trip through the DSL give bit-identical outputs"
 expect=$models/$name.ort_output.bin
