@@ -1,5 +1,6 @@
-/* cnnc: compiles an ONNX model into specialized C: the stages of pipeline.c, then emit_c, then for
- * --emit=obj|exe the C compiler; or draws the compiled graph (--emit=dot|svg), or reports on it (cnnc report). */
+/* cnnc: compiles a model (ONNX, or the .cnn DSL) into specialized C: the stages of pipeline.c, then emit_c, then
+ * for --emit=obj|exe the C compiler; --emit=onnx|dsl write the model itself in the other format, --emit=dot|svg
+ * draw the compiled graph, and `cnnc report` tells what the compiled model is made of. */
 #include "cnnc.h"
 
 #include <ctype.h>
@@ -11,16 +12,16 @@
 /* The one description of the command line: --help prints it, and the man page cnnc(1) is made from it at build
  * time (help2man, with the sections of docs/cnnc.h2m), so the two cannot drift apart. */
 static const char usage[] =
-    "Usage: cnnc MODEL.onnx [options]\n"
+    "Usage: cnnc MODEL.onnx|MODEL.cnn [options]\n"
     "  or:  cnnc check MODEL.onnx DATA_DIR [options]\n"
     "  or:  cnnc check MODEL.onnx --input FILE... --expect FILE... [options]\n"
-    "  or:  cnnc report MODEL.onnx [--json] [options]\n"
-    "Compile a convolutional network from ONNX into specialized C: every dimension a constant, every intermediate\n"
-    "tensor in one static arena, the weights compiled in, no interpreter.\n"
+    "  or:  cnnc report MODEL.onnx|MODEL.cnn [--json] [options]\n"
+    "Compile a convolutional network from ONNX (or cnnc's .cnn DSL) into specialized C: every dimension a\n"
+    "constant, every intermediate tensor in one static arena, the weights compiled in, no interpreter.\n"
     "\n"
     "Commands:\n"
     "  cnnc MODEL         compile MODEL: C source and header (model.c and model.h unless -o says otherwise), an\n"
-    "                     object, a classifier program, or a picture of the graph (--emit)\n"
+    "                     object, a classifier program, a picture of the graph, or the model converted (--emit)\n"
     "  cnnc check MODEL DATA_DIR\n"
     "                     compile MODEL, build it with CC, run it on DATA_DIR/input_*.pb and compare with\n"
     "                     DATA_DIR/output_*.pb: one line per output (name, shape, max abs and rel error, pass\n"
@@ -30,12 +31,14 @@ static const char usage[] =
     "                     and bytes; then the totals, the arena size and its lower bound\n"
     "\n"
     "Options:\n"
-    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), a program,\n"
-    "                     or a picture (default: model.c, model.o, classify, model.dot, model.svg)\n"
-    "  --emit=c|obj|exe|dot|svg\n"
+    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), a program, a\n"
+    "                     picture, or the model as ONNX or DSL (default: model.c, model.o, classify, model.dot,\n"
+    "                     model.svg, model.onnx; the DSL to stdout)\n"
+    "  --emit=c|obj|exe|dot|svg|onnx|dsl\n"
     "                     what to write (default c): C source, an object, a classifier program (see\n"
-    "                     examples/classifier), or the graph after the passes for Graphviz, as dot text or\n"
-    "                     as SVG drawn by Graphviz's dot program\n"
+    "                     examples/classifier), the graph after the passes for Graphviz (dot text, or SVG drawn\n"
+    "                     by Graphviz's dot program), or the model converted (a .cnn file to ONNX, an ONNX model\n"
+    "                     to the DSL)\n"
     "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
     "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
     "  --bind INPUT=FILE.pb\n"
@@ -61,7 +64,7 @@ static const char usage[] =
     "  expected, and leave no output file behind.\n";
 
 typedef enum { CMD_COMPILE, CMD_CHECK, CMD_REPORT } Command;
-typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG } EmitKind;
+typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG, EMIT_ONNX, EMIT_DSL } EmitKind;
 
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
@@ -151,8 +154,12 @@ static Args parse_args(int argc, char **argv) {
         a.emit = EMIT_DOT;
       else if (strcmp(v, "svg") == 0)
         a.emit = EMIT_SVG;
+      else if (strcmp(v, "onnx") == 0)
+        a.emit = EMIT_ONNX;
+      else if (strcmp(v, "dsl") == 0)
+        a.emit = EMIT_DSL;
       else
-        usage_error("--emit takes c, obj, exe, dot or svg, not '%s'", v);
+        usage_error("--emit takes c, obj, exe, dot, svg, onnx or dsl, not '%s'", v);
     } else if ((v = option_value("--name", argc, argv, &i))) {
       a.name = v;
     } else if ((v = option_value("--dim", argc, argv, &i))) {
@@ -330,6 +337,68 @@ static void build(const Compiled *c, Args *a, const char *stem) {
   cn_spawn(rm);
 }
 
+/* The path to `target` from directory `dir`, both made absolute: how a .cnn file written into dir names the
+ * model whose weights it reads. */
+static char *relative_path(const char *dir, const char *target) {
+  char *from = realpath(dir, NULL), *to = realpath(target, NULL);
+  if (!from || !to)
+    cn_error("cannot resolve the path of '%s'", !from ? dir : target);
+  size_t i = 0;
+  while (from[i] && from[i] == to[i])
+    i++;
+  if (from[i] == 0 && to[i] == '/') /* dir contains target */
+    i++;
+  else
+    while (i > 0 && from[i - 1] != '/') /* back to the last whole directory they share */
+      i--;
+  char *up = cn_strdup("");
+  if (from[i])
+    up = cn_strdup("../");
+  for (const char *p = from + i; *p; p++)
+    if (*p == '/')
+      up = cn_format("%s../", up);
+  return cn_format("%s%s", up, to + i);
+}
+
+static char *directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? cn_strndup(path, (size_t)(slash - path + 1)) : cn_strdup(".");
+}
+
+/* --emit=onnx|dsl: the model before any pass that changes the computation's form. A .cnn file is written as
+ * its front end builds it (which infers every shape as it goes): shape inference would fold constants into
+ * each other, such as LeNet-5 C3's weights and their 0/1 mask, which the ONNX file must keep apart for
+ * training. An ONNX model is read through shape inference, which its outputs' types need. */
+static void convert(Args *a) {
+  bool cnn = dsl_detect(a->model);
+  if (cnn && a->emit == EMIT_DSL)
+    cn_error("--emit=dsl prints ONNX models as DSL, and '%s' is a .cnn file already", a->model);
+  Graph *g = a->emit == EMIT_ONNX && cnn ? dsl_load(a->model, &a->pipeline.load) : pipeline_load(a->model, &a->pipeline);
+  if (a->emit == EMIT_ONNX) {
+    char *temp;
+    FILE *out = open_temp(a->output, &temp);
+    char *graph_name = strip_extension(strip_extension(base_name(a->model), ".cnn"), ".onnx");
+    onnx_write(g, &(OnnxWriteOptions){.graph_name = graph_name}, out);
+    commit_temp(out, temp, a->output);
+    return;
+  }
+  DslWriteOptions o = {.source = base_name(a->model), .load = &a->pipeline.load};
+  if (!a->output) { /* printed: the weights path works from anywhere on this machine */
+    o.weights_path = realpath(a->model, NULL);
+    if (!o.weights_path)
+      cn_error("cannot resolve the path of '%s'", a->model);
+    dsl_write(g, &o, stdout);
+    if (fflush(stdout) != 0)
+      cn_error("cannot write the DSL to the standard output");
+    return;
+  }
+  o.weights_path = relative_path(directory_of(a->output), a->model);
+  char *temp;
+  FILE *out = open_temp(a->output, &temp);
+  dsl_write(g, &o, out);
+  commit_temp(out, temp, a->output);
+}
+
 /* --emit=dot|svg: the graph text, straight to the output or through Graphviz into it. */
 static void write_graph(const Compiled *c, EmitKind emit, const char *path) {
   char *temp;
@@ -371,6 +440,12 @@ int main(int argc, char **argv) {
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
   }
 
+  if (a.emit == EMIT_ONNX || a.emit == EMIT_DSL) {
+    if (!a.output && a.emit == EMIT_ONNX)
+      a.output = "model.onnx";
+    convert(&a);
+    return 0;
+  }
   static const char *const default_output[] = {"model.c", "model.o", "classify", "model.dot", "model.svg"};
   if (!a.output)
     a.output = default_output[a.emit];
