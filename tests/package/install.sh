@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs cnnc into a temporary prefix and uses it as a project would: the installed files, --version, the
-# man page against --help, examples/cmake-app built with find_package(cnnc) and run on an image, two models in
-# one program (and regenerated when a model file changes), and the runtime through pkg-config.
+# man page against --help, examples/cmake-app built with find_package(cnnc) and run on an image, three models in
+# one program (one from the .cnn DSL; regenerated when a model file changes), and the runtime through pkg-config.
 # usage: install.sh BUILD_DIR SOURCE_DIR MODELS_DIR
 set -eu
 build=$1 src=$2 models=$3
@@ -41,21 +41,21 @@ cmake --build "$work/app" >/dev/null
 "$work/app/classify_image" "$src/examples/cmake-app/ankle_boot.png" | tee "$work/app.out"
 sed -n 2p "$work/app.out" | grep -q "Ankle boot" || fail "the ankle boot was not classified as one"
 
-# two models in one program; then model A's file changes and the build regenerates its code
+# two ONNX models and a .cnn network in one program; then model A's file changes and the build regenerates it
 if [ -f "$models/lenet5.onnx" ]; then
   cp "$models/lenet5.onnx" "$work/a.onnx"
-  cmake -S "$src/tests/package/two_models" -B "$work/two" -DCMAKE_PREFIX_PATH="$prefix" \
-    -DMODEL_A="$work/a.onnx" -DMODEL_B="$models/mnist_cnn.onnx" >/dev/null
-  cmake --build "$work/two" >/dev/null
-  "$work/two/two_models" "$models/lenet5.input.bin" "$models/lenet5.ort_output.bin" \
-    "$models/mnist_cnn.input.bin" "$models/mnist_cnn.ort_output.bin" || fail "two models in one program"
+  cmake -S "$src/tests/package/several_models" -B "$work/several" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DMODEL_A="$work/a.onnx" -DMODEL_B="$models/mnist_cnn.onnx" -DMODEL_C="$src/examples/dsl/lenet5.cnn" >/dev/null
+  cmake --build "$work/several" >/dev/null
+  "$work/several/several_models" "$models/lenet5.input.bin" "$models/lenet5.ort_output.bin" \
+    "$models/mnist_cnn.input.bin" "$models/mnist_cnn.ort_output.bin" || fail "three models in one program"
   cp "$models/lenet5_fmnist.onnx" "$work/a.onnx"
   touch "$work/a.onnx" # a copy may keep an older time stamp on coarse file systems
-  cmake --build "$work/two" >/dev/null
-  "$work/two/two_models" "$models/lenet5_fmnist.input.bin" "$models/lenet5_fmnist.torch_output.bin" \
+  cmake --build "$work/several" >/dev/null
+  "$work/several/several_models" "$models/lenet5_fmnist.input.bin" "$models/lenet5_fmnist.torch_output.bin" \
     "$models/mnist_cnn.input.bin" "$models/mnist_cnn.ort_output.bin" || fail "the changed model was not rebuilt"
 else
-  skipped="the two-model check ($models/lenet5.onnx not found)"
+  skipped="the several-models check ($models/lenet5.onnx not found)"
 fi
 
 # the runtime through pkg-config

@@ -1,6 +1,8 @@
-/* Runs two compiled models in one program and compares each with its reference output:
- *   two_models A_INPUT A_EXPECTED B_INPUT B_EXPECTED   (raw float32 files of 784 and 10 values)
- * Exit 0 when both agree to 1e-4 x max(1, max|ref|). */
+/* Runs three compiled models in one program and compares the ONNX ones with their reference outputs:
+ *   several_models A_INPUT A_EXPECTED B_INPUT B_EXPECTED   (raw float32 files of 784 and 10 values)
+ * Exit 0 when both agree to 1e-4 x max(1, max|ref|) and the .cnn network (seeded weights, no reference) gives
+ * ten finite scores for A's input. */
+#include "cnn_lenet.h"
 #include "digits.h"
 #include "lenet.h"
 
@@ -40,5 +42,13 @@ int main(int argc, char **argv) {
     return 3;
   int ok = agrees("lenet", a_out, a_ref, lenet_OUTPUT_0_COUNT);
   ok &= agrees("digits", b_out, b_ref, digits_OUTPUT_0_COUNT);
+  static float c_out[cnn_lenet_OUTPUT_0_COUNT];
+  _Static_assert(cnn_lenet_INPUT_0_COUNT == lenet_INPUT_0_COUNT, "the .cnn network reads A's input");
+  void *c_outputs[] = {c_out};
+  int finite = cnn_lenet_run(a_inputs, c_outputs) == 0 && cnn_lenet_OUTPUT_0_COUNT == 10;
+  for (int i = 0; i < cnn_lenet_OUTPUT_0_COUNT; i++)
+    finite &= isfinite(c_out[i]);
+  printf("cnn_lenet: %s\n", finite ? "pass" : "FAIL");
+  ok &= finite;
   return ok ? 0 : 1;
 }
