@@ -216,6 +216,21 @@ static char *node_function_name(const Node *n) {
   return cn_format("node%d_%s", n->id, cn_sanitize_ident(base, 40));
 }
 
+/* What a node an anchor covers does there, for the function's comment. */
+static const char *cover_role(const Node *anchor, const Node *c) {
+  const Fusion *f = anchor->fusion;
+  if (c == f->window)
+    return "the window, computed a few rows at a time so its input is never stored whole";
+  if (c->op->kind == OP_BATCH_NORMALIZATION)
+    return "folded into the weights";
+  if (c->op->kind == OP_ADD && f->bias >= 0 && (c->in[0] == anchor->in[f->bias] || c->in[1] == anchor->in[f->bias]))
+    return cn_format("bias X%d", f->bias);
+  if (c->op->kind == OP_ADD && f->residual >= 0)
+    return cn_format("residual X%d", f->residual);
+  /* the rest are activations, in order: act, post_act, window_act (SiLU takes two nodes) */
+  return "activation";
+}
+
 /* Emits one node as a static function; returns which inputs its body uses. */
 static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   char *body;
@@ -230,7 +245,13 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   e->out = saved;
   e->indent = 0;
 
-  fprintf(e->out, "/* %s '%s' (ONNX node %d)\n", n->op->name, cn_escape_comment(n->name, 200), n->id);
+  fprintf(e->out, "/* %s '%s' (ONNX node %d)%s\n", n->op->name, cn_escape_comment(n->name, 200), n->id,
+          n->fusion && n->fusion->n_covers > 1 ? ", fused with" : "");
+  for (int k = 1; n->fusion && k < n->fusion->n_covers; k++) {
+    const Node *c = n->fusion->covers[k];
+    fprintf(e->out, " *   + %s '%s' (ONNX node %d): %s\n", c->op->name, cn_escape_comment(c->name, 200), c->id,
+            cover_role(n, c));
+  }
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i])
       fprintf(e->out, " *   in  X%d '%s' %s%s\n", i, cn_escape_comment(n->in[i]->name, 200),

@@ -142,6 +142,32 @@ void graph_count_uses(Graph *g) {
     g->outputs[i]->n_uses++;
 }
 
+Readers graph_readers(const Graph *g) {
+  Readers r = {cn_alloc_array((size_t)g->n_values + 1, sizeof(int)),
+               cn_alloc_array((size_t)g->n_values + 1, sizeof(Node **))};
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in && !g->nodes[i]->dead; k++)
+      if (g->nodes[i]->in[k])
+        r.count[g->nodes[i]->in[k]->id]++;
+  for (int v = 0; v < g->n_values; v++) {
+    r.nodes[v] = cn_alloc_array((size_t)r.count[v] + 1, sizeof(Node *));
+    r.count[v] = 0;
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in && !g->nodes[i]->dead; k++)
+      if (g->nodes[i]->in[k]) {
+        int v = g->nodes[i]->in[k]->id;
+        r.nodes[v][r.count[v]++] = g->nodes[i];
+      }
+  return r;
+}
+
+Node *sole_reader(const Readers *r, const Value *v) {
+  if ((v->flags & VAL_GRAPH_OUTPUT) || r->count[v->id] != 1 || r->nodes[v->id][0]->dead)
+    return NULL;
+  return r->nodes[v->id][0];
+}
+
 /* Checks the invariants every pass relies on; a failure is a compiler bug. */
 void graph_verify(const Graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
@@ -167,6 +193,38 @@ char *value_shape_string(const Value *v) {
   return cn_strdup(buf);
 }
 
+static const char *const act_names[] = {
+    [ACT_NONE] = "none",         [ACT_RELU] = "Relu",        [ACT_LEAKY_RELU] = "LeakyRelu",
+    [ACT_CLIP] = "Clip",         [ACT_SIGMOID] = "Sigmoid",  [ACT_HARD_SIGMOID] = "HardSigmoid",
+    [ACT_HARD_SWISH] = "HardSwish", [ACT_TANH] = "Tanh",     [ACT_SILU] = "SiLU",
+};
+
+/* A fused anchor's second line: what it computes after its op, and the nodes it stands for. */
+static void dump_fusion(const Node *n, FILE *out) {
+  const Fusion *f = n->fusion;
+  if (!f)
+    return;
+  fprintf(out, "     %-20s", "  fused:");
+  if (f->bias >= 0)
+    fprintf(out, " bias=in%d", f->bias);
+  if (f->act.kind)
+    fprintf(out, " act=%s", act_names[f->act.kind]);
+  if (f->residual >= 0)
+    fprintf(out, " residual=in%d", f->residual);
+  if (f->post_act.kind)
+    fprintf(out, " post_act=%s", act_names[f->post_act.kind]);
+  if (f->window)
+    fprintf(out, " window=%s", f->window->op->name);
+  if (f->window_in >= 0)
+    fprintf(out, "(weights in%d)", f->window_in);
+  if (f->window_act.kind)
+    fprintf(out, " window_act=%s", act_names[f->window_act.kind]);
+  fprintf(out, " covers");
+  for (int k = 0; k < f->n_covers; k++)
+    fprintf(out, " %s:%s", f->covers[k]->op->name, cn_escape_comment(f->covers[k]->name, 40));
+  fprintf(out, "\n");
+}
+
 void graph_dump(const Graph *g, FILE *out) {
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = g->nodes[i];
@@ -181,6 +239,7 @@ void graph_dump(const Graph *g, FILE *out) {
         fprintf(out, " %s:%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
                 value_shape_string(n->out[k]));
     fprintf(out, "\n");
+    dump_fusion(n, out);
   }
 }
 

@@ -33,6 +33,17 @@ const char *tb_last_error(void);
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
 
+/* The passes after shape inference, as the pipeline runs them: fold_dead_code, fuse. */
+void tb_passes(Graph *g);
+/* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
+ * into one program with prefixes plain_ and fused_, runs both on the same pseudo-random float or double inputs
+ * in [-2, 2], and returns 0 when every output element agrees within tol * max(1, |plain|); non-zero otherwise
+ * (the program prints the first difference). Both graphs must have been through tb_infer. */
+int tb_compare_graphs(Graph *plain, Graph *transformed, double tol);
+/* The same for n <= 24 pairs in one program (one C compiler run); returns 0 when every pair agrees, else 13 + the
+ * index of the first pair that does not (or the status of a failed build, >= 100). */
+int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol);
+
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
   do {                                                                                                               \
