@@ -87,9 +87,11 @@ static void clip_fold(Graph *g, Node *n) {
 }
 
 bool clip_activation(const Node *n, Activation *act) {
+  if (n->op->kind != OP_CLIP || !n->params)
+    return false;
   const ClipParams *p = n->params;
   DType t = n->in[0]->dtype;
-  if (!p || !dtype_is_float(t) || (p->lo.present && !p->lo.constant) || (p->hi.present && !p->hi.constant))
+  if (!dtype_is_float(t) || (p->lo.present && !p->lo.constant) || (p->hi.present && !p->hi.constant))
     return false;
   double lo = !p->lo.present ? -INFINITY : t == DT_FLOAT ? p->lo.value.f : p->lo.value.d;
   double hi = !p->hi.present ? INFINITY : t == DT_FLOAT ? p->hi.value.f : p->hi.value.d;

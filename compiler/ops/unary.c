@@ -226,10 +226,8 @@ static const struct {
 
 bool unary_activation(const Node *n, Activation *act) {
   const UnaryParams *p = n->params;
-  if (!p || !dtype_is_float(n->in[0]->dtype))
-    return false;
   for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++)
-    if (activations[k].op == n->op->kind) {
+    if (activations[k].op == n->op->kind && p && dtype_is_float(n->in[0]->dtype)) {
       *act = (Activation){activations[k].act, p->attr[ALPHA], p->attr[BETA]};
       return true;
     }

@@ -262,6 +262,22 @@ static void test_other_uses_stop_fusion(void) {
   CU_ASSERT_EQUAL(producer(g->outputs[3])->op->kind, OP_ADD);
 }
 
+/* Element-wise ops that are no activation (and ops whose parameters look nothing like one) stay on their own. */
+static void test_other_ops_are_not_activations(void) {
+  static const char *const ops[] = {"Exp", "Softmax", "Abs", "Elu", "Neg"};
+  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+    Graph *g = tb_graph(17);
+    Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 2, 5, 5));
+    Value *y = conv(g, x, (ConvSpec){.maps = 2, .kernel = 1, .stride = 1, .bias = true}, 1)->out[0];
+    Node *n = tb_node(g, ops[k], 1, &y, 1);
+    tb_output(g, n->out[0]);
+    tb_infer(g);
+    tb_passes(g);
+    CU_ASSERT_FALSE(n->dead);
+    CU_ASSERT_PTR_NULL(y->producer->fusion);
+  }
+}
+
 /* SiLU needs the Sigmoid to read the same value and feed only the Mul. */
 static void test_silu_pattern(void) {
   Graph *g = tb_graph(17);
@@ -467,6 +483,7 @@ CU_TestInfo fuse_tests[] = {
     {"matmul_add_of_matrix", test_matmul_add_of_matrix},
     {"conv_residual", test_conv_residual},
     {"other_uses_stop_fusion", test_other_uses_stop_fusion},
+    {"other_ops_are_not_activations", test_other_ops_are_not_activations},
     {"silu_pattern", test_silu_pattern},
     {"residual_computed_later", test_residual_computed_later},
     {"conv_pool", test_conv_pool},
