@@ -363,6 +363,14 @@ void fold_dead_code(Graph *g);
 void fold_mark_folded(Node *n);
 
 //
+// fold_bn.c
+//
+
+/* Folds each inference BatchNormalization into the Conv or Gemm before it, when nothing else reads that node's
+ * result and the folded weights are finite; the anchor's fusion then covers both. */
+void fold_bn(Graph *g);
+
+//
 // fuse.c
 //
 
@@ -523,7 +531,7 @@ char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
 
 //
-// ops/unary.c, ops/clip.c: what the passes ask of single ops
+// ops/unary.c, ops/clip.c, ops/batch_norm.c: what the passes ask of single ops
 //
 
 /* The activation an element-wise node computes (Relu, LeakyRelu, Sigmoid, HardSigmoid, HardSwish or Tanh, on
@@ -535,6 +543,9 @@ char *unary_activation_expr(const Activation *act, DType t, const char *x);
 /* A float or double Clip with constant or absent bounds as ACT_CLIP (alpha = min, beta = max; infinite when
  * absent); false otherwise. */
 bool clip_activation(const Node *n, Activation *act);
+/* An inference BatchNormalization with constant statistics as y = x * multiplier[c] + offset[c] (computed in
+ * double, each finite in X's type); false for the training form or statistics known only at run time. */
+bool batch_norm_affine(const Node *n, const double **multiplier, const double **offset);
 
 //
 // ops/conv.c, ops/pool.c: the windowed ops a fusion can stream

@@ -15,6 +15,8 @@ Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
   dump_stage(g, "shape_infer (folding constants)", o->dump);
   fold_dead_code(g);
   dump_stage(g, "fold_dead_code", o->dump);
+  fold_bn(g);
+  dump_stage(g, "fold_bn", o->dump);
   fuse(g);
   dump_stage(g, "fuse", o->dump);
   graph_verify(g);

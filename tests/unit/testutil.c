@@ -144,6 +144,7 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
 
 void tb_passes(Graph *g) {
   fold_dead_code(g);
+  fold_bn(g);
   fuse(g);
   graph_verify(g);
 }
