@@ -378,6 +378,17 @@ void fold_bn(Graph *g);
 void fuse(Graph *g);
 
 //
+// views.c
+//
+
+/* Makes values views of others (Value.alias_of): the outputs of Reshape, Flatten, Squeeze, Unsqueeze, Identity
+ * and inference Dropout, and Concat inputs written straight into their slice of the output. Nodes left with
+ * nothing to do go dead. */
+void views(Graph *g);
+/* The value whose storage v lives in (v itself when it is no view), and v's byte offset there. */
+Value *view_root(const Value *v, int64_t *offset);
+
+//
 // plan.c
 //
 

@@ -318,6 +318,17 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
     if (v->offset >= 0)
       names->value[i] = cn_format("(%s *)(%s_arena + %lld)", dtype_ctype(v->dtype), P, (long long)v->offset);
   }
+  /* views of the caller's buffers: the root's pointer plus the view's offset (arena views have their offset) */
+  for (int i = 0; i < g->n_values; i++) {
+    Value *v = g->values[i];
+    int64_t at;
+    Value *root = view_root(v, &at);
+    if (root == v || v->offset >= 0 || !names->value[root->id])
+      continue;
+    int64_t elements = at / (int64_t)dtype_size(v->dtype);
+    names->value[i] = elements ? cn_format("(%s + %lld)", names->value[root->id], (long long)elements)
+                               : names->value[root->id];
+  }
   fputc('\n', e->out);
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];

@@ -19,6 +19,8 @@ Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
   dump_stage(g, "fold_bn", o->dump);
   fuse(g);
   dump_stage(g, "fuse", o->dump);
+  views(g);
+  dump_stage(g, "views", o->dump);
   graph_verify(g);
   Plan plan = plan_memory(g);
   return (Compiled){.graph = g, .plan = plan};

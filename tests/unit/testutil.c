@@ -146,6 +146,7 @@ void tb_passes(Graph *g) {
   fold_dead_code(g);
   fold_bn(g);
   fuse(g);
+  views(g);
   graph_verify(g);
 }
 

@@ -33,7 +33,7 @@ const char *tb_last_error(void);
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
 
-/* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse. */
+/* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse, views. */
 void tb_passes(Graph *g);
 /* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
  * into one program with prefixes plain_ and fused_, runs both on the same pseudo-random float or double inputs
