@@ -70,7 +70,7 @@ static void view_of_input(const Readers *readers, Node *n, const bool *in_place_
     make_view(y, x, 0);
     n->dead = true;
   } else if ((y->flags & VAL_GRAPH_OUTPUT) && !x->alias_of && !(x->flags & VAL_GRAPH_OUTPUT) &&
-             computed(x, in_place_concat) && !x->producer->dead && sole_reader(readers, x) == n) {
+             computed(x, in_place_concat) && sole_reader(readers, x) == n) {
     make_view(x, y, 0);
     n->dead = true;
   }
