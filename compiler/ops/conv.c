@@ -292,20 +292,22 @@ void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int6
   const Node *dw = f->window;
   const Window *w = conv_window(dw);
   DType t = dw->in[0]->dtype;
+  const char *T = dtype_ctype(t);
   int64_t kernel_size = w->kernel[0] * w->kernel[1], row = w->out[1];
   RowBlock r = {
-      .w = w, .t = t, .block = 1, .channels = 1, .x = x, .ring_rows = ring_rows,
-      .weights = cn_format("(%s + %s)", emit_in(anchor, f->window_in), expr_times(channel, kernel_size)),
+      .w = w, .t = t, .block = 1, .channels = 1, .x = x, .ring_rows = ring_rows, .weights = "window_weights",
       .weights_per_map = kernel_size, .map = channel, .cols = "window_col", .local = true,
       .bias = node_in(dw, 2) ? emit_in(anchor, f->window_in + 1) : NULL,
   };
   r.acc[0] = cn_strdup("acc");
+  emitf(e, "const %s *window_weights = %s + %s;", T, emit_in(anchor, f->window_in), expr_times(channel, kernel_size));
+  emitf(e, "%s *out = %s;", T, y);
   window_emit_taps(e, w, 0);
   emit_row_block(e, &r);
   emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
-  emitf(e, "%s v = acc[o];", dtype_ctype(t));
+  emitf(e, "%s v = acc[o];", T);
   epilogue_emit_act(e, &f->window_act, t, "v");
-  emitf(e, "%s[o] = v;", y);
+  emitf(e, "out[o] = v;");
   emitf(e, "}");
 }
 

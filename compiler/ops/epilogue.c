@@ -148,7 +148,7 @@ void epilogue_emit_window(Emitter *e, const Node *anchor, int block, EmitAnchorR
   emitf(e, "const int64_t o0 = oh;");
   char *out = cn_format("Y0 + ((n * %lld + m + j) * %lld + oh) * %lld", maps, out_height, out_width);
   if (window->op->kind == OP_CONV)
-    conv_emit_depthwise_row(e, anchor, "ring[j]", rows, "m + j", cn_format("(%s)", out));
+    conv_emit_depthwise_row(e, anchor, "ring[j]", rows, "m + j", out);
   else
     pool_emit_window_row(e, window, "ring[j]", rows, out);
   emitf(e, "}");
