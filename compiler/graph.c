@@ -232,7 +232,7 @@ static void dump_fusion(const Node *n, FILE *out) {
   const Fusion *f = n->fusion;
   if (!f)
     return;
-  fprintf(out, "     %-20s", "  fused:");
+  fprintf(out, "     %-20s", "fused");
   if (f->bias >= 0)
     fprintf(out, " bias=in%d", f->bias);
   if (f->act.kind)
@@ -247,9 +247,9 @@ static void dump_fusion(const Node *n, FILE *out) {
     fprintf(out, "(weights in%d)", f->window_in);
   if (f->window_act.kind)
     fprintf(out, " window_act=%s", act_names[f->window_act.kind]);
-  fprintf(out, " covers");
+  fprintf(out, " | covers");
   for (int k = 0; k < f->n_covers; k++)
-    fprintf(out, " %s:%s", f->covers[k]->op->name, cn_escape_comment(f->covers[k]->name, 40));
+    fprintf(out, "%s %s %s", k ? "," : "", f->covers[k]->op->name, cn_escape_comment(f->covers[k]->name, 40));
   fprintf(out, "\n");
 }
 
