@@ -36,8 +36,9 @@
 
 #include <math.h>
 
-/* Stack bytes the rings of one block may take: the block shrinks until they fit. */
-#define RING_BLOCK_BYTES (128 << 10)
+/* Stack bytes the rings of one block may take, like Conv's accumulator rows: the block shrinks until they fit
+ * (fuse.c keeps one channel's ring within half of this). */
+#define RING_BLOCK_BYTES (32 << 10)
 
 static bool act_is_none(const Activation *a) { return a->kind == ACT_NONE; }
 

@@ -348,6 +348,7 @@ static void test_conv_pool(void) {
       {"AveragePool", 10, 9, 3, 2, 1, 1, 1, false, false, true}, /* a residual before the pool */
       {"AveragePool", 10, 9, 3, 2, 1, 1, 1, true, true, false},
       {"AveragePool", 3, 5, 5, 1, 2, 1, 1, false, false, false}, /* the window spans more rows than there are */
+      {"MaxPool", 4, 700, 3, 2, 1, 1, 1, false, false, false},    /* rows so long the block shrinks to 2 */
   };
   enum { N = sizeof cases / sizeof cases[0] };
   Graph *plain[N], *fused[N];
@@ -366,6 +367,19 @@ static void test_conv_pool(void) {
     CU_ASSERT_EQUAL(plan_memory(fused[k]).arena_bytes, 0);
   }
   CU_ASSERT_EQUAL(tb_compare_graph_pairs(N, plain, fused, SAME), 0);
+}
+
+/* Rows too long for a ring on the stack (3 rows of 1500 floats) stay unfused. */
+static void test_pool_rows_too_long(void) {
+  PoolCase wide = {"MaxPool", 4, 1500, 3, 2, 1, 1, 1, false, false, false};
+  Graph *g = conv_pool(&wide);
+  tb_passes(g);
+  Node *anchor = g->outputs[0]->producer->in[0]->producer;
+  CU_ASSERT_EQUAL_FATAL(anchor->op->kind, OP_CONV);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(anchor->fusion);
+  CU_ASSERT_EQUAL(anchor->fusion->act.kind, ACT_RELU);
+  CU_ASSERT_PTR_NULL(anchor->fusion->window);
+  CU_ASSERT_FALSE(g->outputs[0]->producer->dead);
 }
 
 /* A MaxPool with its Indices output is not a window. */
@@ -487,6 +501,7 @@ CU_TestInfo fuse_tests[] = {
     {"silu_pattern", test_silu_pattern},
     {"residual_computed_later", test_residual_computed_later},
     {"conv_pool", test_conv_pool},
+    {"pool_rows_too_long", test_pool_rows_too_long},
     {"pool_with_indices", test_pool_with_indices},
     {"expand_depthwise", test_expand_depthwise},
     {"depthwise_needs_pointwise_anchor", test_depthwise_needs_pointwise_anchor},
