@@ -23,7 +23,8 @@
 #define FUSE_MAX_RING_BYTES (16 << 10)
 
 static bool same_shape(const Value *a, const Value *b) {
-  return a->dtype == b->dtype && a->rank == b->rank && memcmp(a->dims, b->dims, (size_t)a->rank * sizeof a->dims[0]) == 0;
+  return a->dtype == b->dtype && a->rank == b->rank &&
+         memcmp(a->dims, b->dims, (size_t)a->rank * sizeof a->dims[0]) == 0;
 }
 
 /* The nodes a stage takes over: one, or Sigmoid and Mul for SiLU. */

@@ -12,7 +12,11 @@
  * them, one input load feeding every channel of the block. The innermost loop therefore runs contiguously over
  * the output row, and its bounds come from a per-tap table of the output columns whose input column is inside
  * the input, so the padding costs no branch there. Leading spatial axes skip the kernel taps that fall into the
- * padding with loop bounds computed once per output row. */
+ * padding with loop bounds computed once per output row.
+ *
+ * A fused Conv (fuse.c) stores each finished row through ops/epilogue.c. With a fused window, its rows go into
+ * the window driver's ring instead of Y, and the same row-block code computes a fused depthwise window's rows
+ * from that ring. */
 #include "../cnnc.h"
 
 #include <string.h>
@@ -160,7 +164,6 @@ static void name_accumulators(RowBlock *r) {
 }
 
 typedef struct ConvEmit {
-  const Node *n;
   const Window *w;
   RowBlock rows;
   int64_t plane; /* elements per output channel of the Conv's own result */
@@ -226,7 +229,7 @@ static void conv_emit(Emitter *e, const Node *n) {
     block /= 2;
   if (window)
     block = epilogue_window_block(n, block);
-  ConvEmit c = {.n = n, .w = w, .plane = out_row_count * row, .residual = f && f->residual >= 0};
+  ConvEmit c = {.w = w, .plane = out_row_count * row, .residual = f && f->residual >= 0};
   c.rows = (RowBlock){
       .w = w, .t = t, .block = block, .channels = group_channels, .channel_size = in_size,
       .weights = "weights", .weights_per_map = group_channels * kernel_size, .bias = node_in(n, 2) ? "X2" : NULL,

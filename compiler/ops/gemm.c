@@ -97,8 +97,8 @@ static void gemm_emit(Emitter *e, const Node *n) {
     emitf(e, "for (int64_t k = 0; k < %lld; k++) {", K);
     emitf(e, "acc += %s * %s;", a, b);
     emitf(e, "}");
-    epilogue_emit_store(e, n, "y[i1]", cn_format("%s%s%s", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : ""),
-                        NULL, residual);
+    char *value = cn_format("%s%s%s", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : "");
+    epilogue_emit_store(e, n, "y[i1]", value, NULL, residual);
     emitf(e, "}");
   } else {
     /* i-k-j order: the inner loop walks a row of B and a row of Y */

@@ -149,7 +149,8 @@ static Graph *overflowing(void) {
   Value *weights = tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(1, 2, 1, 1), w);
   Value *y = tb_node(g, "Conv", 2, (Value *[]){twice, weights}, 1)->out[0];
   Value *ins[5] = {y, tb_const(g, "scale", DT_FLOAT, 1, TB_DIMS(1), &scale),
-                   tb_const(g, "bias", DT_FLOAT, 1, TB_DIMS(1), &one), tb_const(g, "mean", DT_FLOAT, 1, TB_DIMS(1), &zero),
+                   tb_const(g, "bias", DT_FLOAT, 1, TB_DIMS(1), &one),
+                   tb_const(g, "mean", DT_FLOAT, 1, TB_DIMS(1), &zero),
                    tb_const(g, "var", DT_FLOAT, 1, TB_DIMS(1), &var)};
   tb_output(g, tb_node(g, "BatchNormalization", 5, ins, 1)->out[0]);
   tb_infer(g);
