@@ -19,6 +19,8 @@ Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
   dump_stage(g, "fold_bn", o->dump);
   fuse(g);
   dump_stage(g, "fuse", o->dump);
+  layout_assign(g, o->target);
+  dump_stage(g, cn_format("layout (target %s)", target_name(o->target)), o->dump);
   views(g);
   dump_stage(g, "views", o->dump);
   graph_verify(g);

@@ -316,5 +316,5 @@ void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int6
 
 const OpDesc op_conv = {
     .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_infer, .emit = conv_emit,
+    .infer = conv_infer, .emit = conv_emit, .simd = conv_simd, .emit_simd = conv_emit_simd,
 };
