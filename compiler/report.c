@@ -4,6 +4,10 @@
  * its multiply-adds, the kernel the backend chose. The totals give
  * the figures a deployment is sized by: weights, work, and the arena beside its lower bound.
  *
+ * Nodes that became views (a Flatten, a Concat whose inputs were written in place) have no function; they get
+ * an unnumbered row in the table and an entry in the JSON's "views", so every ONNX node the graph still needs
+ * is found somewhere, and the bytes a Concat's inputs share are shown once.
+ *
  * Every figure comes from the graph the emitter writes (pipeline_run, then emit_summary), so the report
  * describes the generated code exactly: arena_bytes is the header's P_ARENA_BYTES, weight_bytes the size of
  * its weights, and the layer order that of P_profile under -DCNNC_PROFILE. */
@@ -19,7 +23,7 @@ typedef struct Output {
 
 typedef struct Layer {
   const Node *node;    /* the anchor */
-  const char *function;
+  const char *function; /* NULL for a view */
   const Node **covers; /* the ONNX nodes, anchor first */
   int n_covers;
   Output *outputs;
@@ -28,8 +32,8 @@ typedef struct Layer {
 } Layer;
 
 typedef struct Report {
-  Layer *layers;
-  int n_layers;
+  Layer *rows; /* the layers and the views, in graph order */
+  int n_rows, n_layers;
   int64_t params, weight_bytes, macs, arena_bytes, lower_bound;
 } Report;
 
@@ -38,17 +42,47 @@ static Output locate(const Value *v) {
   return v->offset >= 0 ? (Output){v, "arena", v->offset} : (Output){v, "output", -1};
 }
 
+/* A node views.c made a view: it went dead, its output is computed at run time, and that output is a view of
+ * another value or the value a Concat's inputs were written into. (Folded and unused nodes fail the last test;
+ * nodes a fused group covers are left out by the caller.) */
+static bool is_view(const Node *n) {
+  const Value *v = n->n_out == 1 ? n->out[0] : NULL;
+  if (!n->dead || !v || v->data)
+    return false;
+  if (v->alias_of)
+    return true;
+  for (int k = 0; k < n->n_in; k++)
+    if (n->in[k] && n->in[k]->alias_of == v)
+      return true;
+  return false;
+}
+
 static Report build(Graph *g, const Plan *plan, const EmitOptions *eo) {
   EmitSummary s = emit_summary(g, eo);
-  Report r = {.layers = cn_alloc_array((size_t)g->n_nodes + 1, sizeof(Layer)), .weight_bytes = s.weight_bytes,
+  Report r = {.rows = cn_alloc_array((size_t)g->n_nodes + 1, sizeof(Layer)), .weight_bytes = s.weight_bytes,
               .arena_bytes = plan->arena_bytes, .lower_bound = plan->live_peak_bytes};
+  bool *covered = cn_alloc_array((size_t)g->n_nodes + 1, sizeof(bool));
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Fusion *f = g->nodes[i]->fusion;
+    for (int k = 0; s.function[i] && f && k < f->n_covers; k++)
+      covered[f->covers[k]->id] = true;
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = g->nodes[i];
-    if (!s.function[i])
+    if (!s.function[i] && (covered[n->id] || !is_view(n)))
       continue;
-    Layer *l = &r.layers[r.n_layers++];
+    Layer *l = &r.rows[r.n_rows++];
     l->node = n;
     l->function = s.function[i];
+    if (!l->function) {
+      l->covers = cn_alloc(sizeof(Node *));
+      l->covers[0] = n;
+      l->n_covers = 1;
+      l->outputs = cn_alloc(sizeof(Output));
+      l->outputs[l->n_outputs++] = locate(n->out[0]);
+      continue;
+    }
+    r.n_layers++;
     if (n->fusion && n->fusion->n_covers > 0) {
       l->covers = n->fusion->covers;
       l->n_covers = n->fusion->n_covers;
@@ -109,7 +143,11 @@ static const char *layout_text(const Value *v) {
   return v->rank == 4 ? "NCHW" : "row-major";
 }
 
-static const char *kernel_name(const Node *n) { return n->kernel ? n->kernel : "portable C"; }
+static const char *kernel_name(const Layer *l) {
+  if (!l->function)
+    return l->outputs[0].v->alias_of ? "none: a view" : "none: inputs written in place";
+  return l->node->kernel ? l->node->kernel : "portable C";
+}
 
 //
 // The table
@@ -149,20 +187,20 @@ static void print_row(FILE *out, const Row *row, const int *width) {
 }
 
 static void print_text(FILE *out, const Graph *g, const Report *r, const char *prefix) {
-  /* one row per layer, and one more per extra output (Split's) with only the output columns */
-  Row *rows = cn_alloc_array((size_t)g->n_values + (size_t)r->n_layers + 1, sizeof(Row));
-  int n_rows = 0;
+  /* one row per layer or view, and one more per extra output (Split's) with only the output columns */
+  Row *rows = cn_alloc_array((size_t)g->n_values + (size_t)r->n_rows + 1, sizeof(Row));
+  int n_rows = 0, index = 0;
   for (int c = 0; c < N_COLS; c++)
     rows[0].cell[c] = (char *)col_titles[c];
   n_rows++;
-  for (int i = 0; i < r->n_layers; i++) {
-    const Layer *l = &r->layers[i];
+  for (int i = 0; i < r->n_rows; i++) {
+    const Layer *l = &r->rows[i];
     Row *row = &rows[n_rows++];
-    row->cell[COL_INDEX] = cn_format("%d", i);
+    row->cell[COL_INDEX] = l->function ? cn_format("%d", index++) : "-";
     row->cell[COL_OPS] = ops_string(l, "+");
-    row->cell[COL_PARAMS] = grouped(l->params);
-    row->cell[COL_MACS] = grouped(l->macs);
-    row->cell[COL_KERNEL] = cn_escape_comment(kernel_name(l->node), 60);
+    row->cell[COL_PARAMS] = l->function ? grouped(l->params) : "";
+    row->cell[COL_MACS] = l->function ? grouped(l->macs) : "";
+    row->cell[COL_KERNEL] = cn_escape_comment(kernel_name(l), 60);
     char *nodes = cn_strdup("");
     for (int k = 0; k < l->n_covers; k++)
       nodes = cn_format("%s%s%s", nodes, k ? ", " : "", cn_escape_comment(l->covers[k]->name, 120));
@@ -178,7 +216,10 @@ static void print_text(FILE *out, const Graph *g, const Report *r, const char *p
     for (int c = 0; c < N_COLS; c++)
       if (rows[i].cell[c] && (int)strlen(rows[i].cell[c]) > width[c])
         width[c] = (int)strlen(rows[i].cell[c]);
-  fprintf(out, "%s: %d layers\n\n", cn_escape_comment(g->path, 500), r->n_layers);
+  fprintf(out, "%s: %d layers", cn_escape_comment(g->path, 500), r->n_layers);
+  if (r->n_rows > r->n_layers)
+    fprintf(out, " and %d views (rows without a number: no code, no copy)", r->n_rows - r->n_layers);
+  fprintf(out, "\n\n");
   for (int i = 0; i < n_rows; i++)
     print_row(out, &rows[i], width);
   fprintf(out, "\ntotal: %s params, %s weight bytes, %s MACs (%.3g GFLOP)\n", grouped(r->params),
@@ -226,13 +267,31 @@ static void json_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
+static void json_output(FILE *out, const Output *o) {
+  fprintf(out, "{\"name\": ");
+  json_string(out, o->v->name);
+  fprintf(out, ", \"dtype\": \"%s\", \"shape\": [", dtype_name(o->v->dtype));
+  for (int d = 0; d < o->v->rank; d++)
+    fprintf(out, "%s%lld", d ? ", " : "", (long long)o->v->dims[d]);
+  fprintf(out, "], \"layout\": \"%s\", \"storage\": \"%s\", \"arena_offset\": ", layout_text(o->v), o->storage);
+  if (o->offset >= 0)
+    fprintf(out, "%lld", (long long)o->offset);
+  else
+    fprintf(out, "null");
+  fprintf(out, ", \"bytes\": %lld}", (long long)value_bytes(o->v));
+}
+
 static void print_json(FILE *out, const Graph *g, const Report *r) {
   fprintf(out, "{\n  \"model\": ");
   json_string(out, g->path);
   fprintf(out, ",\n  \"layers\": [");
-  for (int i = 0; i < r->n_layers; i++) {
-    const Layer *l = &r->layers[i];
-    fprintf(out, "%s\n    {\"index\": %d, \"function\": ", i ? "," : "", i);
+  int index = 0;
+  for (int i = 0; i < r->n_rows; i++) {
+    const Layer *l = &r->rows[i];
+    if (!l->function)
+      continue;
+    fprintf(out, "%s\n    {\"index\": %d, \"function\": ", index ? "," : "", index);
+    index++;
     json_string(out, l->function);
     fprintf(out, ", \"nodes\": [");
     for (int k = 0; k < l->n_covers; k++) {
@@ -244,26 +303,30 @@ static void print_json(FILE *out, const Graph *g, const Report *r) {
       fprintf(out, "%s\"%s\"", k ? ", " : "", l->covers[k]->op->name);
     fprintf(out, "],\n     \"outputs\": [");
     for (int k = 0; k < l->n_outputs; k++) {
-      const Output *o = &l->outputs[k];
-      fprintf(out, "%s{\"name\": ", k ? ", " : "");
-      json_string(out, o->v->name);
-      fprintf(out, ", \"dtype\": \"%s\", \"shape\": [", dtype_name(o->v->dtype));
-      for (int d = 0; d < o->v->rank; d++)
-        fprintf(out, "%s%lld", d ? ", " : "", (long long)o->v->dims[d]);
-      fprintf(out, "], \"layout\": \"%s\", \"storage\": \"%s\", \"arena_offset\": ", layout_text(o->v), o->storage);
-      if (o->offset >= 0)
-        fprintf(out, "%lld", (long long)o->offset);
-      else
-        fprintf(out, "null");
-      fprintf(out, ", \"bytes\": %lld}", (long long)value_bytes(o->v));
+      fprintf(out, k ? ", " : "");
+      json_output(out, &l->outputs[k]);
     }
     fprintf(out, "],\n     \"params\": %lld, \"macs\": %lld, \"kernel\": ", (long long)l->params, (long long)l->macs);
-    json_string(out, kernel_name(l->node));
+    json_string(out, kernel_name(l));
     fprintf(out, "}");
   }
-  fprintf(out, "\n  ],\n  \"totals\": {\"layers\": %d, \"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
+  fprintf(out, "\n  ],\n  \"views\": [");
+  bool first = true;
+  for (int i = 0; i < r->n_rows; i++) {
+    const Layer *l = &r->rows[i];
+    if (l->function)
+      continue;
+    fprintf(out, "%s\n    {\"node\": ", first ? "" : ",");
+    first = false;
+    json_string(out, l->node->name);
+    fprintf(out, ", \"op\": \"%s\", \"in_place\": %s, \"output\": ", l->node->op->name,
+            l->outputs[0].v->alias_of ? "false" : "true");
+    json_output(out, &l->outputs[0]);
+    fprintf(out, "}");
+  }
+  fprintf(out, "%s],\n  \"totals\": {\"layers\": %d, \"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
                "\"arena_bytes\": %lld, \"arena_lower_bound_bytes\": %lld}\n}\n",
-          r->n_layers, (long long)r->params, (long long)r->weight_bytes, (long long)r->macs,
+          first ? "" : "\n  ", r->n_layers, (long long)r->params, (long long)r->weight_bytes, (long long)r->macs,
           (long long)r->arena_bytes, (long long)r->lower_bound);
 }
 

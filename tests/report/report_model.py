@@ -7,7 +7,9 @@
     layer, arena outputs of a layer fit the arena, and the lower bound lies between the largest tensor and the
     arena size;
   - the text table has one row per layer and the same totals;
-  - --emit=dot: a cluster per fused layer holding its nodes, and Graphviz renders it (--emit=svg).
+  - the views (no code) are unnumbered rows, and with the layers name each ONNX node at most once;
+  - --emit=dot: a cluster per fused layer holding its nodes, a dashed ellipse per view, and Graphviz renders it
+    (--emit=svg).
 usage: report_model.py CNNC MODELS_DIR NAME"""
 import json, os, re, shutil, subprocess, sys, tempfile
 
@@ -31,7 +33,7 @@ def run(*args):
 
 
 report = json.loads(run("report", path, "--json"))
-layers, totals = report["layers"], report["totals"]
+layers, views, totals = report["layers"], report["views"], report["totals"]
 check(2 * totals["macs"] == manifest["flops"], f"2 x MACs {2 * totals['macs']} == manifest FLOPs {manifest['flops']}")
 check(totals["params"] == manifest["initializer_elements"],
       f"params {totals['params']} == manifest initializer elements {manifest['initializer_elements']}")
@@ -53,18 +55,21 @@ with tempfile.TemporaryDirectory() as tmp:
     check(all(k in code for k in chosen), f"the generated code uses the {len(chosen)} kernels the report names")
 
     arena_outputs = [o for l in layers for o in l["outputs"] if o["storage"] == "arena"]
+    arena_outputs += [v["output"] for v in views if v["output"]["storage"] == "arena"]
     check(all(0 <= o["arena_offset"] and o["arena_offset"] + o["bytes"] <= arena for o in arena_outputs),
           "arena outputs lie inside the arena")
     largest = max((o["bytes"] for o in arena_outputs), default=0)
     bound = totals["arena_lower_bound_bytes"]
     check(largest <= bound <= arena, f"largest arena tensor {largest} <= lower bound {bound} <= arena {arena}")
-    covered = [n for l in layers for n in l["nodes"]]
-    check(len(covered) == len(set(covered)), "no ONNX node is in two layers")
+    covered = [n for l in layers for n in l["nodes"]] + [v["node"] for v in views]
+    check(len(covered) == len(set(covered)), f"no ONNX node is in two layers or views ({len(views)} views)")
     check(all(len(l["nodes"]) == len(l["ops"]) >= 1 for l in layers), "each layer names its nodes and ops")
 
     table = run("report", path)
     rows = [line for line in table.splitlines() if re.match(r"^ *\d+  ", line)]
     check(len(rows) == len(layers), f"the table has one row per layer ({len(rows)})")
+    view_rows = [line for line in table.splitlines() if re.match(r"^ *-  ", line)]
+    check(len(view_rows) == len(views), f"and an unnumbered row per view ({len(view_rows)})")
     check(f"{totals['macs']:,} MACs" in table and f"{totals['params']:,} params" in table,
           "the table's totals are the JSON's")
 
@@ -79,6 +84,9 @@ with tempfile.TemporaryDirectory() as tmp:
     shapes = {"x".join(map(str, o["shape"])) for l in layers for o in l["outputs"] if o["storage"] == "arena"}
     check(all(f'label=" {s}' in dot for s in shapes), "every stored tensor's shape is on an edge")
     check("initializer" not in dot and not re.search(r"\bw\d+_", dot), "no constants drawn")
+    check(dot.count("style=dashed, label=<") == len(views), "each view is a dashed ellipse")
+    # Graphviz is a test dependency (tests/install-deps.sh): without it this check fails rather than skips
+    check(shutil.which("dot") is not None, "Graphviz's dot is installed")
     if shutil.which("dot"):
         svg = os.path.join(tmp, "m.svg")
         run(path, "--emit=svg", "-o", svg)

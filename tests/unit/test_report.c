@@ -1,6 +1,6 @@
 /* cnnc report and --emit=dot on graphs built here: names from a hostile model reach the JSON escaped (and always
  * valid UTF-8), the table and the dot labels without markup or control characters; a fused group is one row
- * and one cluster; the figures are those of the graph. */
+ * and one cluster; a view an unnumbered row and a dashed ellipse; the figures are those of the graph. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -83,7 +83,7 @@ static void test_hostile_names(void) {
   free(text);
 }
 
-/* A fused Conv + Relu is one layer covering both, and one cluster with a dashed edge between them. */
+/* After the fusion pass, Conv + Relu is one layer covering both, and one cluster with a dashed edge between them. */
 static void test_fused_group(void) {
   Graph *g = conv_relu("conv");
   Node *conv = NULL, *relu = NULL;
@@ -92,18 +92,18 @@ static void test_fused_group(void) {
       conv = g->nodes[i];
     else if (g->nodes[i]->op->kind == OP_RELU)
       relu = g->nodes[i];
-  /* what the fusion pass leaves: the anchor writes the Relu's output, the Relu is dead */
-  static const Node *covers[2];
-  covers[0] = conv;
-  covers[1] = relu;
-  conv->fusion = &(Fusion){.bias = -1, .act = {ACT_RELU, 0, 0}, .residual = -1, .covers = covers, .n_covers = 2};
-  conv->out[0] = relu->out[0];
-  relu->dead = true;
+  fuse(g);
+  CU_ASSERT_TRUE_FATAL(conv->fusion && relu->dead);
   char *json = capture(report_json, g);
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"nodes\": [\"conv\", \"relu\"], \"ops\": [\"Conv\", \"Relu\"]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"layers\": 1,"));
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"arena_bytes\": 0"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"views\": [],"));
   free(json);
+  char *table = capture(report_table, g);
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 1 layers\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n0  Conv+Relu "));
+  free(table);
   char *text = capture(dot, g);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, cn_format("subgraph cluster_%d {", conv->id)));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, cn_format("n%d -> n%d [style=dashed];", conv->id, relu->id)));
@@ -113,9 +113,48 @@ static void test_fused_group(void) {
   free(text);
 }
 
+/* x -> Conv -> Flatten -> Relu -> y after the views pass: the Flatten is a view of the Conv's output, an
+ * unnumbered row and an entry of "views" at the same arena offset, and a dashed ellipse in the drawing; the
+ * layers are numbered without it. */
+static void test_view(void) {
+  Graph *g = tb_graph(13);
+  Value *ins[] = {tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 8, 8, 8)),
+                  tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(16, 8, 3, 3), zeros)};
+  Node *conv = tb_node(g, "Conv", 2, ins, 1);
+  conv->name = "conv";
+  Node *flatten = tb_node(g, "Flatten", 1, (Value *[]){conv->out[0]}, 1);
+  flatten->name = "flat";
+  Node *relu = tb_node(g, "Relu", 1, (Value *[]){flatten->out[0]}, 1);
+  relu->name = "relu";
+  tb_output(g, relu->out[0]);
+  tb_infer(g);
+  views(g);
+  CU_ASSERT_TRUE_FATAL(flatten->dead && flatten->out[0]->alias_of == conv->out[0]);
+  char *json = capture(report_json, g);
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"views\": [\n    {\"node\": \"flat\", \"op\": \"Flatten\", \"in_place\": false, "
+                                      "\"output\": {\"name\": "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"shape\": [1, 576], \"layout\": \"row-major\", \"storage\": \"arena\", "
+                                      "\"arena_offset\": 0, \"bytes\": 2304}"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "{\"index\": 1, \"function\": "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"layers\": 2,"));
+  free(json);
+  char *table = capture(report_table, g);
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 2 layers and 1 views"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n-  Flatten "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, "none: a view"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n1  Relu "));
+  free(table);
+  char *text = capture(dot, g);
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, cn_format("n%d [shape=ellipse, style=dashed", flatten->id)));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, cn_format("n%d -> n%d [label=\" 1x16x6x6\"];", conv->id, flatten->id)));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, cn_format("n%d -> n%d [label=\" 1x576\"];", flatten->id, relu->id)));
+  free(text);
+}
+
 CU_TestInfo report_tests[] = {
     {"figures", test_figures},
     {"hostile_names", test_hostile_names},
     {"fused_group", test_fused_group},
+    {"view", test_view},
     CU_TEST_INFO_NULL,
 };
