@@ -216,9 +216,10 @@ static void print_text(FILE *out, const Graph *g, const Report *r, const char *p
     for (int c = 0; c < N_COLS; c++)
       if (rows[i].cell[c] && (int)strlen(rows[i].cell[c]) > width[c])
         width[c] = (int)strlen(rows[i].cell[c]);
-  fprintf(out, "%s: %d layers", cn_escape_comment(g->path, 500), r->n_layers);
-  if (r->n_rows > r->n_layers)
-    fprintf(out, " and %d views (rows without a number: no code, no copy)", r->n_rows - r->n_layers);
+  int n_views = r->n_rows - r->n_layers;
+  fprintf(out, "%s: %d layer%s", cn_escape_comment(g->path, 500), r->n_layers, r->n_layers == 1 ? "" : "s");
+  if (n_views > 0)
+    fprintf(out, " and %d view%s (rows without a number: no code, no copy)", n_views, n_views == 1 ? "" : "s");
   fprintf(out, "\n\n");
   for (int i = 0; i < n_rows; i++)
     print_row(out, &rows[i], width);

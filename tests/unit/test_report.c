@@ -101,7 +101,7 @@ static void test_fused_group(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"views\": [],"));
   free(json);
   char *table = capture(report_table, g);
-  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 1 layers\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 1 layer\n"));
   CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n0  Conv+Relu "));
   free(table);
   char *text = capture(dot, g);
@@ -139,7 +139,7 @@ static void test_view(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"layers\": 2,"));
   free(json);
   char *table = capture(report_table, g);
-  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 2 layers and 1 views"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(table, ": 2 layers and 1 view "));
   CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n-  Flatten "));
   CU_ASSERT_PTR_NOT_NULL(strstr(table, "none: a view"));
   CU_ASSERT_PTR_NOT_NULL(strstr(table, "\n1  Relu "));
