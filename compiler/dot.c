@@ -110,23 +110,22 @@ typedef struct DotGraph {
   int *layer;             /* per node id: the layer number of a drawn live node, or -1 */
 } DotGraph;
 
+/* Each line of a label is one run of one font: Graphviz places every run as an SVG <text> of its own at the width
+ * its font metrics give, and a viewer with other fonts would run a bold "Conv" into a plain " 3x3". */
 static void node_statement(FILE *out, const DotGraph *d, const Node *n, const char *indent) {
   const char *name = n->name && n->name[0] ? html(n->name) : "";
-  char *number = d->layer[n->id] >= 0 && !d->anchor_of[n->id] ? cn_format(" <font color=\"gray40\">#%d</font>",
-                                                                           d->layer[n->id])
-                                                              : "";
+  char *number = d->layer[n->id] >= 0 && !d->anchor_of[n->id] ? cn_format("#%d  ", d->layer[n->id]) : "";
   if (d->view[n->id]) {
-    fprintf(out, "%sn%d [shape=ellipse, style=dashed, label=<%s <font color=\"gray40\">(%s)</font>>];\n", indent,
-            n->id, n->op->name, n->op->kind == OP_CONCAT ? "written in place" : "view");
+    fprintf(out, "%sn%d [shape=ellipse, style=dashed, label=<%s (%s)>];\n", indent, n->id, n->op->name,
+            n->op->kind == OP_CONCAT ? "written in place" : "view");
     return;
   }
   /* a layer of its own names its kernel; a fused group's is on the cluster */
   char *kernel = n->kernel && !d->anchor_of[n->id]
                      ? cn_format("<br/><font point-size=\"8\" color=\"#1f4e79\">%s</font>", html(n->kernel))
                      : "";
-  fprintf(out, "%sn%d [fillcolor=\"%s\", label=<<b>%s</b>%s%s<br/><font point-size=\"8\" color=\"gray30\">%s</font>%s>];\n",
-          indent, n->id, fill_color(n), n->op->name, cn_format("%s%s", window_label(n), clip_label(n)), number, name,
-          kernel);
+  fprintf(out, "%sn%d [fillcolor=\"%s\", label=<<b>%s%s%s</b><br/><font point-size=\"8\" color=\"gray30\">%s%s</font>%s>];\n",
+          indent, n->id, fill_color(n), n->op->name, window_label(n), clip_label(n), number, name, kernel);
 }
 
 static char *input_node(const DotGraph *d, const Value *v) {
@@ -239,7 +238,7 @@ void dot_write(const Graph *g, FILE *out) {
                "fontsize=11, margin=\"0.12,0.04\"];\n");
   fprintf(out, "  edge [fontname=\"Helvetica\", fontsize=9, color=\"gray35\", fontcolor=\"gray20\", arrowsize=0.6];\n");
   for (int j = 0; j < g->n_inputs; j++)
-    fprintf(out, "  in%d [shape=box, style=\"filled\", fillcolor=\"#b6d7a8\", label=<<b>input</b> %s<br/>%s>];\n", j,
+    fprintf(out, "  in%d [shape=box, style=\"filled\", fillcolor=\"#b6d7a8\", label=<<b>input</b><br/>%s<br/>%s>];\n", j,
             html(g->inputs[j]->name), shape_label(g->inputs[j]));
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = g->nodes[i];
@@ -265,7 +264,7 @@ void dot_write(const Graph *g, FILE *out) {
   }
   for (int j = 0; j < g->n_outputs; j++) {
     const Value *v = g->outputs[j];
-    fprintf(out, "  out%d [shape=box, style=\"filled\", fillcolor=\"#b6d7a8\", label=<<b>output</b> %s<br/>%s>];\n", j,
+    fprintf(out, "  out%d [shape=box, style=\"filled\", fillcolor=\"#b6d7a8\", label=<<b>output</b><br/>%s<br/>%s>];\n", j,
             html(v->name), shape_label(v));
     const Node *s = writer(&d, v);
     char *from = s ? cn_format("n%d", s->id) : input_node(&d, v);
