@@ -1,0 +1,128 @@
+/* Depthwise 2-D convolution on NCHWc data (Conv with group = channels and one filter per channel), with the
+ * bias and the activation fused.
+ *
+ *   x  (BATCH, CB, IH, IW, VLEN)   NCHWc input, CB = ceil(CHANNELS / VLEN) channel blocks
+ *   w  (CB, KH, KW, VLEN)          weights packed by channel block: lane l of w[cb][kh][kw] is channel
+ *                                  cb * VLEN + l's tap (kh, kw); the lanes past CHANNELS are zero
+ *   b  (CB, VLEN)                  bias, packed and zero-padded the same way (read only when HAS_BIAS)
+ *   y  (BATCH, CB, OH, OW, VLEN)   y[c][oh][ow] = EPILOGUE(b[c] + sum over kh, kw of
+ *                                                  x[c][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW] * w[c][kh][kw])
+ *                                  with taps in the padding contributing nothing. The lanes past CHANNELS
+ *                                  are written as zero, whatever the epilogue makes of them.
+ *
+ * Every channel is independent, so a vector holds one pixel's VLEN channels and the kernel is a stencil of
+ * vector FMAs. One output row of one channel block at a time (FN_row): the columns whose taps all fall
+ * inside the input (OW_LO <= ow < OW_HI) run in register tiles of TILE's pixels, each weight vector loaded
+ * once per tile and used for every pixel of it; the columns at the left and right edges, and the interior
+ * columns that do not fill a tile, go one pixel at a time, skipping the taps in the padding. Kernel rows in the
+ * padding are NULL row pointers and skipped whole. FN_row takes the input rows as pointers, so a fused
+ * producer can hand it rows from a small ring buffer instead of a whole stored tensor.
+ *
+ * Parameters (integer constants): FN (function name), BATCH, CHANNELS, IH, IW, OH, OW, KH, KW, SH, SW (strides),
+ * DH, DW (dilations), PT, PL (padding before the first row and column; the padding after follows from OH
+ * and OW), HAS_BIAS (0 or 1).
+ * TILE(X): the register tile, X(0) X(1) ... X(T-1), one entry per output pixel of a tile.
+ * EPILOGUE(v, cb): the fused activation of vector v of channel block cb, e.g. vclip(v, 0.0f, 6.0f), or (v).
+ * Defines FN(x, w, b, y) and FN_row (see there). y must not overlap x. */
+
+#define DW_CAT_(a, b) a##b
+#define DW_CAT(a, b) DW_CAT_(a, b)
+#define DW_ONE(p) +1
+#define DW_TILE_W (0 TILE(DW_ONE))
+#define DW_CB ((CHANNELS + VLEN - 1) / VLEN)
+#define DW_TAIL (CHANNELS % VLEN) /* channels in the last block when it is partial, else 0 */
+/* Output columns whose taps are all inside the input: ow * SW - PL >= 0 and ow * SW - PL + (KW-1) * DW < IW. */
+#define DW_OW_LO_ ((PL + SW - 1) / SW)
+#define DW_OW_LO (DW_OW_LO_ < OW ? DW_OW_LO_ : OW)
+#define DW_LAST_IN_ (IW - 1 + PL - (KW - 1) * DW) /* ow * SW may not exceed this */
+#define DW_OW_HI_ (DW_LAST_IN_ < 0 ? 0 : DW_LAST_IN_ / SW + 1 < OW ? DW_LAST_IN_ / SW + 1 : OW)
+#define DW_OW_HI (DW_OW_HI_ > DW_OW_LO ? DW_OW_HI_ : DW_OW_LO)
+#define DW_TILES ((DW_OW_HI - DW_OW_LO) / DW_TILE_W)
+#define DW_TILED_END (DW_OW_LO + DW_TILES * DW_TILE_W)
+
+/* One output pixel, checking each tap's column against the input. */
+static inline __attribute__((always_inline)) vfloat DW_CAT(FN, _pixel)(const float *const rows[KH],
+                                                                      const float *w, vfloat bias, int ow) {
+  vfloat acc = bias;
+  for (int kh = 0; kh < KH; kh++) {
+    if (!rows[kh])
+      continue;
+    for (int kw = 0; kw < KW; kw++) {
+      const int iw = ow * SW - PL + kw * DW;
+      if (iw >= 0 && iw < IW)
+        acc = vfmadd(vload(rows[kh] + iw * VLEN), vload(w + (kh * KW + kw) * VLEN), acc);
+    }
+  }
+  return acc;
+}
+
+/* One output row y (OW, VLEN) of channel block cb: rows[kh] is the input row (IW, VLEN) under kernel row kh,
+ * or NULL when it lies in the padding; w (KH, KW, VLEN) and bias are the block's. */
+static inline void DW_CAT(FN, _row)(const float *const rows[KH], const float *restrict w, vfloat bias,
+                                    float *restrict y, int cb) {
+  (void)cb; /* for EPILOGUE */
+#define DW_STORE(v, ow)                                                                                            \
+  do {                                                                                                             \
+    vfloat out_ = EPILOGUE((v), cb);                                                                               \
+    if (DW_TAIL != 0 && cb == DW_CB - 1)                                                                           \
+      out_ = vkeep_lanes(out_, DW_TAIL);                                                                           \
+    vstore(y + (ow) * VLEN, out_);                                                                                 \
+  } while (0)
+  for (int ow = 0; ow < DW_OW_LO; ow++)
+    DW_STORE(DW_CAT(FN, _pixel)(rows, w, bias, ow), ow);
+  for (int t = 0; t < DW_TILES; t++) {
+    const int ow = DW_OW_LO + t * DW_TILE_W;
+#define DW_DECLARE(p) vfloat acc##p = bias;
+#define DW_FMA(p) acc##p = vfmadd(vload(x + ((p) * SW + kw * DW) * VLEN), wv, acc##p);
+#define DW_STORE_TILE(p) DW_STORE(acc##p, ow + (p));
+    TILE(DW_DECLARE)
+    for (int kh = 0; kh < KH; kh++) {
+      if (!rows[kh])
+        continue;
+      const float *x = rows[kh] + (ow * SW - PL) * VLEN;
+      for (int kw = 0; kw < KW; kw++) {
+        const vfloat wv = vload(w + (kh * KW + kw) * VLEN);
+        TILE(DW_FMA)
+      }
+    }
+    TILE(DW_STORE_TILE)
+#undef DW_DECLARE
+#undef DW_FMA
+#undef DW_STORE_TILE
+  }
+  for (int ow = DW_TILED_END; ow < OW; ow++)
+    DW_STORE(DW_CAT(FN, _pixel)(rows, w, bias, ow), ow);
+#undef DW_STORE
+}
+
+static void FN(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict y) {
+  (void)b;
+  for (int n = 0; n < BATCH; n++) {
+    for (int cb = 0; cb < DW_CB; cb++) {
+      const float *x_block = x + (n * DW_CB + cb) * IH * IW * VLEN;
+      const vfloat bias = HAS_BIAS ? vload(b + cb * VLEN) : vzero();
+      for (int oh = 0; oh < OH; oh++) {
+        const float *rows[KH];
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh * DH;
+          rows[kh] = ih >= 0 && ih < IH ? x_block + ih * IW * VLEN : 0;
+        }
+        DW_CAT(FN, _row)(rows, w + cb * KH * KW * VLEN, bias, y + ((n * DW_CB + cb) * OH + oh) * OW * VLEN, cb);
+      }
+    }
+  }
+}
+
+#undef DW_CAT_
+#undef DW_CAT
+#undef DW_ONE
+#undef DW_TILE_W
+#undef DW_CB
+#undef DW_TAIL
+#undef DW_OW_LO_
+#undef DW_OW_LO
+#undef DW_LAST_IN_
+#undef DW_OW_HI_
+#undef DW_OW_HI
+#undef DW_TILES
+#undef DW_TILED_END
