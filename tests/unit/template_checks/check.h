@@ -78,7 +78,8 @@ CHECK_FN int compare(const char *what, const float *got, const double *ref, cons
   int bad = 0;
   for (size_t i = 0; i < count; i++) {
     double scale = 1 + (mag ? mag[i] : fabs(ref[i]));
-    if (!(fabs(got[i] - ref[i]) <= tol * scale) && !(isnan(ref[i]) && isnan(got[i]))) {
+    bool same = got[i] == ref[i] || fabs(got[i] - ref[i]) <= tol * scale || (isnan(ref[i]) && isnan(got[i]));
+    if (!same) {
       if (bad < 5)
         printf("%s: element %zu is %.9g, expected %.9g\n", what, i, got[i], ref[i]);
       bad++;
