@@ -4,6 +4,8 @@
  * (CNNC_ISA_AVX512 or CNNC_ISA_AVX2). When simd.h lands, the templates switch to it and this file goes.
  *
  * Semantics every section keeps:
+ *   vless(a, b) is the lane mask a < b (false for NaN), vselect(m, a, b) = m ? a : b per lane;
+ *   vround rounds to nearest even;
  *   vmax(a, b) = a > b ? a : b and vmin(a, b) = a < b ? a : b, lane by lane, as the x86 instructions do: when a
  *   lane of either is NaN the result is b's lane. Callers order the operands for the NaN behaviour they want.
  *   vload_partial(p, n) reads lanes 0..n-1 and zeroes the rest without touching memory past p + n;
@@ -21,6 +23,7 @@
 #if defined(CNNC_ISA_AVX512)
 
 typedef __m512 vfloat;
+typedef __mmask16 vmask;
 #define VLEN 16
 
 VFN vfloat vload(const float *p) { return _mm512_loadu_ps(p); }
@@ -34,10 +37,12 @@ VFN vfloat vdiv(vfloat a, vfloat b) { return _mm512_div_ps(a, b); }
 VFN vfloat vfmadd(vfloat a, vfloat b, vfloat c) { return _mm512_fmadd_ps(a, b, c); } /* a * b + c */
 VFN vfloat vmax(vfloat a, vfloat b) { return _mm512_max_ps(a, b); }
 VFN vfloat vmin(vfloat a, vfloat b) { return _mm512_min_ps(a, b); }
-/* lanes where a < b take t, the others f */
-VFN vfloat vselect_lt(vfloat a, vfloat b, vfloat t, vfloat f) {
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), f, t);
+VFN vfloat vabs(vfloat a) {
+  return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
 }
+VFN vfloat vround(vfloat a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+VFN vmask vless(vfloat a, vfloat b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+VFN vfloat vselect(vmask m, vfloat a, vfloat b) { return _mm512_mask_blend_ps(m, b, a); }
 VFN __mmask16 vmask_first(int n) { return (__mmask16)((1u << n) - 1); }
 VFN vfloat vload_partial(const float *p, int n) { return _mm512_maskz_loadu_ps(vmask_first(n), p); }
 VFN void vstore_partial(float *p, vfloat v, int n) { _mm512_mask_storeu_ps(p, vmask_first(n), v); }
@@ -48,6 +53,7 @@ VFN float vreduce_max(vfloat v) { return _mm512_reduce_max_ps(v); }
 #elif defined(CNNC_ISA_AVX2)
 
 typedef __m256 vfloat;
+typedef __m256 vmask;
 #define VLEN 8
 
 VFN vfloat vload(const float *p) { return _mm256_loadu_ps(p); }
@@ -61,9 +67,10 @@ VFN vfloat vdiv(vfloat a, vfloat b) { return _mm256_div_ps(a, b); }
 VFN vfloat vfmadd(vfloat a, vfloat b, vfloat c) { return _mm256_fmadd_ps(a, b, c); } /* a * b + c */
 VFN vfloat vmax(vfloat a, vfloat b) { return _mm256_max_ps(a, b); }
 VFN vfloat vmin(vfloat a, vfloat b) { return _mm256_min_ps(a, b); }
-VFN vfloat vselect_lt(vfloat a, vfloat b, vfloat t, vfloat f) {
-  return _mm256_blendv_ps(f, t, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
-}
+VFN vfloat vabs(vfloat a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+VFN vfloat vround(vfloat a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+VFN vmask vless(vfloat a, vfloat b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+VFN vfloat vselect(vmask m, vfloat a, vfloat b) { return _mm256_blendv_ps(b, a, m); }
 /* all ones in lanes 0..n-1 */
 VFN __m256i vmask_first(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -1,5 +1,5 @@
 /* Vector exp, tanh and sigmoid, and the activations the fused epilogues and element-wise templates apply, on
- * top of the vector basics (vfloat, vfmadd, ...). Needs CNNC_ISA_AVX512 or CNNC_ISA_AVX2, like them.
+ * top of the vector basics of simd.h (vfloat, vfmadd, vless, vselect, ...), plus two pieces of its own per ISA.
  *
  * exp(x) = 2^n * e^r with n = round(x / ln 2) and r = x - n ln 2 in [-ln2/2, ln2/2] (ln 2 split in two parts so
  * n ln 2 is exact), e^r = 1 + expm1(r) and expm1(r) = r + r^2 q(r), q a degree-4 polynomial fitted for least
@@ -32,33 +32,23 @@
 #ifndef CNNC_SIMD_MATH_H
 #define CNNC_SIMD_MATH_H
 
-/* ISA-specific pieces: |x|, copying a sign, rounding to an integer, and multiplying by 2^n. */
+/* ISA-specific pieces: a magnitude with another's sign, and multiplying by 2^n. */
 #if defined(CNNC_ISA_AVX512)
 
-VFN vfloat vabs(vfloat x) {
-  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
-}
 /* |m| with the sign of s */
 VFN vfloat vwith_sign_of(vfloat m, vfloat s) {
   return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(m), _mm512_castps_si512(s),
                                                        _mm512_set1_epi32(0x7fffffff), 0xe4));
 }
-VFN vfloat vround(vfloat x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 /* p * 2^n for integer-valued n, rounded once, with gradual underflow and overflow to infinity */
 VFN vfloat vldexp(vfloat p, vfloat n) { return _mm512_scalef_ps(p, n); }
-/* lanes where x > 0 take t, the others f */
-VFN vfloat vselect_positive(vfloat x, vfloat t, vfloat f) {
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), f, t);
-}
 
 #elif defined(CNNC_ISA_AVX2)
 
-VFN vfloat vabs(vfloat x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
 VFN vfloat vwith_sign_of(vfloat m, vfloat s) {
   const vfloat sign = _mm256_set1_ps(-0.0f);
   return _mm256_or_ps(_mm256_andnot_ps(sign, m), _mm256_and_ps(sign, s));
 }
-VFN vfloat vround(vfloat x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 /* p * 2^n for integer-valued n in [-152, 129] and p in [0.5, 2): two factors 2^(n/2) that are normal floats
  * each, so the first product is exact and only the second rounds (into the subnormals when it must). */
 VFN vfloat vldexp(vfloat p, vfloat n) {
@@ -69,10 +59,9 @@ VFN vfloat vldexp(vfloat p, vfloat n) {
   vfloat s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
-VFN vfloat vselect_positive(vfloat x, vfloat t, vfloat f) {
-  return _mm256_blendv_ps(f, t, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
-}
 
+#else
+#error "define CNNC_ISA_AVX512 or CNNC_ISA_AVX2 before including the SIMD helpers"
 #endif
 
 /* The reduction shared by exp and expm1: x = n ln 2 + r, and expm1(r). */
@@ -109,7 +98,7 @@ VFN vfloat vtanh(vfloat x) {
 VFN vfloat vsigmoid(vfloat x) {
   vfloat e = vexp(vsub(vzero(), vabs(x)));
   vfloat s = vdiv(e, vadd(vbroadcast(1.0f), e));
-  return vselect_positive(x, vsub(vbroadcast(1.0f), s), s);
+  return vselect(vless(vzero(), x), vsub(vbroadcast(1.0f), s), s);
 }
 
 VFN vfloat vsilu(vfloat x) { return vmul(x, vsigmoid(x)); }
@@ -117,7 +106,7 @@ VFN vfloat vsilu(vfloat x) { return vmul(x, vsigmoid(x)); }
 VFN vfloat vrelu(vfloat x) { return vmax(x, vzero()); }
 
 VFN vfloat vleaky_relu(vfloat x, float alpha) {
-  return vselect_lt(x, vzero(), vmul(x, vbroadcast(alpha)), x);
+  return vselect(vless(x, vzero()), vmul(x, vbroadcast(alpha)), x);
 }
 
 /* min(max(x, lo), hi), keeping NaN; hi wins when lo > hi, as ONNX Clip has it */
