@@ -1,14 +1,14 @@
 /* Depthwise 2-D convolution on NCHWc data (Conv with group = channels and one filter per channel), with the
  * bias and the activation fused.
  *
- *   x  (BATCH, CB, IH, IW, VLEN)   NCHWc input, CB = ceil(CHANNELS / VLEN) channel blocks
- *   w  (CB, KH, KW, VLEN)          weights packed by channel block: lane l of w[cb][kh][kw] is channel
- *                                  cb * VLEN + l's tap (kh, kw); the lanes past CHANNELS are zero
- *   b  (CB, VLEN)                  bias, packed and zero-padded the same way (read only when HAS_BIAS)
- *   y  (BATCH, CB, OH, OW, VLEN)   y[c][oh][ow] = EPILOGUE(b[c] + sum over kh, kw of
- *                                                  x[c][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW] * w[c][kh][kw])
- *                                  with taps in the padding contributing nothing. The lanes past CHANNELS
- *                                  are written as zero, whatever the epilogue makes of them.
+ *   x     (BATCH, CB, IH, IW, VLEN)  NCHWc input, CB = ceil(CHANNELS / VLEN) channel blocks
+ *   w     (CB, KH, KW, VLEN)         weights packed by channel block: lane l of w[cb][kh][kw] is channel
+ *                                    cb * VLEN + l's tap (kh, kw); the lanes past CHANNELS are zero
+ *   bias  (CB, VLEN)                 packed and zero-padded the same way (read only when HAS_BIAS)
+ *   res   like y                     read only by EPILOGUE (a fused residual Add)
+ *   y     (BATCH, CB, OH, OW, VLEN)  y[c][oh][ow] = EPILOGUE(bias[c] + sum over kh, kw of
+ *                                      x[c][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW] * w[c][kh][kw])
+ *                                    with taps in the padding contributing nothing
  *
  * Every channel is independent, so a vector holds one pixel's VLEN channels and the kernel is a stencil of
  * vector FMAs. One output row of one channel block at a time (FN_row): the columns whose taps all fall
@@ -20,17 +20,18 @@
  *
  * Parameters (integer constants): FN (function name), BATCH, CHANNELS, IH, IW, OH, OW, KH, KW, SH, SW (strides),
  * DH, DW (dilations), PT, PL (padding before the first row and column; the padding after follows from OH
- * and OW), HAS_BIAS (0 or 1).
+ * and OW), HAS_BIAS (0 or 1), ZERO_PAD_LANES (1 when EPILOGUE maps 0 to something else and CHANNELS is not a
+ * multiple of VLEN: the padding lanes of the last block are then cleared, so they stay zero as NCHWc promises).
  * TILE(X): the register tile, X(0) X(1) ... X(T-1), one entry per output pixel of a tile.
- * EPILOGUE(v, cb): the fused activation of vector v of channel block cb, e.g. vclip(v, 0.0f, 6.0f), or (v).
- * Defines FN(x, w, b, y) and FN_row (see there). y must not overlap x. */
+ * EPILOGUE(acc, at): the vector stored at y + at from accumulator acc (bias included), reading a residual at
+ * res + at if it fuses one (compiler/template.c, tpl_epilogue); `at` is relative to the output row in FN_row.
+ * Defines FN(x, w, bias, res, y) and FN_row (see there). y must not overlap x. */
 
 #define DW_CAT_(a, b) a##b
 #define DW_CAT(a, b) DW_CAT_(a, b)
 #define DW_ONE(p) +1
 #define DW_TILE_W (0 TILE(DW_ONE))
 #define DW_CB ((CHANNELS + VLEN - 1) / VLEN)
-#define DW_TAIL (CHANNELS % VLEN) /* channels in the last block when it is partial, else 0 */
 /* Output columns whose taps are all inside the input: ow * SW - PL >= 0 and ow * SW - PL + (KW-1) * DW < IW. */
 #define DW_OW_LO_ ((PL + SW - 1) / SW)
 #define DW_OW_LO (DW_OW_LO_ < OW ? DW_OW_LO_ : OW)
@@ -57,15 +58,16 @@ static inline __attribute__((always_inline)) vfloat DW_CAT(FN, _pixel)(const flo
 }
 
 /* One output row y (OW, VLEN) of channel block cb: rows[kh] is the input row (IW, VLEN) under kernel row kh,
- * or NULL when it lies in the padding; w (KH, KW, VLEN) and bias are the block's. */
+ * or NULL when it lies in the padding; w (KH, KW, VLEN) and bias are the block's; res is the residual's row (or
+ * NULL without one). */
 static inline void DW_CAT(FN, _row)(const float *const rows[KH], const float *restrict w, vfloat bias,
-                                    float *restrict y, int cb) {
-  (void)cb; /* for EPILOGUE */
+                                    const float *restrict res, float *restrict y, int cb) {
+  (void)res, (void)cb;
 #define DW_STORE(v, ow)                                                                                            \
   do {                                                                                                             \
-    vfloat out_ = EPILOGUE((v), cb);                                                                               \
-    if (DW_TAIL != 0 && cb == DW_CB - 1)                                                                           \
-      out_ = vkeep_lanes(out_, DW_TAIL);                                                                           \
+    vfloat out_ = EPILOGUE((v), (ow) * VLEN);                                                                      \
+    if (ZERO_PAD_LANES && cb == DW_CB - 1)                                                                         \
+      out_ = vkeep_lanes(out_, CHANNELS - (DW_CB - 1) * VLEN);                                                     \
     vstore(y + (ow) * VLEN, out_);                                                                                 \
   } while (0)
   for (int ow = 0; ow < DW_OW_LO; ow++)
@@ -95,19 +97,21 @@ static inline void DW_CAT(FN, _row)(const float *const rows[KH], const float *re
 #undef DW_STORE
 }
 
-static void FN(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict y) {
-  (void)b;
+static void FN(const float *restrict x, const float *restrict w, const float *restrict bias,
+               const float *restrict res, float *restrict y) {
+  (void)bias, (void)res;
   for (int n = 0; n < BATCH; n++) {
     for (int cb = 0; cb < DW_CB; cb++) {
       const float *x_block = x + (n * DW_CB + cb) * IH * IW * VLEN;
-      const vfloat bias = HAS_BIAS ? vload(b + cb * VLEN) : vzero();
+      const vfloat block_bias = HAS_BIAS ? vload(bias + cb * VLEN) : vzero();
       for (int oh = 0; oh < OH; oh++) {
         const float *rows[KH];
         for (int kh = 0; kh < KH; kh++) {
           const int ih = oh * SH - PT + kh * DH;
           rows[kh] = ih >= 0 && ih < IH ? x_block + ih * IW * VLEN : 0;
         }
-        DW_CAT(FN, _row)(rows, w + cb * KH * KW * VLEN, bias, y + ((n * DW_CB + cb) * OH + oh) * OW * VLEN, cb);
+        const int out_row = ((n * DW_CB + cb) * OH + oh) * OW * VLEN;
+        DW_CAT(FN, _row)(rows, w + cb * KH * KW * VLEN, block_bias, res ? res + out_row : 0, y + out_row, cb);
       }
     }
   }
@@ -118,7 +122,6 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #undef DW_ONE
 #undef DW_TILE_W
 #undef DW_CB
-#undef DW_TAIL
 #undef DW_OW_LO_
 #undef DW_OW_LO
 #undef DW_LAST_IN_

@@ -1,4 +1,4 @@
-/* A binary element-wise op y = EPILOGUE(OP(a, b)) (Add, Sub, Mul, Div, then an optional activation) with the
+/* A binary element-wise op y = ACT(OP(a, b)) (Add, Sub, Mul, Div, then an optional activation) with the
  * broadcasts CNNs use, over row-major or NCHWc data.
  *
  * y has shape (BATCH, CHANNELS, SPATIAL...) with SPATIAL pixels per channel, stored
@@ -18,8 +18,8 @@
  * operand (in place).
  *
  * Parameters: FN, NCHWC, BATCH, CHANNELS, SPATIAL, A_KIND, B_KIND, A_BATCH_STRIDE, B_BATCH_STRIDE (read for
- * per-channel operands only; 0 otherwise), OP(a, b), e.g. vadd(a, b), and EPILOGUE(v), e.g. vrelu(v) or (v).
- * Defines FN(a, b, y). */
+ * per-channel operands only; 0 otherwise), OP(a, b), e.g. vadd(a, b), and ACT(v), the activation after it,
+ * e.g. vrelu(v) or (v). Defines FN(a, b, y). */
 
 #define BIN_CB ((CHANNELS + VLEN - 1) / VLEN)
 #define BIN_TAIL (CHANNELS % VLEN)
@@ -40,7 +40,7 @@ static void FN(const float *a, const float *b, float *y) {
       for (int s = 0; s < SPATIAL; s++) {
         const vfloat va = A_KIND == 0 ? vload(a + at + s * VLEN) : a_fixed;
         const vfloat vb = B_KIND == 0 ? vload(b + at + s * VLEN) : b_fixed;
-        vfloat v = EPILOGUE(OP(va, vb));
+        vfloat v = ACT(OP(va, vb));
         if (BIN_TAIL != 0 && cb == BIN_CB - 1)
           v = vkeep_lanes(v, BIN_TAIL);
         vstore(y + at + s * VLEN, v);
@@ -55,13 +55,13 @@ static void FN(const float *a, const float *b, float *y) {
       for (int s = 0; s < SPATIAL / VLEN * VLEN; s += VLEN) {
         const vfloat va = A_KIND == 0 ? vload(a + at + s) : a_fixed;
         const vfloat vb = B_KIND == 0 ? vload(b + at + s) : b_fixed;
-        vstore(y + at + s, EPILOGUE(OP(va, vb)));
+        vstore(y + at + s, ACT(OP(va, vb)));
       }
       if (SPATIAL % VLEN) {
         const int s = SPATIAL / VLEN * VLEN;
         const vfloat va = A_KIND == 0 ? vload_partial(a + at + s, SPATIAL % VLEN) : a_fixed;
         const vfloat vb = B_KIND == 0 ? vload_partial(b + at + s, SPATIAL % VLEN) : b_fixed;
-        vstore_partial(y + at + s, EPILOGUE(OP(va, vb)), SPATIAL % VLEN);
+        vstore_partial(y + at + s, ACT(OP(va, vb)), SPATIAL % VLEN);
       }
     }
 #else
@@ -70,13 +70,13 @@ static void FN(const float *a, const float *b, float *y) {
   for (int i = 0; i < BIN_COUNT / VLEN * VLEN; i += VLEN) {
     const vfloat va = A_KIND == 0 ? vload(a + i) : a_fixed;
     const vfloat vb = B_KIND == 0 ? vload(b + i) : b_fixed;
-    vstore(y + i, EPILOGUE(OP(va, vb)));
+    vstore(y + i, ACT(OP(va, vb)));
   }
   if (BIN_COUNT % VLEN) {
     const int i = BIN_COUNT / VLEN * VLEN;
     const vfloat va = A_KIND == 0 ? vload_partial(a + i, BIN_COUNT % VLEN) : a_fixed;
     const vfloat vb = B_KIND == 0 ? vload_partial(b + i, BIN_COUNT % VLEN) : b_fixed;
-    vstore_partial(y + i, EPILOGUE(OP(va, vb)), BIN_COUNT % VLEN);
+    vstore_partial(y + i, ACT(OP(va, vb)), BIN_COUNT % VLEN);
   }
 #endif
 }

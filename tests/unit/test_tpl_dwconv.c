@@ -8,10 +8,12 @@ typedef struct DwCase {
   const char *act; /* the reference's ACT_ name */
   float alpha, beta;
   int tile;
+  int residual;       /* then ReLU after the residual Add */
+  int zero_pad_lanes; /* the epilogue is not zero at zero */
 } DwCase;
 
-/* The EPILOGUE each activation gets, as the emitter will write it. */
-static const char *epilogue(const DwCase *c) {
+/* The ACT each activation gets, as compiler/template.c writes it. */
+static const char *activation(const DwCase *c) {
   if (!strcmp(c->act, "ACT_NONE"))
     return "(v)";
   if (!strcmp(c->act, "ACT_RELU"))
@@ -55,15 +57,18 @@ static void run_cases(const char *test_name, const DwCase *cases, int n_cases) {
         cn_format("PL %d", c->pl),
         cn_format("HAS_BIAS %d", c->has_bias),
         cn_format("TILE(X)%s", tile),
-        cn_format("EPILOGUE(v, cb) %s", epilogue(c)),
+        cn_format("ZERO_PAD_LANES %d", c->zero_pad_lanes),
+        cn_format("ACT(v) %s", activation(c)),
+        cn_format("POST_ACT(v) vrelu(v)"),
+        c->residual ? "EPILOGUE(acc, at) POST_ACT(vadd(ACT(acc), vload(res + (at))))" : "EPILOGUE(acc, at) ACT(acc)",
         NULL,
     };
     body = cn_format("%s%s", body, tpl_instance("dwconv_nchwc.c", defines));
     calls = cn_format("%s  bad += check_dwconv(\"case %d\", dw%d, (DwShape){%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                      "%d, %d, %d, %d, %d, %s, %s, %s});\n",
+                      "%d, %d, %d, %d, %d, %s, %s, %s, %d, ACT_RELU});\n",
                       calls, i, i, c->batch, c->channels, c->ih, c->iw, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
                       c->pt, c->pl, c->pb, c->pr, c->has_bias, c->act, emit_float(c->alpha, DT_FLOAT),
-                      emit_float(c->beta, DT_FLOAT));
+                      emit_float(c->beta, DT_FLOAT), c->residual);
   }
   body = cn_format("%s#include \"check.h\"\n#include \"dwconv.h\"\n"
                    "int main(void) {\n  int bad = 0;\n%s  return bad != 0;\n}\n",
@@ -75,25 +80,28 @@ static void run_cases(const char *test_name, const DwCase *cases, int n_cases) {
  * whole vectors and ones that leave a partial last block. */
 static void test_dwconv_mobilenet_like(void) {
   static const DwCase cases[] = {
-      {1, 32, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 4},
-      {1, 96, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 3},
-      {1, 144, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 5},
-      {1, 40, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_RELU", 0, 0, 8},
-      {1, 24, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, "ACT_NONE", 0, 0, 2},
+      {1, 32, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 4, 0, 0},
+      {1, 96, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 3, 0, 0},
+      {1, 144, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 5, 0, 0},
+      {1, 40, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_RELU", 0, 0, 8, 0, 0},
+      {1, 24, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, "ACT_NONE", 0, 0, 2, 0, 0},
   };
   run_cases("dwconv_mobilenet", cases, sizeof cases / sizeof cases[0]);
 }
 
-/* 5x5 kernels, dilation, asymmetric and missing padding, batches, inputs smaller than the kernel, and an
- * epilogue that is not zero at zero (the padding lanes must still come out zero). */
+/* 5x5 kernels, dilation, asymmetric and missing padding, batches, inputs smaller than the kernel, epilogues
+ * that are not zero at zero (the padding lanes must still come out zero) and a fused residual Add. */
 static void test_dwconv_odd_shapes(void) {
   static const DwCase cases[] = {
-      {1, 19, 10, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, "ACT_NONE", 0, 0, 5},
-      {1, 24, 13, 13, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, "ACT_HARD_SIGMOID", 0.2f, 0.5f, 2},
-      {1, 16, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, "ACT_LEAKY_RELU", 0.1f, 0, 4},
-      {2, 7, 6, 5, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 1, "ACT_SIGMOID", 0, 0, 1},
-      {1, 9, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", -0.5f, 0.5f, 2},
-      {1, 33, 11, 10, 3, 5, 2, 1, 1, 2, 1, 4, 0, 3, 1, "ACT_NONE", 0, 0, 3},
+      {1, 19, 10, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, "ACT_NONE", 0, 0, 5, 0, 0},
+      {1, 24, 13, 13, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, "ACT_HARD_SIGMOID", 0.2f, 0.5f, 2, 0, 1},
+      {1, 16, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, "ACT_LEAKY_RELU", 0.1f, 0, 4, 0, 0},
+      {2, 7, 6, 5, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 1, "ACT_SIGMOID", 0, 0, 1, 0, 1},
+      {1, 9, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", -0.5f, 0.5f, 2, 0, 0},
+      {1, 33, 11, 10, 3, 5, 2, 1, 1, 2, 1, 4, 0, 3, 1, "ACT_NONE", 0, 0, 3, 0, 0},
+      /* a fused residual Add and ReLU after it */
+      {2, 20, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_NONE", 0, 0, 4, 1, 0},
+      {1, 40, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "ACT_CLIP", 0, 6, 3, 1, 0},
   };
   run_cases("dwconv_odd", cases, sizeof cases / sizeof cases[0]);
 }

@@ -99,7 +99,7 @@ static void test_binary(void) {
         cn_format("A_BATCH_STRIDE %s", cases[i].a_per_image ? image : "0"),
         cn_format("B_BATCH_STRIDE %s", cases[i].b_per_image ? image : "0"),
         cn_format("OP(a, b) %s", ops[cases[i].op]),
-        cn_format("EPILOGUE(v) %s", acts[cases[i].act].vec),
+        cn_format("ACT(v) %s", acts[cases[i].act].vec),
         NULL,
     };
     body = cn_format("%s%s", body, tpl_instance("eltwise_binary.c", defines));

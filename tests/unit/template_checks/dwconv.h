@@ -2,9 +2,10 @@
 typedef struct DwShape {
   int batch, channels, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, has_bias, act;
   float alpha, beta;
+  int residual, post_act; /* y = post_act(act(conv + bias) + res) */
 } DwShape;
 
-typedef void (*DwFn)(const float *x, const float *w, const float *b, float *y);
+typedef void (*DwFn)(const float *x, const float *w, const float *bias, const float *res, float *y);
 
 CHECK_FN int dw_out(int in, int k, int s, int d, int p0, int p1) { return (in + p0 + p1 - d * (k - 1) - 1) / s + 1; }
 
@@ -13,7 +14,7 @@ static int check_dwconv(const char *name, DwFn fn, DwShape s) {
   int cb = blocks_of(s.channels), taps = s.kh * s.kw;
   size_t in_count = (size_t)s.batch * s.channels * s.ih * s.iw, out_count = (size_t)s.batch * s.channels * oh * ow;
   float *x = random_floats(in_count, 1), *w = random_floats((size_t)s.channels * taps, 1);
-  float *b = random_floats(s.channels, 1);
+  float *b = random_floats(s.channels, 1), *r = random_floats(out_count, 1);
   double *ref = malloc(out_count * sizeof *ref + 1), *mag = malloc(out_count * sizeof *mag + 1);
   for (int n = 0; n < s.batch; n++)
     for (int c = 0; c < s.channels; c++)
@@ -31,6 +32,10 @@ static int check_dwconv(const char *name, DwFn fn, DwShape s) {
             }
           size_t at = (((size_t)n * s.channels + c) * oh + i) * ow + j;
           ref[at] = ref_act(s.act, s.alpha, s.beta, acc);
+          if (s.residual) {
+            ref[at] = ref_act(s.post_act, 0, 0, ref[at] + r[at]);
+            m += fabs(r[at]);
+          }
           mag[at] = m;
         }
   /* the packing the emitter does: w (C, 1, KH, KW) -> (CB, KH, KW, VLEN), b (C) -> (CB, VLEN), zero-padded */
@@ -44,7 +49,8 @@ static int check_dwconv(const char *name, DwFn fn, DwShape s) {
   float *x_blocked = to_nchwc(x, s.batch, s.channels, s.ih * s.iw);
   float *y_blocked = malloc((size_t)s.batch * cb * oh * ow * VLEN * sizeof *y_blocked + 1);
   memset(y_blocked, 0xff, (size_t)s.batch * cb * oh * ow * VLEN * sizeof *y_blocked); /* NaN: every lane must be written */
-  fn(x_blocked, w_packed, s.has_bias ? b_packed : NULL, y_blocked);
+  float *r_blocked = to_nchwc(r, s.batch, s.channels, oh * ow);
+  fn(x_blocked, w_packed, s.has_bias ? b_packed : NULL, s.residual ? r_blocked : NULL, y_blocked);
   float *y = malloc(out_count * sizeof *y + 1);
   int bad = 0, dirty = from_nchwc(y_blocked, s.batch, s.channels, oh * ow, y);
   if (dirty) {
@@ -52,7 +58,7 @@ static int check_dwconv(const char *name, DwFn fn, DwShape s) {
     bad++;
   }
   bad += compare(name, y, ref, mag, out_count, 1.2e-7 * (taps + 2)); /* float sums of taps + 1 terms */
-  free(x), free(w), free(b), free(ref), free(mag), free(w_packed), free(b_packed), free(x_blocked), free(y_blocked);
+  free(x), free(w), free(b), free(r), free(r_blocked), free(ref), free(mag), free(w_packed), free(b_packed), free(x_blocked), free(y_blocked);
   free(y);
   return bad;
 }
