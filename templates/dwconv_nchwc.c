@@ -11,21 +11,26 @@
  *                                    with taps in the padding contributing nothing
  *
  * Every channel is independent, so a vector holds one pixel's VLEN channels and the kernel is a stencil of
- * vector FMAs. One output row of one channel block at a time (FN_row): the columns whose taps all fall
- * inside the input (OW_LO <= ow < OW_HI) run in register tiles of TILE's pixels, each weight vector loaded
- * once per tile and used for every pixel of it; the columns at the left and right edges, and the interior
- * columns that do not fill a tile, go one pixel at a time, skipping the taps in the padding. Kernel rows in the
- * padding are NULL row pointers and skipped whole. FN_row takes the input rows as pointers, so a fused
- * producer can hand it rows from a small ring buffer instead of a whole stored tensor.
+ * vector FMAs. One output row of one channel block at a time (FN_row): the columns whose taps all fall inside
+ * the input (OW_LO <= ow < OW_HI) run in register tiles of TILE's pixels, all KH x KW taps of a tile one
+ * straight-line block (KH_LIST x TILE_TAPS), so each weight vector is loaded once per tile and used for every
+ * pixel of it, and each input vector once per tile and kernel row and used for every tap that reads it (a 3x3
+ * stride-1 tile of 8 pixels: 30 input loads for 72 FMAs); the columns at the left and right edges, and the
+ * interior columns that do not fill a tile, go one pixel at a time, skipping the taps in the padding. A kernel
+ * row in the padding is a row of zeros, so the tile never branches. FN_row takes its input rows as pointers: a
+ * fused producer can hand it rows from a small ring buffer instead of a whole stored tensor.
  *
  * Parameters (integer constants): FN (function name), BATCH, CHANNELS, IH, IW, OH, OW, KH, KW, SH, SW (strides),
  * DH, DW (dilations), PT, PL (padding before the first row and column; the padding after follows from OH
  * and OW), HAS_BIAS (0 or 1), ZERO_PAD_LANES (1 when EPILOGUE maps 0 to something else and CHANNELS is not a
  * multiple of VLEN: the padding lanes of the last block are then cleared, so they stay zero as NCHWc promises).
- * TILE(X): the register tile, X(0) X(1) ... X(T-1), one entry per output pixel of a tile.
+ * X-macro lists: TILE(X) = X(0) ... X(T-1), one entry per output pixel of a tile; KH_LIST(X) = X(0) ...
+ * X(KH-1); KW_LIST(X) = X(0) ... X(KW-1); TILE_TAPS(X) = X(0,0) X(0,1) ... X(T-1,KW-1), every (pixel, kernel
+ * column) pair.
  * EPILOGUE(acc, at): the vector stored at y + at from accumulator acc (bias included), reading a residual at
  * res + at if it fuses one (compiler/template.c, tpl_epilogue); `at` is relative to the output row in FN_row.
- * Defines FN(x, w, bias, res, y) and FN_row (see there). y must not overlap x. */
+ * Defines FN(x, w, bias, res, y), FN_row (see there) and FN_zero_row. y must not overlap x. Indices are int: the
+ * instantiation keeps tensors below 2^31 elements. */
 
 #define DW_CAT_(a, b) a##b
 #define DW_CAT(a, b) DW_CAT_(a, b)
@@ -41,25 +46,25 @@
 #define DW_TILES ((DW_OW_HI - DW_OW_LO) / DW_TILE_W)
 #define DW_TILED_END (DW_OW_LO + DW_TILES * DW_TILE_W)
 
+/* The input row under kernel rows that fall into the padding. */
+static const float DW_CAT(FN, _zero_row)[IW * VLEN];
+
 /* One output pixel, checking each tap's column against the input. */
 static inline __attribute__((always_inline)) vfloat DW_CAT(FN, _pixel)(const float *const rows[KH],
                                                                       const float *w, vfloat bias, int ow) {
   vfloat acc = bias;
-  for (int kh = 0; kh < KH; kh++) {
-    if (!rows[kh])
-      continue;
+  for (int kh = 0; kh < KH; kh++)
     for (int kw = 0; kw < KW; kw++) {
       const int iw = ow * SW - PL + kw * DW;
       if (iw >= 0 && iw < IW)
         acc = vfmadd(vload(rows[kh] + iw * VLEN), vload(w + (kh * KW + kw) * VLEN), acc);
     }
-  }
   return acc;
 }
 
 /* One output row y (OW, VLEN) of channel block cb: rows[kh] is the input row (IW, VLEN) under kernel row kh,
- * or NULL when it lies in the padding; w (KH, KW, VLEN) and bias are the block's; res is the residual's row (or
- * NULL without one). */
+ * FN_zero_row where that lies in the padding; w (KH, KW, VLEN) and bias are the block's; res is the residual's
+ * row (NULL without one). */
 static inline void DW_CAT(FN, _row)(const float *const rows[KH], const float *restrict w, vfloat bias,
                                     const float *restrict res, float *restrict y, int cb) {
   (void)res, (void)cb;
@@ -75,21 +80,22 @@ static inline void DW_CAT(FN, _row)(const float *const rows[KH], const float *re
   for (int t = 0; t < DW_TILES; t++) {
     const int ow = DW_OW_LO + t * DW_TILE_W;
 #define DW_DECLARE(p) vfloat acc##p = bias;
-#define DW_FMA(p) acc##p = vfmadd(vload(x + ((p) * SW + kw * DW) * VLEN), wv, acc##p);
+#define DW_LOAD_W(k) const vfloat w##k = vload(wr + (k) * VLEN);
+#define DW_FMA(p, k) acc##p = vfmadd(vload(x + ((p) * SW + (k) * DW) * VLEN), w##k, acc##p);
+#define DW_KERNEL_ROW(kh)                                                                                          \
+  {                                                                                                                \
+    const float *x = rows[kh] + (ow * SW - PL) * VLEN, *wr = w + (kh) * KW * VLEN;                                 \
+    KW_LIST(DW_LOAD_W)                                                                                             \
+    TILE_TAPS(DW_FMA)                                                                                              \
+  }
 #define DW_STORE_TILE(p) DW_STORE(acc##p, ow + (p));
     TILE(DW_DECLARE)
-    for (int kh = 0; kh < KH; kh++) {
-      if (!rows[kh])
-        continue;
-      const float *x = rows[kh] + (ow * SW - PL) * VLEN;
-      for (int kw = 0; kw < KW; kw++) {
-        const vfloat wv = vload(w + (kh * KW + kw) * VLEN);
-        TILE(DW_FMA)
-      }
-    }
+    KH_LIST(DW_KERNEL_ROW)
     TILE(DW_STORE_TILE)
 #undef DW_DECLARE
+#undef DW_LOAD_W
 #undef DW_FMA
+#undef DW_KERNEL_ROW
 #undef DW_STORE_TILE
   }
   for (int ow = DW_TILED_END; ow < OW; ow++)
@@ -108,7 +114,7 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
         const float *rows[KH];
         for (int kh = 0; kh < KH; kh++) {
           const int ih = oh * SH - PT + kh * DH;
-          rows[kh] = ih >= 0 && ih < IH ? x_block + ih * IW * VLEN : 0;
+          rows[kh] = ih >= 0 && ih < IH ? x_block + ih * IW * VLEN : DW_CAT(FN, _zero_row);
         }
         const int out_row = ((n * DW_CB + cb) * OH + oh) * OW * VLEN;
         DW_CAT(FN, _row)(rows, w + cb * KH * KW * VLEN, block_bias, res ? res + out_row : 0, y + out_row, cb);

@@ -36,9 +36,16 @@ static void run_cases(const char *test_name, const DwCase *cases, int n_cases) {
   char *calls = cn_strdup("");
   for (int i = 0; i < n_cases; i++) {
     const DwCase *c = &cases[i];
-    char *tile = cn_strdup("");
+    char *tile = cn_strdup(""), *kh_list = cn_strdup(""), *kw_list = cn_strdup(""), *taps = cn_strdup("");
+    for (int k = 0; k < c->kh; k++)
+      kh_list = cn_format("%s X(%d)", kh_list, k);
     for (int p = 0; p < c->tile; p++)
       tile = cn_format("%s X(%d)", tile, p);
+    for (int k = 0; k < c->kw; k++)
+      kw_list = cn_format("%s X(%d)", kw_list, k);
+    for (int p = 0; p < c->tile; p++)
+      for (int k = 0; k < c->kw; k++)
+        taps = cn_format("%s X(%d,%d)", taps, p, k);
     const char *defines[] = {
         cn_format("FN dw%d", i),
         cn_format("BATCH %d", c->batch),
@@ -57,6 +64,9 @@ static void run_cases(const char *test_name, const DwCase *cases, int n_cases) {
         cn_format("PL %d", c->pl),
         cn_format("HAS_BIAS %d", c->has_bias),
         cn_format("TILE(X)%s", tile),
+        cn_format("KH_LIST(X)%s", kh_list),
+        cn_format("KW_LIST(X)%s", kw_list),
+        cn_format("TILE_TAPS(X)%s", taps),
         cn_format("ZERO_PAD_LANES %d", c->zero_pad_lanes),
         cn_format("ACT(v) %s", activation(c)),
         cn_format("POST_ACT(v) vrelu(v)"),
