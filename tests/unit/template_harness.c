@@ -12,15 +12,13 @@ typedef struct Isa {
   bool (*supported)(void);
 } Isa;
 
-static bool has_avx512(void) {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-}
-
 static bool has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static bool has_avx512(void) { return __builtin_cpu_supports("avx512f") && has_avx2(); }
+
 
 static const Isa isas[] = {
-    {"avx512", "CNNC_ISA_AVX512", {"-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma"}, has_avx512},
+    /* exactly the features the avx512 target compiles for: AVX-512F without DQ, BW or VL */
+    {"avx512", "CNNC_ISA_AVX512", {"-mavx512f", "-mavx2", "-mfma"}, has_avx512},
     {"avx2", "CNNC_ISA_AVX2", {"-mavx2", "-mfma"}, has_avx2},
 };
 

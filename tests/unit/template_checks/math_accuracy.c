@@ -1,7 +1,7 @@
 /* The accuracy of templates/simd_math.h against double-precision libm rounded to float, in units in the last
  * place. The unit test (test_tpl_math.c) runs it on every MATH_STEP-th float plus the special values; the
  * exhaustive figures in simd_math.h come from the same program built with -DMATH_STEP=1, e.g.
- *   gcc -O2 -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -DCNNC_ISA_AVX512 -DMATH_STEP=1 \
+ *   gcc -O2 -mavx512f -mavx2 -mfma -DCNNC_ISA_AVX512 -DMATH_STEP=1 \
  *       -Itemplates tests/unit/template_checks/math_accuracy.c -lm && ./a.out
  * It prints the worst case of each function and exits non-zero when one exceeds the documented bound. */
 #include "simd_k2.h"
