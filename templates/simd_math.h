@@ -16,8 +16,8 @@
  * and the small tail keeps its relative accuracy down to the subnormals.
  *
  * Errors against the correctly rounded result (double-precision libm rounded to float), in units in the last
- * place of the result, subnormal results included, over every float (tests/unit/template_checks/
- * math_accuracy.c with MATH_STEP=1, AVX-512 and AVX2; the unit test checks the same bounds on a sample):
+ * place of the result, subnormal results included, over every float (tests/unit/templates/simd_math_test.c
+ * built with MATH_STEP=1, AVX-512 and AVX2; the unit test checks the same bounds on a sample):
  *   vexp      <= 1 ulp
  *   vtanh     <= 2 ulp
  *   vsigmoid  <= 2 ulp

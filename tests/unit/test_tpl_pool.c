@@ -1,42 +1,47 @@
-/* templates/pool_nchwc.c and global_pool_nchwc.c, compiled on their own with small constants for every ISA and
- * compiler, against plain pooling (tests/unit/template_checks/pool.h). */
-#include "template_harness.h"
+/* templates/pool_nchwc.c and global_pool_nchwc.c on their own (tb_run_template_tests), instantiated through
+ * template.c as ops/pool.c does, against plain pooling (tests/unit/templates/pool_test.c). */
 #include "testutil.h"
 
 typedef struct PoolCase {
   int batch, channels, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, max, count_include_pad, tile;
 } PoolCase;
 
-static void run_pool_cases(const char *test_name, const PoolCase *cases, int n_cases) {
-  char *body = cn_strdup(""), *calls = cn_strdup("");
+static const PoolCase *cases;
+static int n_cases;
+
+static void write_pools(Emitter *e, int vlen) {
+  (void)vlen;
+  char *table = cn_strdup("");
   for (int i = 0; i < n_cases; i++) {
     const PoolCase *c = &cases[i];
-    char *tile = cn_strdup("");
-    for (int p = 0; p < c->tile; p++)
-      tile = cn_format("%s X(%d)", tile, p);
-    const char *defines[] = {
-        cn_format("FN pool%d", i),         cn_format("BATCH %d", c->batch), cn_format("CHANNELS %d", c->channels),
-        cn_format("IH %d", c->ih),         cn_format("IW %d", c->iw),       cn_format("OH %d", c->oh),
-        cn_format("OW %d", c->ow),         cn_format("KH %d", c->kh),       cn_format("KW %d", c->kw),
-        cn_format("SH %d", c->sh),         cn_format("SW %d", c->sw),       cn_format("DH %d", c->dh),
-        cn_format("DW %d", c->dw),         cn_format("PT %d", c->pt),       cn_format("PL %d", c->pl),
-        cn_format("PB %d", c->pb),         cn_format("PR %d", c->pr),       cn_format("POOL_MAX %d", c->max),
-        cn_format("COUNT_INCLUDE_PAD %d", c->count_include_pad),            cn_format("TILE(X)%s", tile),
-        NULL,
-    };
-    body = cn_format("%s%s", body, tpl_instance("pool_nchwc.c", defines));
-    calls = cn_format("%s  bad += check_pool(\"case %d\", pool%d, (PoolShape){%d, %d, %d, %d, %d, %d, %d, %d, %d, "
-                      "%d, %d, %d, %d, %d, %d, %d, %d, %d});\n",
-                      calls, i, i, c->batch, c->channels, c->ih, c->iw, c->oh, c->ow, c->kh, c->kw, c->sh, c->sw,
-                      c->dh, c->dw, c->pt, c->pl, c->pb, c->pr, c->max, c->count_include_pad);
+    Instance *t = tpl_begin(e, "pool_nchwc.c", cn_format("pool%d", i));
+    const char *names[] = {"BATCH", "CHANNELS", "IH", "IW", "OH", "OW", "KH", "KW", "SH", "SW",
+                           "DH", "DW", "PT", "PL", "PB", "PR", "POOL_MAX", "COUNT_INCLUDE_PAD"};
+    const int values[] = {c->batch, c->channels, c->ih, c->iw, c->oh, c->ow, c->kh, c->kw, c->sh, c->sw,
+                          c->dh, c->dw, c->pt, c->pl, c->pb, c->pr, c->max, c->count_include_pad};
+    char *row = cn_format("pool%d", i);
+    for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
+      tpl_int(t, names[k], values[k]);
+      row = cn_format("%s, %d", row, values[k]);
+    }
+    tpl_list(t, "TILE", c->tile);
+    tpl_end(t);
+    table = cn_format("%s    {%s},\n", table, row);
   }
-  body = cn_format("%s#include \"check.h\"\n#include \"pool.h\"\nint main(void) {\n  int bad = 0;\n%s  return bad != 0;\n}\n",
-                   body, calls);
-  tpl_build_and_run(test_name, body);
+  fprintf(e->kernels, "static const struct pool_case pool_cases[] = {\n%s};\n\n", table);
+}
+
+static void run_cases(const PoolCase *list, int count) {
+  cases = list;
+  n_cases = count;
+  tb_run_template_tests("pool_test.c", write_pools,
+                        "  for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++)\n"
+                        "    pool_run(&pool_cases[i]);\n"
+                        "  return test_failures;");
 }
 
 static void test_max_pool(void) {
-  static const PoolCase cases[] = {
+  static const PoolCase list[] = {
       /* ResNet's stem pool 3x3 stride 2 pad 1, scaled down */
       {1, 64, 12, 12, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 3},
       /* SqueezeNet's 3x3 stride 2 with ceil_mode: the last window runs past the input */
@@ -48,11 +53,11 @@ static void test_max_pool(void) {
       /* 2x2 stride 2, LeNet's */
       {1, 6, 8, 10, 4, 5, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, 5},
   };
-  run_pool_cases("max_pool", cases, sizeof cases / sizeof cases[0]);
+  run_cases(list, sizeof list / sizeof list[0]);
 }
 
 static void test_average_pool(void) {
-  static const PoolCase cases[] = {
+  static const PoolCase list[] = {
       {1, 20, 7, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 4},
       {1, 20, 7, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 4},
       {1, 16, 8, 8, 4, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 4},
@@ -60,33 +65,36 @@ static void test_average_pool(void) {
       {1, 33, 8, 8, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 1, 2},
       {2, 5, 6, 7, 6, 8, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 0, 0, 3},
   };
-  run_pool_cases("average_pool", cases, sizeof cases / sizeof cases[0]);
+  run_cases(list, sizeof list / sizeof list[0]);
+}
+
+static const int global_cases[][5] = {
+    /* batch, channels, pixels, max, blocked output */
+    {1, 40, 49, 0, 0}, {1, 64, 196, 0, 1}, {2, 19, 7, 1, 0}, {1, 32, 1, 1, 1}, {1, 1000, 169, 0, 0}, {2, 3, 5, 0, 1},
+};
+
+static void write_global_pools(Emitter *e, int vlen) {
+  (void)vlen;
+  char *table = cn_strdup("");
+  for (size_t i = 0; i < sizeof global_cases / sizeof global_cases[0]; i++) {
+    const int *c = global_cases[i];
+    Instance *t = tpl_begin(e, "global_pool_nchwc.c", cn_format("gpool%zu", i));
+    tpl_int(t, "BATCH", c[0]);
+    tpl_int(t, "CHANNELS", c[1]);
+    tpl_int(t, "SIZE", c[2]);
+    tpl_int(t, "POOL_MAX", c[3]);
+    tpl_int(t, "OUT_NCHWC", c[4]);
+    tpl_end(t);
+    table = cn_format("%s    {gpool%zu, %d, %d, %d, %d, %d},\n", table, i, c[0], c[1], c[2], c[3], c[4]);
+  }
+  fprintf(e->kernels, "static const struct global_case global_cases[] = {\n%s};\n\n", table);
 }
 
 static void test_global_pool(void) {
-  static const struct {
-    int batch, channels, size, max, out_nchwc;
-  } cases[] = {
-      {1, 40, 49, 0, 0}, {1, 64, 196, 0, 1}, {2, 19, 7, 1, 0}, {1, 32, 1, 1, 1}, {1, 1000, 169, 0, 0}, {2, 3, 5, 0, 1},
-  };
-  char *body = cn_strdup(""), *calls = cn_strdup("");
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *defines[] = {
-        cn_format("FN gpool%zu", i),
-        cn_format("BATCH %d", cases[i].batch),
-        cn_format("CHANNELS %d", cases[i].channels),
-        cn_format("SIZE %d", cases[i].size),
-        cn_format("POOL_MAX %d", cases[i].max),
-        cn_format("OUT_NCHWC %d", cases[i].out_nchwc),
-        NULL,
-    };
-    body = cn_format("%s%s", body, tpl_instance("global_pool_nchwc.c", defines));
-    calls = cn_format("%s  bad += check_global_pool(\"case %zu\", gpool%zu, (GlobalPoolShape){%d, %d, %d, %d, %d});\n",
-                      calls, i, i, cases[i].batch, cases[i].channels, cases[i].size, cases[i].max, cases[i].out_nchwc);
-  }
-  body = cn_format("%s#include \"check.h\"\n#include \"pool.h\"\nint main(void) {\n  int bad = 0;\n%s  return bad != 0;\n}\n",
-                   body, calls);
-  tpl_build_and_run("global_pool", body);
+  tb_run_template_tests("pool_test.c", write_global_pools,
+                        "  for (size_t i = 0; i < sizeof global_cases / sizeof global_cases[0]; i++)\n"
+                        "    global_run(&global_cases[i]);\n"
+                        "  return test_failures;");
 }
 
 CU_TestInfo tpl_pool_tests[] = {

@@ -41,6 +41,15 @@ int tb_run_program(const char *source, const char *cc, const char *opt);
 /* The SIMD targets this machine can run, best first; returns how many. */
 int tb_host_targets(Target *targets);
 
+/* Kernel templates tested on their own. A test writes a program the way cnnc writes a model: target.c's
+ * prologue (ISA macro, target pragma, simd.h, simd_math.h), the ACT_* values of ActKind, the driver
+ * tests/unit/templates/<driver> (references and checks), the instances `write` puts into e->kernels through
+ * template.c for the target's vector width, then `tests` (the body of a function returning the failure count).
+ * The program is built with gcc and with clang under -Werror for each SIMD target this machine runs, and each
+ * build must run and exit 0; a CUnit failure otherwise. */
+typedef void (*TbWriteInstances)(Emitter *e, int vlen);
+void tb_run_template_tests(const char *driver, TbWriteInstances write, const char *tests);
+
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
   do {                                                                                                               \
