@@ -103,10 +103,20 @@ static bool has_kernel(const Graph *g, OpKind kind, const char *kernel) {
   return false;
 }
 
+/* No node that fused a window got the depthwise kernel: fused windows belong to the Conv anchor's kernel. */
+static bool windows_left_to_anchor(const Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = g->nodes[i];
+    if (!n->dead && n->fusion && n->fusion->window && conv_depthwise_owns(n))
+      return false;
+  }
+  return true;
+}
+
 /* Builds the graph (fresh for every compilation: the passes change it) with `build`, runs it for the generic
- * target, then for each SIMD target and compiler; a node of `kind` must get a kernel whose description contains
- * `kernel`. */
-static void agree_with_generic(Graph *(*build)(void), OpKind kind, const char *kernel) {
+ * target without the passes, then for each SIMD target and compiler (with fold_bn, fuse and views when `passes`);
+ * a live node of `kind` must get a kernel whose description contains `kernel`. */
+static void agree(Graph *(*build)(void), OpKind kind, const char *kernel, bool passes) {
   char *dir = cn_make_temp_dir("simd-ops");
   char *ref = cn_format("%s/ref.bin", dir);
   CU_ASSERT_EQUAL_FATAL(tb_compile_and_run(build(), driver(ref, true)), 0);
@@ -117,16 +127,22 @@ static void agree_with_generic(Graph *(*build)(void), OpKind kind, const char *k
   for (int t = 0; t < n; t++)
     for (size_t c = 0; c < sizeof compilers / sizeof compilers[0]; c++) {
       Graph *g = build();
-      int status = tb_compile_and_run_target(g, driver(ref, false), targets[t], compilers[c], NULL);
+      int status = passes ? tb_compile_and_run_pipeline(g, driver(ref, false), targets[t], compilers[c])
+                          : tb_compile_and_run_target(g, driver(ref, false), targets[t], compilers[c], NULL);
       if (status != 0)
         fprintf(stderr, "%s with %s: status %d\n", target_name(targets[t]), compilers[c], status);
       CU_ASSERT_EQUAL(status, 0);
       if (!has_kernel(g, kind, kernel))
         fprintf(stderr, "%s: no %s node got a '%s' kernel\n", target_name(targets[t]), op_get(kind)->name, kernel);
       CU_ASSERT(has_kernel(g, kind, kernel));
+      CU_ASSERT(windows_left_to_anchor(g));
     }
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
+}
+
+static void agree_with_generic(Graph *(*build)(void), OpKind kind, const char *kernel) {
+  agree(build, kind, kernel, false);
 }
 
 /* Blocked input: pointwise Conv (20 -> 24 channels, a partial block of 16), then MaxPool 3x3 stride 2 pad 1. */
@@ -252,6 +268,83 @@ static Graph *softmax_graph(void) {
 
 static void test_softmax(void) { agree_with_generic(softmax_graph, OP_SOFTMAX, "softmax"); }
 
+/* With every pass: the expand Conv takes the depthwise Conv as its fused window (the Conv's kernel then runs it),
+ * while a depthwise Conv straight from the graph input has no anchor and gets the depthwise kernel. */
+static Graph *depthwise_pair_graph(void) {
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 24, 10, 9));
+  Value *direct = depthwise(g, x, 24, 3, 1, 30);
+  Value *lo = tb_const(g, "lo", DT_FLOAT, 0, NULL, (const float[]){0});
+  Value *hi = tb_const(g, "hi", DT_FLOAT, 0, NULL, (const float[]){6});
+  Value *expanded = tb_node(g, "Clip", 3, (Value *[]){pointwise(g, direct, 24, 40, 32), lo, hi}, 1)->out[0];
+  Value *d = depthwise(g, expanded, 40, 3, 2, 34);
+  Value *clipped = tb_node(g, "Clip", 3, (Value *[]){d, lo, hi}, 1)->out[0];
+  tb_output(g, pointwise(g, clipped, 40, 12, 36));
+  tb_infer(g);
+  return g;
+}
+
+static void test_depthwise_passes(void) {
+  agree(depthwise_pair_graph, OP_CONV, "depthwise", true);
+  Graph *g = depthwise_pair_graph();
+  fold_dead_code(g);
+  fuse(g);
+  bool window = false;
+  for (int i = 0; i < g->n_nodes; i++)
+    window = window || (!g->nodes[i]->dead && g->nodes[i]->fusion && g->nodes[i]->fusion->window);
+  CU_ASSERT(window);
+}
+
+/* SqueezeNet's fire module: squeeze, then a blocked 1x1 expand and a 3x3 expand (20 channels, a partial last
+ * block) concatenated along channels, then MaxPool and a 1x1 Conv. The Concat stays blocked, so the pool gets the
+ * blocked kernel; with one image the expands write their slices in place, with two the Concat copies them. */
+static Graph *fire_graph(int64_t images) {
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(images, 16, 9, 10));
+  Value *squeezed = unary(g, "Relu", pointwise(g, x, 16, 8, 40));
+  Value *e1 = unary(g, "Relu", pointwise(g, squeezed, 8, 16, 42));
+  Value *ins[3] = {squeezed, constant(g, 4, TB_DIMS(20, 8, 3, 3), 44), constant(g, 1, TB_DIMS(20), 45)};
+  Node *conv = tb_node(g, "Conv", 3, ins, 1);
+  tb_attr_ints(conv, "pads", 4, TB_DIMS(1, 1, 1, 1));
+  Value *e3 = unary(g, "Relu", conv->out[0]);
+  Node *concat = tb_node(g, "Concat", 2, (Value *[]){e1, e3}, 1);
+  tb_attr_int(concat, "axis", 1);
+  Value *pooled = pool(g, "MaxPool", concat->out[0], 3, 2, 0)->out[0];
+  tb_output(g, pointwise(g, pooled, 36, 8, 46));
+  tb_infer(g);
+  return g;
+}
+
+static Graph *fire_one_image(void) { return fire_graph(1); }
+static Graph *fire_two_images(void) { return fire_graph(2); }
+
+/* Whether a Concat's output is blocked and every input of it is a view of its slice. */
+static bool concat_in_place(const Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = g->nodes[i];
+    if (n->op->kind != OP_CONCAT || n->out[0]->layout != LAYOUT_NCHWC)
+      continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (n->in[k]->alias_of != n->out[0])
+        return false;
+    return true;
+  }
+  return false;
+}
+
+static void test_fire_in_place(void) {
+  agree(fire_one_image, OP_MAX_POOL, "max pool", true);
+  Graph *blocked = fire_one_image();
+  fold_dead_code(blocked);
+  fold_bn(blocked);
+  fuse(blocked);
+  layout_assign(blocked, TARGET_AVX2);
+  views(blocked);
+  CU_ASSERT(concat_in_place(blocked));
+}
+
+static void test_fire_copies(void) { agree(fire_two_images, OP_CONCAT, "concat NCHW", true); }
+
 CU_TestInfo simd_ops_tests[] = {
     {"MaxPool on a blocked input", test_max_pool},
     {"AveragePool with ceil_mode and count_include_pad", test_average_pool},
@@ -263,5 +356,8 @@ CU_TestInfo simd_ops_tests[] = {
     {"per-channel and scalar constants", test_per_channel},
     {"row-major activations and a broadcast Mul", test_row_major},
     {"Softmax and LogSoftmax", test_softmax},
+    {"all passes: fused depthwise windows stay with the Conv", test_depthwise_passes},
+    {"all passes: fire module, blocked Concat written in place", test_fire_in_place},
+    {"all passes: fire module of two images, blocked Concat copies", test_fire_copies},
     CU_TEST_INFO_NULL,
 };

@@ -117,12 +117,19 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL, NULL);
 }
 
-int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
+static int compile_and_run(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag,
+                           bool passes) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
   fold_dead_code(g);
+  if (passes) {
+    fold_bn(g);
+    fuse(g);
+  }
   layout_assign(g, target);
+  if (passes)
+    views(g);
   Plan plan = plan_memory(g);
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
@@ -145,6 +152,14 @@ int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, con
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;
+}
+
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
+  return compile_and_run(g, driver_c, target, cc_name, cflag, false);
+}
+
+int tb_compile_and_run_pipeline(Graph *g, const char *driver_c, Target target, const char *cc_name) {
+  return compile_and_run(g, driver_c, target, cc_name, NULL, true);
 }
 
 void tb_passes(Graph *g) {
