@@ -609,6 +609,33 @@ int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void conv_emit_simd(Emitter *e, const Node *n);
+/* A float constant of `count` elements named after `from` and `what`: weights packed for a kernel. */
+Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count);
+/* The bias padded to whole vectors of vlen floats: B, plus the constant Add a fusion folded in (either NULL). */
+Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
+
+//
+// ops/conv_depthwise.c: the depthwise Conv kernel (templates/dwconv_nchwc.c), which conv_simd tries first
+//
+
+bool conv_depthwise_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+bool conv_depthwise_owns(const Node *n); /* conv_depthwise_simd chose n's kernel */
+void conv_depthwise_emit(Emitter *e, const Node *n);
+
+//
+// ops/eltwise_simd.c: the element-wise template kernels (templates/eltwise_unary.c, eltwise_binary.c)
+//
+
+/* Chooses templates/eltwise_unary.c for n, applying act (an activation simd_math.h has) in the layout the
+ * input arrives in; the OpDesc.simd hooks of unary.c and clip.c call it. */
+bool eltwise_unary_simd(Node *n, Target t, const Activation *act, Layout *in_layout, Layout *out_layout);
+void eltwise_unary_emit(Emitter *e, const Node *n);
+/* Chooses templates/eltwise_binary.c for a two-input float op with the broadcasts it takes (same shape, per
+ * channel, scalar), blocked when an operand of the output's shape arrives blocked; act follows the op. */
+bool eltwise_binary_simd(Graph *g, Node *n, Target t, const Activation *act, Layout *in_layout,
+                         Layout *out_layout);
+/* `op` is the simd.h function of the operation: "vadd", "vsub", "vmul", "vdiv". */
+void eltwise_binary_emit(Emitter *e, const Node *n, const char *op);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops

@@ -67,10 +67,14 @@ void target_emit_begin(FILE *out, Target t, bool templates) {
           targets[t].features, targets[t].features);
   if (!templates)
     return;
-  size_t size;
-  const char *simd = template_text("simd.h", &size);
-  fwrite(simd, 1, size, out);
-  fputc('\n', out);
+  /* the vector vocabulary, then the activations written in it */
+  static const char *const headers[] = {"simd.h", "simd_math.h"};
+  for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+    size_t size;
+    const char *text = template_text(headers[i], &size);
+    fwrite(text, 1, size, out);
+    fputc('\n', out);
+  }
 }
 
 void target_emit_end(FILE *out, Target t) {

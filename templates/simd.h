@@ -15,8 +15,10 @@
  *   vadd vsub vmul vdiv vmax vmin, vfmadd(a, b, c) = a * b + c, vabs, vround (to nearest even)
  *   vless(a, b), vselect(m, a, b) = m ? a : b per lane
  *   vreduce_add(v), vreduce_max(v)   the sum / maximum of the lanes, as a float
- *   vexp vrelu vleaky_relu vclip vsigmoid vhard_sigmoid vhard_swish vtanh vsilu: the activations that fused
- *   epilogues apply (compiler/template.c: tpl_activation), written once for every ISA below the sections. */
+ *   vmax(a, b) = a > b ? a : b and vmin(a, b) = a < b ? a : b lane by lane, as the x86 instructions do: a NaN
+ *   lane in either gives b's lane, so callers order the operands for the NaN behaviour they want
+ * The activations fused epilogues apply (vexp vrelu vleaky_relu vclip vsigmoid vhard_sigmoid vhard_swish vtanh
+ * vsilu; compiler/template.c: tpl_activation) are in simd_math.h, which follows this file wherever it goes. */
 #ifndef CNNC_SIMD_H
 #define CNNC_SIMD_H
 
@@ -53,16 +55,6 @@ VFN vmask vless(vfloat a, vfloat b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ
 VFN vfloat vselect(vmask m, vfloat a, vfloat b) { return _mm512_mask_blend_ps(m, b, a); }
 VFN float vreduce_add(vfloat v) { return _mm512_reduce_add_ps(v); }
 VFN float vreduce_max(vfloat v) { return _mm512_reduce_max_ps(v); }
-/* 2^n for whole n in [-126, 127] held in float lanes: the exponent field built directly. */
-VFN vfloat vpow2_whole_(vfloat n) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-}
-/* The sign bit of s on the magnitude of m. */
-VFN vfloat vcopysign_(vfloat m, vfloat s) {
-  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
-  return _mm512_castsi512_ps(_mm512_or_epi32(_mm512_andnot_epi32(sign, _mm512_castps_si512(m)),
-                                             _mm512_and_epi32(sign, _mm512_castps_si512(s))));
-}
 
 #elif defined(CNNC_ISA_AVX2)
 #include <immintrin.h>
@@ -105,73 +97,9 @@ VFN float vreduce_max(vfloat v) {
   s = _mm_max_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-VFN vfloat vpow2_whole_(vfloat n) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
-}
-VFN vfloat vcopysign_(vfloat m, vfloat s) {
-  const vfloat sign = _mm256_set1_ps(-0.0f);
-  return _mm256_or_ps(_mm256_andnot_ps(sign, m), _mm256_and_ps(sign, s));
-}
 
 #else
 #error "simd.h: define CNNC_ISA_AVX512 or CNNC_ISA_AVX2 before it"
 #endif
-
-/* The activations, in the names above only. */
-
-VFN vfloat vrelu(vfloat x) { return vmax(x, vzero()); }
-
-VFN vfloat vleaky_relu(vfloat x, float alpha) {
-  return vselect(vless(x, vzero()), vmul(x, vbroadcast(alpha)), x);
-}
-
-VFN vfloat vclip(vfloat x, float lo, float hi) { return vmin(vmax(x, vbroadcast(lo)), vbroadcast(hi)); }
-
-/* e^x as 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2) / 2, e^r from the Cephes expf polynomial: within
- * 2 ulp of expf. x is clamped to [-87.3, 88.3], so the result is 0 below (where expf gives denormals) and
- * 2.1e38 above (where it gives up to FLT_MAX and then infinity); the activations never get there. */
-VFN vfloat vexp(vfloat x) {
-  x = vmin(vmax(x, vbroadcast(-87.3f)), vbroadcast(88.3f));
-  const vfloat n = vround(vmul(x, vbroadcast(1.44269504088896341f)));
-  vfloat r = vfmadd(n, vbroadcast(-0.693359375f), x); /* ln 2 in two parts, the first exact */
-  r = vfmadd(n, vbroadcast(2.12194440e-4f), r);
-  vfloat p = vbroadcast(1.9875691500e-4f);
-  p = vfmadd(p, r, vbroadcast(1.3981999507e-3f));
-  p = vfmadd(p, r, vbroadcast(8.3334519073e-3f));
-  p = vfmadd(p, r, vbroadcast(4.1665795894e-2f));
-  p = vfmadd(p, r, vbroadcast(1.6666665459e-1f));
-  p = vfmadd(p, r, vbroadcast(5.0000001201e-1f));
-  const vfloat e = vadd(vfmadd(vmul(p, r), r, r), vbroadcast(1.0f));
-  return vmul(e, vpow2_whole_(n));
-}
-
-VFN vfloat vsigmoid(vfloat x) {
-  const vfloat one = vbroadcast(1.0f);
-  return vdiv(one, vadd(one, vexp(vsub(vzero(), x))));
-}
-
-VFN vfloat vhard_sigmoid(vfloat x, float alpha, float beta) {
-  return vmin(vmax(vfmadd(x, vbroadcast(alpha), vbroadcast(beta)), vzero()), vbroadcast(1.0f));
-}
-
-VFN vfloat vhard_swish(vfloat x) { return vmul(x, vhard_sigmoid(x, 1.0f / 6.0f, 0.5f)); }
-
-VFN vfloat vsilu(vfloat x) { return vdiv(x, vadd(vbroadcast(1.0f), vexp(vsub(vzero(), x)))); }
-
-/* tanh: an odd polynomial below |x| = 0.625 (Cephes tanhf), where 1 - 2 / (e^2|x| + 1) would cancel, that
- * formula above. */
-VFN vfloat vtanh(vfloat x) {
-  const vfloat ax = vabs(x);
-  const vfloat z = vmul(x, x);
-  vfloat p = vbroadcast(-5.70498872745e-3f);
-  p = vfmadd(p, z, vbroadcast(2.06390887954e-2f));
-  p = vfmadd(p, z, vbroadcast(-5.37397155531e-2f));
-  p = vfmadd(p, z, vbroadcast(1.33314422036e-1f));
-  p = vfmadd(p, z, vbroadcast(-3.33332819422e-1f));
-  const vfloat small = vfmadd(vmul(p, z), x, x);
-  const vfloat one = vbroadcast(1.0f);
-  const vfloat big = vsub(one, vdiv(vbroadcast(2.0f), vadd(vexp(vadd(ax, ax)), one)));
-  return vselect(vless(ax, vbroadcast(0.625f)), small, vcopysign_(big, x));
-}
 
 #endif

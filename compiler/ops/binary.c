@@ -191,14 +191,39 @@ static void binary_emit(Emitter *e, const Node *n) {
   emit_close(e, loops);
 }
 
-#define BINARY_OP(sym, ID, onnx_name)                                                                              \
+/* On SIMD targets float Add, Sub, Mul and Div with the broadcasts CNNs use run as templates/eltwise_binary.c
+ * (eltwise_simd.c), blocked when an operand arrives blocked. */
+static const char *vector_op(OpKind kind) {
+  switch (kind) {
+  case OP_ADD: return "vadd";
+  case OP_SUB: return "vsub";
+  case OP_MUL: return "vmul";
+  case OP_DIV: return "vdiv";
+  default: return NULL;
+  }
+}
+
+static bool binary_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  static const Activation none = {ACT_NONE, 0, 0};
+  /* opset < 7 broadcasts (axis) and PRelu's old slope are not numpy's: the portable loops read them */
+  const BinaryParams *p = n->params;
+  for (int i = 0; i < 2; i++)
+    if (p->operand[i].rank != n->in[i]->rank)
+      return false;
+  return vector_op(n->op->kind) && eltwise_binary_simd(g, n, t, &none, in_layout, out_layout);
+}
+
+static void binary_emit_simd(Emitter *e, const Node *n) { eltwise_binary_emit(e, n, vector_op(n->op->kind)); }
+
+#define BINARY_OP(sym, ID, onnx_name, simd_hooks)                                                                  \
   const OpDesc op_##sym = {                                                                                        \
       .kind = OP_##ID, .name = onnx_name, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                    \
-      .infer = binary_infer, .fold = binary_fold, .emit = binary_emit,                                             \
+      .infer = binary_infer, .fold = binary_fold, .emit = binary_emit, simd_hooks                                  \
   };
-BINARY_OP(add, ADD, "Add")
-BINARY_OP(sub, SUB, "Sub")
-BINARY_OP(mul, MUL, "Mul")
-BINARY_OP(div, DIV, "Div")
-BINARY_OP(pow, POW, "Pow")
-BINARY_OP(prelu, PRELU, "PRelu")
+#define SIMD_HOOKS .simd = binary_simd, .emit_simd = binary_emit_simd,
+BINARY_OP(add, ADD, "Add", SIMD_HOOKS)
+BINARY_OP(sub, SUB, "Sub", SIMD_HOOKS)
+BINARY_OP(mul, MUL, "Mul", SIMD_HOOKS)
+BINARY_OP(div, DIV, "Div", SIMD_HOOKS)
+BINARY_OP(pow, POW, "Pow", )
+BINARY_OP(prelu, PRELU, "PRelu", )

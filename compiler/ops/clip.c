@@ -137,7 +137,18 @@ static void clip_emit(Emitter *e, const Node *n) {
   emit_close(e, loops);
 }
 
+/* On SIMD targets a float Clip with constant bounds runs as templates/eltwise_unary.c (eltwise_simd.c); a
+ * missing bound is an infinite one. */
+static bool clip_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  const ClipParams *p = n->params;
+  if (n->in[0]->dtype != DT_FLOAT || (p->lo.present && !p->lo.constant) || (p->hi.present && !p->hi.constant))
+    return false;
+  Activation act = {ACT_CLIP, p->lo.present ? p->lo.value.f : -INFINITY, p->hi.present ? p->hi.value.f : INFINITY};
+  return eltwise_unary_simd(n, t, &act, in_layout, out_layout);
+}
+
 const OpDesc op_clip = {
     .kind = OP_CLIP, .name = "Clip", .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = clip_infer, .fold = clip_fold, .emit = clip_emit,
+    .infer = clip_infer, .fold = clip_fold, .emit = clip_emit, .simd = clip_simd, .emit_simd = eltwise_unary_emit,
 };

@@ -1,5 +1,10 @@
 /* Concat: the inputs are laid side by side along `axis`. Viewed as [outer, axis * inner] matrices, each input
- * copies its rows into a column band of the output's rows. */
+ * copies its rows into a column band of the output's rows.
+ *
+ * On SIMD targets, a channel Concat of 4-D float tensors stays channel-blocked when an input arrives blocked and
+ * every input but the last fills whole blocks: each input's blocks are then a contiguous run of the output's
+ * blocks per image, so the copies stay plain memcpys, and views.c can let the producers write their slices in
+ * place. Without this the layout pass would reorder the blocked inputs to row-major and the output back. */
 #include "../cnnc.h"
 
 #include <limits.h>
@@ -74,7 +79,48 @@ static void concat_emit(Emitter *e, const Node *n) {
   }
 }
 
+static bool concat_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  const Value *y = n->out[0];
+  int vlen = target_vector_floats(t);
+  if (y->dtype != DT_FLOAT || y->rank != 4 || normalize_axis(n, attr_int(n, "axis", 1), 4) != 1)
+    return false;
+  bool blocked_input = false;
+  for (int i = 0; i < n->n_in; i++) {
+    if (i < n->n_in - 1 && n->in[i]->dims[1] % vlen != 0)
+      return false;
+    blocked_input = blocked_input || in_layout[i] == LAYOUT_NCHWC;
+  }
+  if (!blocked_input)
+    return false;
+  for (int i = 0; i < n->n_in; i++)
+    in_layout[i] = LAYOUT_NCHWC;
+  out_layout[0] = LAYOUT_NCHWC;
+  n->kernel = cn_format("concat NCHW%dc, whole blocks", vlen);
+  return true;
+}
+
+/* Per image, input i's blocks (its padded tail block included, for the last input) go to the output's blocks
+ * from its first channel on. */
+static void concat_emit_simd(Emitter *e, const Node *n) {
+  const Value *y = n->out[0];
+  int64_t block = y->block, plane = y->dims[2] * y->dims[3];
+  int64_t out_image = (y->dims[1] + block - 1) / block * block * plane;
+  int64_t start = 0; /* input i's first channel */
+  for (int i = 0; i < n->n_in; i++) {
+    const Value *x = n->in[i];
+    int64_t image = (x->dims[1] + block - 1) / block * block * plane;
+    if (x->alias_of != y) {
+      StridedCopy c = {.rank = 2, .dims = {y->dims[0], image}, .src_step = {image, 1},
+                       .dst_base = start * plane, .dst_step = {out_image, 1}};
+      emit_strided_copy(e, &c, emit_out(n, 0), emit_in(n, i));
+    }
+    start += x->dims[1];
+  }
+}
+
 const OpDesc op_concat = {
     .kind = OP_CONCAT, .name = "Concat", .min_in = 1, .max_in = INT_MAX, .min_out = 1, .max_out = 1,
-    .infer = concat_infer, .fold = concat_fold, .emit = concat_emit,
+    .infer = concat_infer, .fold = concat_fold, .emit = concat_emit, .simd = concat_simd,
+    .emit_simd = concat_emit_simd,
 };

@@ -210,14 +210,68 @@ void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t r
   emitf(e, "}");
 }
 
+/* On SIMD targets, a 2-D MaxPool (without Indices) or AveragePool whose input arrives channel-blocked runs
+ * templates/pool_nchwc.c and writes a blocked output; a row-major input keeps the loop nest above. */
+typedef struct PoolKernel {
+  int vlen;
+  int tile; /* output pixels per register tile */
+} PoolKernel;
+
+/* Whether a tensor of x's shape, blocked, stays below 2^31 elements (the templates index with int). */
+static bool blocked_fits_int(const Value *x, int vlen) {
+  int64_t padded = cn_mul_size(x->dims[0], (x->dims[1] + vlen - 1) / vlen * vlen);
+  padded = cn_mul_size(padded, plane_size(x));
+  return padded >= 0 && padded < INT32_MAX;
+}
+
+static bool pool_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  const PoolParams *p = n->params;
+  const Value *x = n->in[0];
+  int vlen = target_vector_floats(t);
+  bool indices = n->n_out > 1 && n->out[1];
+  if (in_layout[0] != LAYOUT_NCHWC || x->dtype != DT_FLOAT || x->rank != 4 || indices ||
+      !blocked_fits_int(x, vlen) || !blocked_fits_int(n->out[0], vlen))
+    return false;
+  PoolKernel *k = cn_alloc(sizeof *k);
+  k->vlen = vlen;
+  k->tile = p->w.out[1] < 4 ? (int)p->w.out[1] : 4;
+  n->kernel = cn_format("%s NCHW%dc %lldx%lld, tile %d pixels", p->kind == POOL_MAX ? "max pool" : "average pool",
+                        vlen, (long long)p->w.kernel[0], (long long)p->w.kernel[1], k->tile);
+  n->kernel_params = k;
+  out_layout[0] = LAYOUT_NCHWC;
+  return true;
+}
+
+static void pool_emit_simd(Emitter *e, const Node *n) {
+  const PoolParams *p = n->params;
+  const PoolKernel *k = n->kernel_params;
+  const Window *w = &p->w;
+  char *fn = cn_format("%s_kernel", emit_function_name(n));
+  Instance *t = tpl_begin(e, "pool_nchwc.c", fn);
+  tpl_int(t, "BATCH", n->in[0]->dims[0]);
+  tpl_int(t, "CHANNELS", n->in[0]->dims[1]);
+  static const char *const sizes[][2] = {{"IH", "IW"}, {"OH", "OW"}, {"KH", "KW"}, {"SH", "SW"}, {"DH", "DW"},
+                                         {"PT", "PL"}, {"PB", "PR"}};
+  const int64_t *values[] = {w->in, w->out, w->kernel, w->stride, w->dilation, w->pad_begin, w->pad_end};
+  for (int s = 0; s < 7; s++)
+    for (int a = 0; a < 2; a++)
+      tpl_int(t, sizes[s][a], values[s][a]);
+  tpl_int(t, "POOL_MAX", p->kind == POOL_MAX);
+  tpl_int(t, "COUNT_INCLUDE_PAD", p->count_include_pad);
+  tpl_list(t, "TILE", k->tile);
+  tpl_end(t);
+  emitf(e, "%s(%s, %s);", fn, emit_in(n, 0), emit_out(n, 0));
+}
+
 const OpDesc op_max_pool = {
     .kind = OP_MAX_POOL, .name = "MaxPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
-    .infer = max_pool_infer, .emit = pool_emit,
+    .infer = max_pool_infer, .emit = pool_emit, .simd = pool_simd, .emit_simd = pool_emit_simd,
 };
 
 const OpDesc op_average_pool = {
     .kind = OP_AVERAGE_POOL, .name = "AveragePool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = average_pool_infer, .emit = pool_emit,
+    .infer = average_pool_infer, .emit = pool_emit, .simd = pool_simd, .emit_simd = pool_emit_simd,
 };
 
 const OpDesc op_lp_pool = {
@@ -263,12 +317,40 @@ static void global_pool_emit(Emitter *e, const Node *n) {
   emitf(e, "}");
 }
 
+/* On SIMD targets a blocked float input runs templates/global_pool_nchwc.c, which writes the (N, C, 1, ...)
+ * result row-major: the classifier after it reads it so. */
+static bool global_pool_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  const Value *x = n->in[0];
+  int vlen = target_vector_floats(t);
+  if (in_layout[0] != LAYOUT_NCHWC || x->dtype != DT_FLOAT || !blocked_fits_int(x, vlen))
+    return false;
+  n->kernel = cn_format("global %s pool NCHW%dc", n->op->kind == OP_GLOBAL_AVERAGE_POOL ? "average" : "max", vlen);
+  out_layout[0] = LAYOUT_ROW_MAJOR;
+  return true;
+}
+
+static void global_pool_emit_simd(Emitter *e, const Node *n) {
+  const Value *x = n->in[0];
+  char *fn = cn_format("%s_kernel", emit_function_name(n));
+  Instance *t = tpl_begin(e, "global_pool_nchwc.c", fn);
+  tpl_int(t, "BATCH", x->dims[0]);
+  tpl_int(t, "CHANNELS", x->dims[1]);
+  tpl_int(t, "SIZE", plane_size(x));
+  tpl_int(t, "POOL_MAX", n->op->kind == OP_GLOBAL_MAX_POOL);
+  tpl_int(t, "OUT_NCHWC", 0);
+  tpl_end(t);
+  emitf(e, "%s(%s, %s);", fn, emit_in(n, 0), emit_out(n, 0));
+}
+
 const OpDesc op_global_average_pool = {
     .kind = OP_GLOBAL_AVERAGE_POOL, .name = "GlobalAveragePool", .min_in = 1, .max_in = 1, .min_out = 1,
-    .max_out = 1, .infer = global_pool_infer, .emit = global_pool_emit,
+    .max_out = 1, .infer = global_pool_infer, .emit = global_pool_emit, .simd = global_pool_simd,
+    .emit_simd = global_pool_emit_simd,
 };
 
 const OpDesc op_global_max_pool = {
     .kind = OP_GLOBAL_MAX_POOL, .name = "GlobalMaxPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = global_pool_infer, .emit = global_pool_emit,
+    .infer = global_pool_infer, .emit = global_pool_emit, .simd = global_pool_simd,
+    .emit_simd = global_pool_emit_simd,
 };

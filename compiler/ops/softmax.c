@@ -67,12 +67,35 @@ static void softmax_emit(Emitter *e, const Node *n) {
   emitf(e, "}");
 }
 
+/* On SIMD targets a float (Log)Softmax over contiguous rows (the last axis, or everything from `axis` on before
+ * opset 13) runs templates/softmax.c on row-major data. */
+static bool softmax_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g, (void)t;
+  const SoftmaxParams *p = n->params;
+  if (n->in[0]->dtype != DT_FLOAT || p->inner != 1 || value_count(n->in[0]) >= INT32_MAX)
+    return false;
+  n->kernel = cn_strdup("softmax over rows");
+  in_layout[0] = out_layout[0] = LAYOUT_ROW_MAJOR;
+  return true;
+}
+
+static void softmax_emit_simd(Emitter *e, const Node *n) {
+  const SoftmaxParams *p = n->params;
+  char *fn = cn_format("%s_kernel", emit_function_name(n));
+  Instance *t = tpl_begin(e, "softmax.c", fn);
+  tpl_int(t, "ROWS", p->outer);
+  tpl_int(t, "LEN", p->len);
+  tpl_int(t, "LOG", n->op->kind == OP_LOG_SOFTMAX);
+  tpl_end(t);
+  emitf(e, "%s(%s, %s);", fn, emit_in(n, 0), emit_out(n, 0));
+}
+
 const OpDesc op_softmax = {
     .kind = OP_SOFTMAX, .name = "Softmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = softmax_infer, .emit = softmax_emit,
+    .infer = softmax_infer, .emit = softmax_emit, .simd = softmax_simd, .emit_simd = softmax_emit_simd,
 };
 
 const OpDesc op_log_softmax = {
     .kind = OP_LOG_SOFTMAX, .name = "LogSoftmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = softmax_infer, .emit = softmax_emit,
+    .infer = softmax_infer, .emit = softmax_emit, .simd = softmax_simd, .emit_simd = softmax_emit_simd,
 };

@@ -259,10 +259,28 @@ static void unary_emit(Emitter *e, const Node *n) {
   emit_close(e, loops);
 }
 
+/* On SIMD targets the activations simd_math.h has run as templates/eltwise_unary.c (eltwise_simd.c). */
+static bool unary_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  const UnaryParams *p = n->params;
+  Activation act = {.alpha = p->attr[ALPHA], .beta = p->attr[BETA]};
+  switch (p->row->kind) {
+  case OP_RELU: act.kind = ACT_RELU; break;
+  case OP_LEAKY_RELU: act.kind = ACT_LEAKY_RELU; break;
+  case OP_SIGMOID: act.kind = ACT_SIGMOID; break;
+  case OP_HARD_SIGMOID: act.kind = ACT_HARD_SIGMOID; break;
+  case OP_HARD_SWISH: act.kind = ACT_HARD_SWISH; break;
+  case OP_TANH: act.kind = ACT_TANH; break;
+  default: return false;
+  }
+  return eltwise_unary_simd(n, t, &act, in_layout, out_layout);
+}
+
 #define UNARY_OP(sym, ID, onnx_name)                                                                               \
   const OpDesc op_##sym = {                                                                                        \
       .kind = OP_##ID, .name = onnx_name, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,                    \
-      .infer = unary_infer, .fold = unary_fold, .emit = unary_emit,                                                \
+      .infer = unary_infer, .fold = unary_fold, .emit = unary_emit, .simd = unary_simd,                            \
+      .emit_simd = eltwise_unary_emit,                                                                             \
   };
 UNARY_OP(relu, RELU, "Relu")
 UNARY_OP(leaky_relu, LEAKY_RELU, "LeakyRelu")

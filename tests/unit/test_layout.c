@@ -30,10 +30,10 @@ static int count_ops(const Graph *g, OpKind kind) {
   return count;
 }
 
-/* x -> conv A -> conv B -> Relu (portable) -> conv C -> y, with B's output also read by a second Relu. */
+/* x -> conv A -> conv B -> Elu (no blocked kernel) -> conv C -> y, with B's output also read by a second Elu. */
 typedef struct Chain {
   Graph *g;
-  Node *a, *b, *relu, *relu2, *c;
+  Node *a, *b, *elu, *elu2, *c;
 } Chain;
 
 static Chain chain(void) {
@@ -42,11 +42,11 @@ static Chain chain(void) {
   Value *x = tb_input(k.g, "x", DT_FLOAT, 4, TB_DIMS(1, 20, 3, 5));
   k.a = pointwise(k.g, x, 20, 24, 1);
   k.b = pointwise(k.g, k.a->out[0], 24, 17, 2);
-  k.relu = tb_node(k.g, "Relu", 1, (Value *[]){k.b->out[0]}, 1);
-  k.relu2 = tb_node(k.g, "Relu", 1, (Value *[]){k.b->out[0]}, 1);
-  k.c = pointwise(k.g, k.relu->out[0], 17, 9, 3);
+  k.elu = tb_node(k.g, "Elu", 1, (Value *[]){k.b->out[0]}, 1);
+  k.elu2 = tb_node(k.g, "Elu", 1, (Value *[]){k.b->out[0]}, 1);
+  k.c = pointwise(k.g, k.elu->out[0], 17, 9, 3);
   tb_output(k.g, k.c->out[0]);
-  tb_output(k.g, k.relu2->out[0]);
+  tb_output(k.g, k.elu2->out[0]);
   tb_infer(k.g);
   return k;
 }
@@ -65,7 +65,7 @@ static void test_reorders_at_edges(void) {
   Chain k = chain();
   Value *y = k.c->out[0];
   layout_assign(k.g, TARGET_AVX512);
-  /* into A, out of B (once, for both Relus), into C, and out of C into the caller's buffer */
+  /* into A, out of B (once, for both Elus), into C, and out of C into the caller's buffer */
   CU_ASSERT_EQUAL(count_ops(k.g, OP_REORDER), 4);
   CU_ASSERT_PTR_NOT_NULL(k.a->kernel);
   CU_ASSERT_EQUAL(k.a->in[0]->layout, LAYOUT_NCHWC);
@@ -73,9 +73,9 @@ static void test_reorders_at_edges(void) {
   CU_ASSERT_EQUAL(k.a->out[0]->layout, LAYOUT_NCHWC);
   CU_ASSERT_EQUAL(k.a->out[0]->block, 16);
   CU_ASSERT_PTR_EQUAL(k.b->in[0], k.a->out[0]); /* blocked from A to B: no reorder */
-  CU_ASSERT_EQUAL(k.relu->in[0]->layout, LAYOUT_ROW_MAJOR);
-  CU_ASSERT_PTR_EQUAL(k.relu->in[0], k.relu2->in[0]);
-  CU_ASSERT_EQUAL(k.relu->in[0]->producer->op->kind, OP_REORDER);
+  CU_ASSERT_EQUAL(k.elu->in[0]->layout, LAYOUT_ROW_MAJOR);
+  CU_ASSERT_PTR_EQUAL(k.elu->in[0], k.elu2->in[0]);
+  CU_ASSERT_EQUAL(k.elu->in[0]->producer->op->kind, OP_REORDER);
   /* the graph output stays row-major, written by a reorder from C's blocked result */
   CU_ASSERT_PTR_EQUAL(k.g->outputs[0], y);
   CU_ASSERT_EQUAL(y->layout, LAYOUT_ROW_MAJOR);

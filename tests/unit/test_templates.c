@@ -1,61 +1,11 @@
-/* Kernel templates tested on their own. Each test writes a program the way cnnc writes a model: target.c's
- * prologue (ISA macro, target pragma, simd.h), template instances with small odd constants written through
- * template.c, then a driver from tests/unit/templates/ that runs them on random data against plain-C
- * references. Every program is built with gcc and with clang under -Werror, for each SIMD target this machine
- * runs, and must exit 0. */
+/* Kernel templates tested on their own (tb_run_template_tests): simd.h, the pointwise convolution and the
+ * reorders. Each program holds template instances with small odd constants written through template.c and a
+ * driver from tests/unit/templates/ that runs them on random data against plain-C references. */
 #include "testutil.h"
 
 #include <string.h>
 
-#define DRIVERS CNNC_SOURCE_DIR "/tests/unit/templates/"
-
-static const char *const compilers[] = {"gcc", "clang"};
-
-/* Writes the instances of one program into e->kernels; vlen is the target's. */
-typedef void (*WriteInstances)(Emitter *e, int vlen);
-
-/* prologue, the activation kinds, the driver, the instances, then `tests` (a function body returning the failure
- * count) as run_tests, and main. */
-static char *program(Target t, const char *driver, WriteInstances write, const char *tests) {
-  char *text;
-  size_t len;
-  FILE *out = open_memstream(&text, &len);
-  fputs("#include <stddef.h>\n#include <stdint.h>\n", out);
-  target_emit_begin(out, t, true);
-  fprintf(out, "enum { ACT_NONE = %d, ACT_RELU = %d, ACT_LEAKY_RELU = %d, ACT_CLIP = %d, ACT_SIGMOID = %d,\n"
-               "       ACT_HARD_SIGMOID = %d, ACT_HARD_SWISH = %d, ACT_TANH = %d, ACT_SILU = %d };\n",
-          ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_CLIP, ACT_SIGMOID, ACT_HARD_SIGMOID, ACT_HARD_SWISH, ACT_TANH,
-          ACT_SILU);
-  fprintf(out, "#include \"%s%s\"\n\n", DRIVERS, driver);
-  EmitOptions o = {.target = t};
-  Emitter e = {.out = out, .kernels = out, .opts = &o};
-  if (write)
-    write(&e, target_vector_floats(t));
-  fprintf(out, "static int run_tests(void) {\n%s\n}\n\n", tests);
-  target_emit_end(out, t);
-  fputs("int main(void) {\n  int failures = run_tests();\n  if (failures) printf(\"%d failures\\n\", failures);\n"
-        "  return failures != 0;\n}\n",
-        out);
-  fclose(out);
-  return text;
-}
-
-/* Runs the program for every target and compiler; each must build and pass. */
-static void run_everywhere(const char *driver, WriteInstances write, const char *tests) {
-  Target targets[4];
-  int n = tb_host_targets(targets);
-  if (n == 0)
-    CU_FAIL("this machine runs no SIMD target: the templates cannot be tested here");
-  for (int i = 0; i < n; i++)
-    for (size_t c = 0; c < sizeof compilers / sizeof compilers[0]; c++) {
-      int status = tb_run_program(program(targets[i], driver, write, tests), compilers[c], "-O2");
-      if (status != 0)
-        fprintf(stderr, "%s with %s: exit status %d\n", target_name(targets[i]), compilers[c], status);
-      CU_ASSERT_EQUAL(status, 0);
-    }
-}
-
-static void test_simd_functions(void) { run_everywhere("simd_test.c", NULL, "  return simd_tests();"); }
+static void test_simd_functions(void) { tb_run_template_tests("simd_test.c", NULL, "  return simd_tests();"); }
 
 /* conv_pointwise.c */
 
@@ -130,7 +80,7 @@ static void write_pointwise(Emitter *e, int vlen) {
 }
 
 static void test_conv_pointwise(void) {
-  run_everywhere("conv_pointwise_test.c", write_pointwise,
+  tb_run_template_tests("conv_pointwise_test.c", write_pointwise,
                  "  for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++)\n"
                  "    pw_run(&pw_cases[i]);\n"
                  "  return test_failures;");
@@ -160,7 +110,7 @@ static void write_reorders(Emitter *e, int vlen) {
 }
 
 static void test_reorder_round_trip(void) {
-  run_everywhere("reorder_test.c", write_reorders,
+  tb_run_template_tests("reorder_test.c", write_reorders,
                  "  for (size_t i = 0; i < sizeof ro_cases / sizeof ro_cases[0]; i++)\n"
                  "    ro_run(&ro_cases[i]);\n"
                  "  return test_failures;");

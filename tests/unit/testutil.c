@@ -117,12 +117,19 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL, NULL);
 }
 
-int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
+static int compile_and_run(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag,
+                           bool passes) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
   fold_dead_code(g);
+  if (passes) {
+    fold_bn(g);
+    fuse(g);
+  }
   layout_assign(g, target);
+  if (passes)
+    views(g);
   Plan plan = plan_memory(g);
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
@@ -145,6 +152,14 @@ int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, con
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;
+}
+
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
+  return compile_and_run(g, driver_c, target, cc_name, cflag, false);
+}
+
+int tb_compile_and_run_pipeline(Graph *g, const char *driver_c, Target target, const char *cc_name) {
+  return compile_and_run(g, driver_c, target, cc_name, NULL, true);
 }
 
 void tb_passes(Graph *g) {
@@ -313,4 +328,45 @@ int tb_host_targets(Target *targets) {
   if (best == TARGET_AVX512 || best == TARGET_AVX2)
     targets[n++] = TARGET_AVX2;
   return n;
+}
+
+#define TEMPLATE_DRIVERS CNNC_SOURCE_DIR "/tests/unit/templates/"
+
+static char *template_program(Target t, const char *driver, TbWriteInstances write, const char *tests) {
+  char *text;
+  size_t len;
+  FILE *out = open_memstream(&text, &len);
+  fputs("#include <stddef.h>\n#include <stdint.h>\n", out);
+  target_emit_begin(out, t, true);
+  fprintf(out, "enum { ACT_NONE = %d, ACT_RELU = %d, ACT_LEAKY_RELU = %d, ACT_CLIP = %d, ACT_SIGMOID = %d,\n"
+               "       ACT_HARD_SIGMOID = %d, ACT_HARD_SWISH = %d, ACT_TANH = %d, ACT_SILU = %d };\n",
+          ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_CLIP, ACT_SIGMOID, ACT_HARD_SIGMOID, ACT_HARD_SWISH, ACT_TANH,
+          ACT_SILU);
+  fprintf(out, "#include \"%s%s\"\n\n", TEMPLATE_DRIVERS, driver);
+  EmitOptions o = {.target = t};
+  Emitter e = {.out = out, .kernels = out, .opts = &o};
+  if (write)
+    write(&e, target_vector_floats(t));
+  fprintf(out, "static int run_tests(void) {\n%s\n}\n\n", tests);
+  target_emit_end(out, t);
+  fputs("int main(void) {\n  int failures = run_tests();\n  if (failures) printf(\"%d failures\\n\", failures);\n"
+        "  return failures != 0;\n}\n",
+        out);
+  fclose(out);
+  return text;
+}
+
+void tb_run_template_tests(const char *driver, TbWriteInstances write, const char *tests) {
+  static const char *const compilers[] = {"gcc", "clang"};
+  Target targets[4];
+  int n = tb_host_targets(targets);
+  if (n == 0)
+    CU_FAIL("this machine runs no SIMD target: the templates cannot be tested here");
+  for (int i = 0; i < n; i++)
+    for (size_t c = 0; c < sizeof compilers / sizeof compilers[0]; c++) {
+      int status = tb_run_program(template_program(targets[i], driver, write, tests), compilers[c], "-O2");
+      if (status != 0)
+        fprintf(stderr, "%s: %s with %s: exit status %d\n", driver, target_name(targets[i]), compilers[c], status);
+      CU_ASSERT_EQUAL(status, 0);
+    }
 }

@@ -35,12 +35,22 @@ int tb_compile_and_run(Graph *g, const char *driver_c);
 /* The same for a target (running the layout pass first), a compiler (NULL: $CC or clang) and one more compiler
  * flag (NULL for none), e.g. "-DCNNC_PROFILE". */
 int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc, const char *cflag);
+/* The same with every pass in pipeline_run's order: fold_bn and fuse, the layout pass, then views. */
+int tb_compile_and_run_pipeline(Graph *g, const char *driver_c, Target target, const char *cc);
 /* Compiles a whole C program with cc under -Werror at optimization `opt`, runs it, and returns its exit status
  * (100 + the compiler's status when it does not compile); a failing program's directory is kept and named. */
 int tb_run_program(const char *source, const char *cc, const char *opt);
 /* The SIMD targets this machine can run, best first; returns how many. */
 int tb_host_targets(Target *targets);
 
+/* Kernel templates tested on their own. A test writes a program the way cnnc writes a model: target.c's
+ * prologue (ISA macro, target pragma, simd.h, simd_math.h), the ACT_* values of ActKind, the driver
+ * tests/unit/templates/<driver> (references and checks), the instances `write` puts into e->kernels through
+ * template.c for the target's vector width, then `tests` (the body of a function returning the failure count).
+ * The program is built with gcc and with clang under -Werror for each SIMD target this machine runs, and each
+ * build must run and exit 0; a CUnit failure otherwise. */
+typedef void (*TbWriteInstances)(Emitter *e, int vlen);
+void tb_run_template_tests(const char *driver, TbWriteInstances write, const char *tests);
 /* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse, views. */
 void tb_passes(Graph *g);
 /* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
