@@ -1,0 +1,268 @@
+/* Winograd convolution F(m x m, 3 x 3), m = 4 or 2: a stride-1, dilation-1, ungrouped 3x3 convolution on NCHWc
+ * tensors, with the anchor's fused epilogue applied as each output pixel is stored.
+ *
+ * Algorithm (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"). The output is cut into m x m
+ * tiles; tile t reads an a x a input patch d (a = m + 2, zero outside the input). Per channel,
+ *     Y_t = A^T [ (G g G^T) .* (B^T d_t B) ] A
+ * so with U = G g G^T (weights, transformed at compile time) and V_t = B^T d_t B (input, at run time), the sum
+ * over input channels becomes, for each of the a*a transformed points xi, one matrix product
+ *     M[xi] (tiles x K) = V[xi] (tiles x C) * U[xi] (C x K)
+ * and the output transform A^T M A turns a*a products into m*m outputs: 36 multiplies per 16 outputs for
+ * F(4x4,3x3) (2.25 per output, against 9 for a direct convolution), 16 per 4 for F(2x2,3x3) (4 per output).
+ * Interpolation points 0, 1, -1, 2, -2 (and infinity) for F(4x4,3x3), 0, 1, -1 for F(2x2,3x3): the transforms
+ * below are written out by hand with those coefficients (B^T and A^T; G is the compiler's).
+ *
+ * Schedule. Tiles run in blocks of TB. For one block the input transform fills V (all a*a points, all input
+ * channels); then, one chunk of KC output-channel blocks at a time, a*a small matrix products fill M, and the
+ * output transform drains M into the output through the epilogue. The compiler sizes the blocks so that V and M
+ * stay in L2 (mostly in L1) between the transforms and the products; the weights stream through once per block,
+ * prefetched ahead. The products' register tile is R tiles x J vectors of output channels: per input channel, R
+ * broadcasts of V and J loads of U feed R*J fused multiply-adds.
+ *
+ * Layouts (VLEN = vector width in floats; CB = ceil(C / VLEN), KB = ceil(K / VLEN)):
+ *   x     input  (N, CB, H, W, VLEN): NCHWc, channels past C zero
+ *   y     output (N, KB, OH, OW, VLEN); may not overlap x (tiles read their neighbours' pixels)
+ *   u     weights (a*a, KB / J, CB * VLEN, J * VLEN): for point xi and panel p of J output-channel vectors, row
+ *         c holds U[xi][c][p*J*VLEN ...]; zero for c >= C or output channel >= K
+ *   work  scratch of a*a * TB * (CB + KC) * VLEN floats:
+ *         V (TB / R, CB, a*a, R, VLEN): per group of R tiles, per input-channel block, per point, R tile
+ *                                       vectors (a tile's 36 points for one channel block lie within R*36
+ *                                       vectors, so the input transform's stores stay close together)
+ *         M (KC, a*a, TB, VLEN):        per output-channel block of the chunk, per point, TB tile vectors
+ *
+ * Parameters (integer constants the instantiation defines; the instantiation #undefs them after the text):
+ *   FN              the function's name
+ *   WINO_M          2 or 4: output tile side
+ *   WINO_N, WINO_C, WINO_K, WINO_H, WINO_W   batch, input and output channels, input height and width
+ *   WINO_OH, WINO_OW                         output height and width (stride 1: H + pads - 2)
+ *   WINO_PAD_T, WINO_PAD_L                   padding before the first row and column
+ *   WINO_TB         tiles per block, a multiple of WINO_R
+ *   WINO_R, WINO_J  register tile: tiles by output-channel vectors
+ *   WINO_KC         output-channel blocks per chunk: a multiple of WINO_J that divides KB
+ *   WINO_COLS(X)    X(0) ... X(J-1)                } the register tile, unrolled
+ *   WINO_TILE(X)    X(r, j) for every r < R, j < J  }
+ *   WINO_PREFETCH   how far ahead (in floats) the products prefetch the weights they stream; 0 for none
+ *   WINO_EXTRA_PARAMS   extra function parameters the epilogue reads (empty, or starting with a comma), and
+ *   WINO_EXTRA_ARGS     the same names as arguments: ", bias, residual"
+ *   EPILOGUE(v, kb, off)  the output vector v of channel block kb, stored at y + off: returns the vector to store
+ *                         (bias, activation, residual at the same offset, post-activation)
+ */
+
+#define WINO_PASTE2(a, b) a##b
+#define WINO_PASTE(a, b) WINO_PASTE2(a, b)
+#define WINO_LOCAL(name) WINO_PASTE(FN, name)
+
+#define WINO_A (WINO_M + 2)
+#define WINO_POINTS (WINO_A * WINO_A)
+#define WINO_CB ((WINO_C + VLEN - 1) / VLEN)
+#define WINO_KB ((WINO_K + VLEN - 1) / VLEN)
+#define WINO_TH ((WINO_OH + WINO_M - 1) / WINO_M)
+#define WINO_TW ((WINO_OW + WINO_M - 1) / WINO_M)
+#define WINO_TILES (WINO_N * WINO_TH * WINO_TW)
+#define WINO_BLOCKS ((WINO_TILES + WINO_TB - 1) / WINO_TB)
+#define WINO_V_P (WINO_R * VLEN)                            /* V: between transformed points */
+#define WINO_V_CB (WINO_POINTS * WINO_R * VLEN)             /*    between input-channel blocks */
+#define WINO_V_RB (WINO_CB * WINO_POINTS * WINO_R * VLEN)   /*    between groups of R tiles */
+#define WINO_M_P (WINO_TB * VLEN)                           /* M: between transformed points */
+#define WINO_M_KB (WINO_POINTS * WINO_TB * VLEN)            /*    between output-channel blocks */
+
+#if WINO_TB % WINO_R != 0 || WINO_KC % WINO_J != 0 || WINO_KB % WINO_KC != 0
+#error "winograd.c: WINO_TB must be a multiple of WINO_R, WINO_KC a multiple of WINO_J and a divisor of KB"
+#endif
+
+/* The one-dimensional transforms do not depend on the layer: defined once per file. The input ones read their
+ * vectors at in + i * is and write them at out + i * os; the output ones read at p + i * s into named vectors,
+ * which the caller sends through the epilogue. */
+#ifndef CNNC_WINOGRAD_TRANSFORMS
+#define CNNC_WINOGRAD_TRANSFORMS
+
+/* B^T for F(2,3): rows (1 0 -1 0) (0 1 1 0) (0 -1 1 0) (0 1 0 -1). */
+static inline void wino_input_1d_2(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
+  const vfloat d0 = vload(in), d1 = vload(in + is), d2 = vload(in + 2 * is), d3 = vload(in + 3 * is);
+  vstore(out, vsub(d0, d2));
+  vstore(out + os, vadd(d1, d2));
+  vstore(out + 2 * os, vsub(d2, d1));
+  vstore(out + 3 * os, vsub(d1, d3));
+}
+
+/* B^T for F(4,3): rows (4 0 -5 0 1 0) (0 -4 -4 1 1 0) (0 4 -4 -1 1 0) (0 -2 -1 2 1 0) (0 2 -1 -2 1 0)
+ * (0 4 0 -5 0 1). Rows 1, 2 and rows 3, 4 are even +- odd parts, which share their terms: 12 operations. */
+static inline void wino_input_1d_4(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
+  const vfloat d0 = vload(in), d1 = vload(in + is), d2 = vload(in + 2 * is), d3 = vload(in + 3 * is),
+               d4 = vload(in + 4 * is), d5 = vload(in + 5 * is);
+  const vfloat four = vbroadcast(4.0f), minus_four = vbroadcast(-4.0f), minus_five = vbroadcast(-5.0f);
+  const vfloat two = vbroadcast(2.0f), minus_two = vbroadcast(-2.0f);
+  const vfloat even4 = vfmadd(minus_four, d2, d4), odd4 = vfmadd(minus_four, d1, d3);
+  const vfloat even2 = vsub(d4, d2), odd2 = vsub(d3, d1);
+  vstore(out, vfmadd(four, d0, vfmadd(minus_five, d2, d4)));
+  vstore(out + os, vadd(even4, odd4));
+  vstore(out + 2 * os, vsub(even4, odd4));
+  vstore(out + 3 * os, vfmadd(two, odd2, even2));
+  vstore(out + 4 * os, vfmadd(minus_two, odd2, even2));
+  vstore(out + 5 * os, vfmadd(four, d1, vfmadd(minus_five, d3, d5)));
+}
+
+/* A^T for F(2,3): rows (1 1 1 0) (0 1 -1 -1), on m_k = vload(p + k * s), into y0, y1. */
+#define WINO_OUTPUT_1D_2(p, s, y0, y1)                                                                             \
+  do {                                                                                                             \
+    const vfloat m0_ = vload(p), m1_ = vload((p) + (s)), m2_ = vload((p) + 2 * (s)), m3_ = vload((p) + 3 * (s));   \
+    y0 = vadd(vadd(m0_, m1_), m2_);                                                                                \
+    y1 = vsub(vsub(m1_, m2_), m3_);                                                                                \
+  } while (0)
+
+/* A^T for F(4,3): rows (1 1 1 1 1 0) (0 1 -1 2 -2 0) (0 1 1 4 4 0) (0 1 -1 8 -8 1), into y0 .. y3: 10
+ * operations, sharing the sums and differences of the +-1 and +-2 points. */
+#define WINO_OUTPUT_1D_4(p, s, y0, y1, y2, y3)                                                                     \
+  do {                                                                                                             \
+    const vfloat m1_ = vload((p) + (s)), m2_ = vload((p) + 2 * (s)), m3_ = vload((p) + 3 * (s)),                   \
+                 m4_ = vload((p) + 4 * (s));                                                                       \
+    const vfloat s12_ = vadd(m1_, m2_), d12_ = vsub(m1_, m2_), s34_ = vadd(m3_, m4_), d34_ = vsub(m3_, m4_);       \
+    y0 = vadd(vadd(vload(p), s12_), s34_);                                                                         \
+    y1 = vfmadd(vbroadcast(2.0f), d34_, d12_);                                                                     \
+    y2 = vfmadd(vbroadcast(4.0f), s34_, s12_);                                                                     \
+    y3 = vadd(vfmadd(vbroadcast(8.0f), d34_, d12_), vload((p) + 5 * (s)));                                         \
+  } while (0)
+
+#endif /* CNNC_WINOGRAD_TRANSFORMS */
+
+#define WINO_INPUT_1D WINO_PASTE(wino_input_1d_, WINO_M)
+#if WINO_M == 4
+#define WINO_OUTPUTS(X) X(0) X(1) X(2) X(3)
+#define WINO_OUTPUT_1D(p, s) WINO_OUTPUT_1D_4(p, s, y0, y1, y2, y3)
+#else
+#define WINO_OUTPUTS(X) X(0) X(1)
+#define WINO_OUTPUT_1D(p, s) WINO_OUTPUT_1D_2(p, s, y0, y1)
+#endif
+
+/* Transforms the input patch of `tile` for every input-channel block into V; v is the tile's slot at point 0,
+ * channel block 0. A tile past the last (padding of the last block) gets zeros. */
+static inline void WINO_LOCAL(_input)(const float *restrict x, int tile, float *restrict v) {
+  float patch[WINO_A * WINO_A * VLEN], rows[WINO_A * WINO_A * VLEN];
+  if (tile >= WINO_TILES) {
+    for (int cb = 0; cb < WINO_CB; cb++)
+      for (int p = 0; p < WINO_POINTS; p++)
+        vstore(v + p * WINO_V_P + cb * WINO_V_CB, vzero());
+    return;
+  }
+  const int n = tile / (WINO_TH * WINO_TW), ty = tile / WINO_TW % WINO_TH, tx = tile % WINO_TW;
+  const int iy = ty * WINO_M - WINO_PAD_T, ix = tx * WINO_M - WINO_PAD_L;
+  const int inside = iy >= 0 && iy + WINO_A <= WINO_H && ix >= 0 && ix + WINO_A <= WINO_W;
+  for (int cb = 0; cb < WINO_CB; cb++) {
+    const float *src = x + (ptrdiff_t)(n * WINO_CB + cb) * WINO_H * WINO_W * VLEN;
+    const float *d = src + ((ptrdiff_t)iy * WINO_W + ix) * VLEN;
+    ptrdiff_t row_stride = WINO_W * VLEN;
+    if (!inside) { /* a border tile: copy what lies inside the input into a zeroed patch */
+      for (int i = 0; i < WINO_A; i++)
+        for (int j = 0; j < WINO_A; j++) {
+          const int yy = iy + i, xx = ix + j;
+          const int in = yy >= 0 && yy < WINO_H && xx >= 0 && xx < WINO_W;
+          vstore(patch + (i * WINO_A + j) * VLEN, in ? vload(src + ((ptrdiff_t)yy * WINO_W + xx) * VLEN) : vzero());
+        }
+      d = patch;
+      row_stride = WINO_A * VLEN;
+    }
+    for (int i = 0; i < WINO_A; i++) /* along each row: rows[i][j] = (d B)[i][j] */
+      WINO_INPUT_1D(d + i * row_stride, VLEN, rows + i * WINO_A * VLEN, VLEN);
+    for (int j = 0; j < WINO_A; j++) /* down each column: V[i][j] = (B^T d B)[i][j], point i * a + j */
+      WINO_INPUT_1D(rows + j * VLEN, WINO_A * VLEN, v + cb * WINO_V_CB + j * WINO_V_P, WINO_A * WINO_V_P);
+  }
+}
+
+/* The products of one register tile over every input channel: R tiles (a: V of one point and one group of
+ * tiles, R vectors per input-channel block) by J output-channel vectors (b: a weight panel, J vectors per
+ * input channel). Tile r, vector j goes to m + j * M_KB + r * VLEN. */
+static inline void WINO_LOCAL(_product)(const float *restrict a, const float *restrict b, float *restrict m) {
+#define WINO_ACC_ZERO(r, j) vfloat acc_##r##_##j = vzero();
+#define WINO_B_LOAD(j)                                                                                             \
+  const vfloat b_##j = vload(b + (j) * VLEN);                                                                      \
+  if (WINO_PREFETCH)                                                                                               \
+    __builtin_prefetch(b + (j) * VLEN + WINO_PREFETCH);
+#define WINO_ACC_FMA(r, j) acc_##r##_##j = vfmadd(vbroadcast(a[(r) * VLEN]), b_##j, acc_##r##_##j);
+#define WINO_ACC_STORE(r, j) vstore(m + (j) * WINO_M_KB + (r) * VLEN, acc_##r##_##j);
+  WINO_TILE(WINO_ACC_ZERO)
+  for (int cb = 0; cb < WINO_CB; cb++) {
+    for (int c = 0; c < VLEN; c++) {
+      WINO_COLS(WINO_B_LOAD)
+      WINO_TILE(WINO_ACC_FMA)
+      a++;
+      b += WINO_J * VLEN;
+    }
+    a += WINO_V_CB - VLEN;
+  }
+  WINO_TILE(WINO_ACC_STORE)
+#undef WINO_ACC_ZERO
+#undef WINO_B_LOAD
+#undef WINO_ACC_FMA
+#undef WINO_ACC_STORE
+}
+
+/* Transforms M back for `tile` and output-channel block kb (m: its slot at point 0) and stores the pixels that
+ * lie inside the output through the epilogue. */
+static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb, float *restrict y
+                                           WINO_EXTRA_PARAMS) {
+#define WINO_DECLARE(i) vfloat y##i;
+#define WINO_PUT(i)                                                                                                \
+  if (oy + (i) < WINO_OH) {                                                                                        \
+    const ptrdiff_t off = ((((ptrdiff_t)n * WINO_KB + kb) * WINO_OH + oy + (i)) * WINO_OW + ox + j) * VLEN;         \
+    vstore(y + off, EPILOGUE(y##i, kb, off));                                                                      \
+  }
+  float rows[WINO_A * WINO_M * VLEN];
+  const int n = tile / (WINO_TH * WINO_TW), ty = tile / WINO_TW % WINO_TH, tx = tile % WINO_TW;
+  const int oy = ty * WINO_M, ox = tx * WINO_M;
+  for (int i = 0; i < WINO_A; i++) { /* along each row: rows[i][j] = (M A)[i][j] */
+    WINO_OUTPUTS(WINO_DECLARE)
+    WINO_OUTPUT_1D(m + i * WINO_A * WINO_M_P, WINO_M_P);
+#define WINO_ROW_KEEP(j) vstore(rows + (i * WINO_M + (j)) * VLEN, y##j);
+    WINO_OUTPUTS(WINO_ROW_KEEP)
+#undef WINO_ROW_KEEP
+  }
+  for (int j = 0; j < WINO_M && ox + j < WINO_OW; j++) { /* down each column: Y = A^T M A, out through the epilogue */
+    WINO_OUTPUTS(WINO_DECLARE)
+    WINO_OUTPUT_1D(rows + j * VLEN, WINO_M * VLEN);
+    WINO_OUTPUTS(WINO_PUT)
+  }
+#undef WINO_DECLARE
+#undef WINO_PUT
+}
+
+static void FN(const float *restrict x, const float *restrict u, float *restrict y, float *restrict work
+                   WINO_EXTRA_PARAMS) {
+  float *restrict v = work;
+  float *restrict m = work + WINO_POINTS * WINO_TB * WINO_CB * VLEN;
+  for (int block = 0; block < WINO_BLOCKS; block++) {
+    const int first = block * WINO_TB;
+    for (int t = 0; t < WINO_TB; t++)
+      WINO_LOCAL(_input)(x, first + t, v + (t / WINO_R) * WINO_V_RB + (t % WINO_R) * VLEN);
+    for (int kc = 0; kc < WINO_KB; kc += WINO_KC) {
+      for (int p = 0; p < WINO_POINTS; p++)
+        for (int kp = 0; kp < WINO_KC; kp += WINO_J)
+          for (int rb = 0; rb < WINO_TB; rb += WINO_R)
+            WINO_LOCAL(_product)(v + p * WINO_V_P + rb / WINO_R * WINO_V_RB,
+                                 u + ((ptrdiff_t)p * WINO_KB + kc + kp) * WINO_CB * VLEN * VLEN,
+                                 m + p * WINO_M_P + kp * WINO_M_KB + rb * VLEN);
+      for (int t = 0; t < WINO_TB && first + t < WINO_TILES; t++)
+        for (int kb = 0; kb < WINO_KC; kb++)
+          WINO_LOCAL(_output)(m + kb * WINO_M_KB + t * VLEN, first + t, kc + kb, y WINO_EXTRA_ARGS);
+    }
+  }
+}
+
+#undef WINO_PASTE2
+#undef WINO_PASTE
+#undef WINO_LOCAL
+#undef WINO_A
+#undef WINO_POINTS
+#undef WINO_CB
+#undef WINO_KB
+#undef WINO_TH
+#undef WINO_TW
+#undef WINO_TILES
+#undef WINO_BLOCKS
+#undef WINO_V_P
+#undef WINO_V_CB
+#undef WINO_V_RB
+#undef WINO_M_P
+#undef WINO_M_KB
+#undef WINO_INPUT_1D
+#undef WINO_OUTPUT_1D
+#undef WINO_OUTPUTS
