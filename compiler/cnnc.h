@@ -507,6 +507,46 @@ char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
 
 //
+// ops/conv_winograd.c: Winograd F(4x4,3x3) and F(2x2,3x3) for stride-1 3x3 Convs (templates/winograd.c)
+//
+
+/* The shape of a Conv Winograd can compute: 2-D, 3x3, stride 1, dilation 1, one group. */
+typedef struct WinogradShape {
+  int64_t batch, channels, maps; /* N, C, K */
+  int64_t in_h, in_w, out_h, out_w;
+  int64_t pad_top, pad_left;
+} WinogradShape;
+
+/* How a Conv runs as Winograd: the tile and the template's blocking (see templates/winograd.c). */
+typedef struct WinogradPlan {
+  int m;              /* output tile side: 4 for F(4x4,3x3), 2 for F(2x2,3x3); 0 when the direct convolution wins */
+  int vlen;           /* floats per vector of the target */
+  int rows, cols;     /* register tile: R tiles by J vectors of output channels */
+  int tile_block;     /* TB: tiles transformed and multiplied together */
+  int k_chunk;        /* KC: output-channel blocks per chunk of products */
+  int prefetch;       /* floats ahead that the products prefetch their weights */
+  int64_t work_floats;   /* scratch the function needs */
+  int64_t weight_floats; /* transformed, packed weights */
+  double cycles[3];   /* the cost rule's estimates: direct, F(2x2,3x3), F(4x4,3x3) */
+} WinogradPlan;
+
+/* Whether n is a float Conv of that shape; fills *s. */
+bool winograd_shape(const Node *n, WinogradShape *s);
+int64_t winograd_tiles(const WinogradShape *s, int m);
+/* The cost rule (written out in conv_winograd.c): the cheapest of a direct convolution, F(2x2,3x3) and
+ * F(4x4,3x3) on a target with vlen-float vectors and `registers` vector registers. */
+WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers);
+/* The plan for tile side m (2 or 4) whatever the cost rule says: for tests. */
+WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m);
+/* The transformed weights U = G w G^T of W (K, C, 3, 3), computed in double and rounded once, in the order the
+ * template reads them: p->weight_floats floats. */
+float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p);
+/* The #defines that instantiate templates/winograd.c as the function `fn` (all but the epilogue's), and the
+ * #undefs that follow the template's text. */
+char *winograd_defines(const char *fn, const WinogradShape *s, const WinogradPlan *p);
+const char *winograd_undefs(void);
+
+//
 // pipeline.c: the stages from a model file to a planned graph, in order
 //
 

@@ -1,0 +1,195 @@
+/* Winograd convolution for stride-1 3x3 Convs (templates/winograd.c): which layers get it (the cost rule), with
+ * which tile and blocking, their weights transformed at compile time, and the template's instantiation.
+ *
+ * The cost rule. Winograd trades multiplies for transforms and for larger weights, so whether it pays depends on
+ * the layer's shape. Each layer gets the cheapest of a direct convolution, F(2x2,3x3) and F(4x4,3x3), estimated
+ * in cycles of one core of the machines the SIMD targets aim at (Zen 4/5, Sapphire Rapids; AVX2 ones alike with
+ * half the vector), with constants measured on whole ResNet-18 layers on a Zen 5 core with cold caches:
+ *   - the core issues 2 vector FMAs per cycle. A direct convolution keeps DIRECT_EFFICIENCY of that busy (what
+ *     ONNX Runtime reaches on ResNet-18), Winograd's products PRODUCT_EFFICIENCY;
+ *   - transforming one tile of one channel block, input or output with its epilogue and its share of the L2
+ *     traffic, costs transform_cycles(m): 240 cycles for F(4x4,3x3), 100 for F(2x2,3x3);
+ *   - weights are cold: a model's weights, and the transformed ones even more, outgrow the last-level cache, so
+ *     each layer's come from DRAM on every run. A direct convolution uses each weight at every pixel, which hides
+ *     that stream under its arithmetic. Winograd's weights are a*a/9 times as large (4x for F(4x4,3x3)) and
+ *     each is used once per tile: with few tiles the stream shows. It cost one extra cycle per
+ *     WEIGHT_BYTES_PER_CYCLE bytes (cold minus warm runs, prefetching on).
+ * With Cp, Kp the channel counts padded to whole vectors (CB, KB vectors), T the tiles, Tp the tiles padded to
+ * whole register tiles (choose_blocking), a = m + 2:
+ *     direct = N*OH*OW * 9 * C * KB / (2 * DIRECT_EFFICIENCY)      (its vectors run along output channels only)
+ *     F(m)   = a*a * Tp * Cp * KB / (2 * PRODUCT_EFFICIENCY) + T * (CB + KB) * transform_cycles(m)
+ *              + a*a * Cp * Kp * 4 / WEIGHT_BYTES_PER_CYCLE
+ * For ResNet-18 (N = 1) this gives F(4x4,3x3) from 56x56x64 to 14x14x256 (the 4x cut in multiplies wins by 2 to
+ * 3x; at 14x14 it beats F(2x2,3x3) by 20% despite 4x4-tile padding and 9.4 MB of weights) and F(2x2,3x3) at
+ * 7x7x512, 10% ahead of the direct convolution (F(4x4,3x3) would stream 38 MB of weights for 4 tiles). Small
+ * channel counts (C = 1 or 3 padded to a vector) stay direct: the transforms cost more than the multiplies
+ * they save. */
+#include "../cnnc.h"
+
+#include <string.h>
+
+#define DIRECT_EFFICIENCY 0.90
+#define PRODUCT_EFFICIENCY 0.85
+#define WEIGHT_BYTES_PER_CYCLE 16.0 /* measured 18-20 */
+static double transform_cycles(int m) { return m == 4 ? 240.0 : 100.0; }
+
+/* G, the weight transform: U = G g G^T. F(4x4,3x3) interpolates at 0, 1, -1, 2, -2 and infinity; F(2x2,3x3) at
+ * 0, 1, -1 and infinity. templates/winograd.c holds the matching B^T and A^T. */
+static const double g4[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+static const double g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool winograd_shape(const Node *n, WinogradShape *s) {
+  if (n->op->kind != OP_CONV || n->in[0]->rank != 4 || n->in[0]->dtype != DT_FLOAT)
+    return false;
+  Window w; /* read again from the attributes, which Conv's infer has checked */
+  window_read(n, &w, n->in[1]->dims + 2);
+  window_forward(n, &w, false);
+  for (int i = 0; i < 2; i++)
+    if (w.kernel[i] != 3 || w.stride[i] != 1 || w.dilation[i] != 1)
+      return false;
+  if (attr_int(n, "group", 1) != 1)
+    return false;
+  *s = (WinogradShape){
+      .batch = n->in[0]->dims[0], .channels = n->in[0]->dims[1], .maps = n->out[0]->dims[1],
+      .in_h = w.in[0], .in_w = w.in[1], .out_h = w.out[0], .out_w = w.out[1],
+      .pad_top = w.pad_begin[0], .pad_left = w.pad_begin[1],
+  };
+  return s->batch > 0 && s->channels > 0 && s->maps > 0 && s->out_h > 0 && s->out_w > 0;
+}
+
+int64_t winograd_tiles(const WinogradShape *s, int m) {
+  return s->batch * ceil_div(s->out_h, m) * ceil_div(s->out_w, m);
+}
+
+/* The register tile and the blocks for tile size m, as measured best on ResNet's layers. The register tile is R
+ * tiles by J vectors of output channels, J dividing KB so that no weight panel is partial. It needs R*J
+ * accumulators and J weight vectors in registers (the tiles' values are broadcast from memory operands).
+ *   - Few tiles (T <= 16 with 32 registers): one group of R = T tiles and the widest J that fits, so the weights,
+ *     which then dominate the traffic, stream through the products exactly once.
+ *   - Otherwise the widest J (4 with 32 registers, 2 with 16) and the R among the three largest that fit that
+ *     costs least, counting padded tiles and a group's overhead (its weight panel read again from L2) as two
+ *     FMAs per input channel: with 32 registers, T = 49 gets R = 5, T = 196 gets R = 6.
+ * A block is one group of R tiles (TB = R): its V and M stay in L2 (and mostly L1) between the transforms and the
+ * products, which measured faster than larger blocks reading each weight panel fewer times from L3. The products
+ * then cover all output channels at once (KC = KB) unless M would outgrow half of a 1 MiB L2. */
+static void choose_blocking(const WinogradShape *s, int vlen, int registers, int m, WinogradPlan *p) {
+  const int64_t cb = ceil_div(s->channels, vlen), kb = ceil_div(s->maps, vlen), tiles = winograd_tiles(s, m);
+  const int a = m + 2;
+  int cols = 1;
+  for (int j = 4; j > 1 && cols == 1; j--)
+    if (kb % j == 0 && j * 8 <= registers && j != 3)
+      cols = j;
+  int rows;
+  if (tiles <= 16 && tiles + 2 <= registers) {
+    rows = (int)tiles;
+    while (cols > 1 && rows * cols + cols + 1 > registers)
+      cols /= 2;
+  } else {
+    int most = (registers - cols - 1) / cols < 16 ? (registers - cols - 1) / cols : 16;
+    rows = most;
+    for (int r = most; r >= most - 2 && r >= 1; r--)
+      if (ceil_div(tiles, r) * (r * cols + 2) < ceil_div(tiles, rows) * (rows * cols + 2))
+        rows = r;
+  }
+  p->rows = rows;
+  p->cols = cols;
+  p->tile_block = rows;
+  p->k_chunk = (int)kb;
+  const int64_t half_l2 = (512 << 10) / 4; /* floats */
+  while ((int64_t)a * a * rows * p->k_chunk * vlen > half_l2 && p->k_chunk % 2 == 0 && (p->k_chunk / 2) % cols == 0)
+    p->k_chunk /= 2;
+  p->work_floats = (int64_t)a * a * rows * (cb + p->k_chunk) * vlen;
+  p->weight_floats = (int64_t)a * a * cb * vlen * kb * vlen;
+  p->prefetch = 2048;
+}
+
+static double winograd_cycles(const WinogradShape *s, int vlen, const WinogradPlan *p) {
+  int a = p->m + 2;
+  int64_t cb = ceil_div(s->channels, vlen), kb = ceil_div(s->maps, vlen), tiles = winograd_tiles(s, p->m);
+  double tiles_padded = (double)(ceil_div(tiles, p->rows) * p->rows);
+  double products = a * a * tiles_padded * (double)(cb * vlen) * (double)kb / (2 * PRODUCT_EFFICIENCY);
+  double transforms = (double)tiles * (double)(cb + kb) * transform_cycles(p->m);
+  double weights = a * a * (double)(cb * vlen) * (double)(kb * vlen) * 4 / WEIGHT_BYTES_PER_CYCLE;
+  return products + transforms + weights;
+}
+
+WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m) {
+  CN_ASSERT(m == 2 || m == 4);
+  WinogradPlan p = {.m = m, .vlen = vlen};
+  choose_blocking(s, vlen, registers, m, &p);
+  return p;
+}
+
+WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers) {
+  int64_t kb = ceil_div(s->maps, vlen);
+  double direct = (double)(s->batch * s->out_h * s->out_w) * 9 * (double)s->channels * (double)kb /
+                  (2 * DIRECT_EFFICIENCY);
+  WinogradPlan best = {.m = 0, .vlen = vlen, .cycles = {direct}};
+  double best_cycles = direct;
+  double cycles[3] = {direct};
+  for (int m = 2; m <= 4; m += 2) {
+    WinogradPlan p = winograd_plan_tile(s, vlen, registers, m);
+    cycles[m / 2] = winograd_cycles(s, vlen, &p);
+    if (cycles[m / 2] < best_cycles) {
+      best_cycles = cycles[m / 2];
+      best = p;
+    }
+  }
+  memcpy(best.cycles, cycles, sizeof cycles);
+  return best;
+}
+
+float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p) {
+  const int a = p->m + 2, vlen = p->vlen, panel = p->cols * vlen;
+  const double(*g)[3] = p->m == 4 ? g4 : g2;
+  const int64_t cp = ceil_div(s->channels, vlen) * vlen, kp = ceil_div(s->maps, vlen) * vlen;
+  float *u = cn_alloc_array((size_t)p->weight_floats, sizeof *u);
+  for (int64_t k = 0; k < s->maps; k++)
+    for (int64_t c = 0; c < s->channels; c++) {
+      const float *f = w + (k * s->channels + c) * 9;
+      double gf[6][3]; /* G f */
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < 3; j++)
+          gf[i][j] = g[i][0] * f[j] + g[i][1] * f[3 + j] + g[i][2] * f[6 + j];
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++) {
+          double x = gf[i][0] * g[j][0] + gf[i][1] * g[j][1] + gf[i][2] * g[j][2]; /* (G f G^T)[i][j] */
+          int64_t point = i * a + j;
+          u[((point * (kp / panel) + k / panel) * cp + c) * panel + k % panel] = (float)x;
+        }
+    }
+  return u;
+}
+
+char *winograd_defines(const char *fn, const WinogradShape *s, const WinogradPlan *p) {
+  char *cols = cn_strdup(""), *tile = cn_strdup("");
+  for (int j = 0; j < p->cols; j++)
+    cols = cn_format("%s%sX(%d)", cols, j ? " " : "", j);
+  for (int r = 0; r < p->rows; r++)
+    for (int j = 0; j < p->cols; j++)
+      tile = cn_format("%s%sX(%d, %d)", tile, r || j ? " " : "", r, j);
+  return cn_format("#define FN %s\n"
+                   "#define WINO_M %d\n"
+                   "#define WINO_N %lld\n#define WINO_C %lld\n#define WINO_K %lld\n"
+                   "#define WINO_H %lld\n#define WINO_W %lld\n#define WINO_OH %lld\n#define WINO_OW %lld\n"
+                   "#define WINO_PAD_T %lld\n#define WINO_PAD_L %lld\n"
+                   "#define WINO_TB %d\n#define WINO_R %d\n#define WINO_J %d\n#define WINO_KC %d\n"
+                   "#define WINO_PREFETCH %d\n"
+                   "#define WINO_COLS(X) %s\n#define WINO_TILE(X) %s\n",
+                   fn, p->m, (long long)s->batch, (long long)s->channels, (long long)s->maps, (long long)s->in_h,
+                   (long long)s->in_w, (long long)s->out_h, (long long)s->out_w, (long long)s->pad_top,
+                   (long long)s->pad_left, p->tile_block, p->rows, p->cols, p->k_chunk, p->prefetch, cols, tile);
+}
+
+const char *winograd_undefs(void) {
+  return "#undef FN\n#undef WINO_M\n#undef WINO_N\n#undef WINO_C\n#undef WINO_K\n#undef WINO_H\n#undef WINO_W\n"
+         "#undef WINO_OH\n#undef WINO_OW\n#undef WINO_PAD_T\n#undef WINO_PAD_L\n#undef WINO_TB\n#undef WINO_R\n"
+         "#undef WINO_J\n#undef WINO_KC\n#undef WINO_PREFETCH\n#undef WINO_COLS\n#undef WINO_TILE\n";
+}
