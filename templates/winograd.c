@@ -21,9 +21,11 @@
  *
  * Layouts (VLEN = vector width in floats; CB = ceil(C / VLEN), KB = ceil(K / VLEN)):
  *   x     input  (N, CB, H, W, VLEN): NCHWc, channels past C zero
- *   y     output (N, KB, OH, OW, VLEN); may not overlap x (tiles read their neighbours' pixels)
  *   u     weights (a*a, KB / J, CB * VLEN, J * VLEN): for point xi and panel p of J output-channel vectors, row
  *         c holds U[xi][c][p*J*VLEN ...]; zero for c >= C or output channel >= K
+ *   bias  (KB, VLEN), when HAS_BIAS
+ *   res   like y, read only by EPILOGUE (a fused residual Add)
+ *   y     output (N, KB, OH, OW, VLEN); may not overlap x (tiles read their neighbours' pixels)
  *   work  scratch of a*a * TB * (CB + KC) * VLEN floats:
  *         V (TB / R, CB, a*a, R, VLEN): per group of R tiles, per input-channel block, per point, R tile
  *                                       vectors (a tile's 36 points for one channel block lie within R*36
@@ -31,7 +33,7 @@
  *         M (KC, a*a, TB, VLEN):        per output-channel block of the chunk, per point, TB tile vectors
  *
  * Parameters (integer constants the instantiation defines; the instantiation #undefs them after the text):
- *   FN              the function's name
+ *   FN              the function: FN(x, u, bias, res, y, work)
  *   WINO_M          2 or 4: output tile side
  *   WINO_N, WINO_C, WINO_K, WINO_H, WINO_W   batch, input and output channels, input height and width
  *   WINO_OH, WINO_OW                         output height and width (stride 1: H + pads - 2)
@@ -42,10 +44,12 @@
  *   WINO_COLS(X)    X(0) ... X(J-1)                } the register tile, unrolled
  *   WINO_TILE(X)    X(r, j) for every r < R, j < J  }
  *   WINO_PREFETCH   how far ahead (in floats) the products prefetch the weights they stream; 0 for none
- *   WINO_EXTRA_PARAMS   extra function parameters the epilogue reads (empty, or starting with a comma), and
- *   WINO_EXTRA_ARGS     the same names as arguments: ", bias, residual"
- *   EPILOGUE(v, kb, off)  the output vector v of channel block kb, stored at y + off: returns the vector to store
- *                         (bias, activation, residual at the same offset, post-activation)
+ *   HAS_BIAS        0 or 1
+ *   EPILOGUE(acc, at)  the vector stored at y + at from acc, the transformed output plus bias (activation,
+ *                      residual at res + at, post-activation: compiler/template.c, tpl_epilogue)
+ *   OC_LAST         the channels in use in output block KB - 1 (1 .. VLEN)
+ *   ZERO_PAD_LANES  1 when EPILOGUE maps 0 to something else and OC_LAST < VLEN: the padded lanes are then
+ *                   cleared, so they stay zero as NCHWc promises
  */
 
 #define WINO_PASTE2(a, b) a##b
@@ -198,14 +202,27 @@ static inline void WINO_LOCAL(_product)(const float *restrict a, const float *re
 
 /* Transforms M back for `tile` and output-channel block kb (m: its slot at point 0) and stores the pixels that
  * lie inside the output through the epilogue. */
-static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb, float *restrict y
-                                           WINO_EXTRA_PARAMS) {
+static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb, const float *restrict bias,
+                                       const float *restrict res, float *restrict y) {
 #define WINO_DECLARE(i) vfloat y##i;
 #define WINO_PUT(i)                                                                                                \
   if (oy + (i) < WINO_OH) {                                                                                        \
-    const ptrdiff_t off = ((((ptrdiff_t)n * WINO_KB + kb) * WINO_OH + oy + (i)) * WINO_OW + ox + j) * VLEN;         \
-    vstore(y + off, EPILOGUE(y##i, kb, off));                                                                      \
+    const ptrdiff_t at = ((((ptrdiff_t)n * WINO_KB + kb) * WINO_OH + oy + (i)) * WINO_OW + ox + j) * VLEN;          \
+    vstore(y + at, WINO_PAD(EPILOGUE(WINO_BIAS(y##i), at)));                                                       \
   }
+#if HAS_BIAS
+  const vfloat b = vload(bias + kb * VLEN);
+#define WINO_BIAS(v) vadd((v), b)
+#else
+#define WINO_BIAS(v) (v)
+#endif
+#if ZERO_PAD_LANES
+#define WINO_PAD(v) (kb == WINO_KB - 1 ? vkeep_lanes((v), OC_LAST) : (v))
+#else
+#define WINO_PAD(v) (v)
+#endif
+  (void)bias;
+  (void)res;
   float rows[WINO_A * WINO_M * VLEN];
   const int n = tile / (WINO_TH * WINO_TW), ty = tile / WINO_TW % WINO_TH, tx = tile % WINO_TW;
   const int oy = ty * WINO_M, ox = tx * WINO_M;
@@ -223,10 +240,12 @@ static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb
   }
 #undef WINO_DECLARE
 #undef WINO_PUT
+#undef WINO_BIAS
+#undef WINO_PAD
 }
 
-static void FN(const float *restrict x, const float *restrict u, float *restrict y, float *restrict work
-                   WINO_EXTRA_PARAMS) {
+static void FN(const float *restrict x, const float *restrict u, const float *restrict bias,
+               const float *restrict res, float *restrict y, float *restrict work) {
   float *restrict v = work;
   float *restrict m = work + WINO_POINTS * WINO_TB * WINO_CB * VLEN;
   for (int block = 0; block < WINO_BLOCKS; block++) {
@@ -242,7 +261,7 @@ static void FN(const float *restrict x, const float *restrict u, float *restrict
                                  m + p * WINO_M_P + kp * WINO_M_KB + rb * VLEN);
       for (int t = 0; t < WINO_TB && first + t < WINO_TILES; t++)
         for (int kb = 0; kb < WINO_KC; kb++)
-          WINO_LOCAL(_output)(m + kb * WINO_M_KB + t * VLEN, first + t, kc + kb, y WINO_EXTRA_ARGS);
+          WINO_LOCAL(_output)(m + kb * WINO_M_KB + t * VLEN, first + t, kc + kb, bias, res, y);
     }
   }
 }

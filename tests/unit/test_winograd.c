@@ -13,6 +13,7 @@ typedef enum Epilogue {
   EPI_NONE,           /* y = conv */
   EPI_BIAS_RELU,      /* y = relu(conv + bias) */
   EPI_RESIDUAL_RELU,  /* y = relu(conv + bias + residual): ResNet's second conv of a block */
+  EPI_PLUS_ONE,       /* y = conv + bias + 1: zero is not kept, so the kernel must clear the padded lanes */
 } Epilogue;
 
 typedef struct Case {
@@ -119,8 +120,12 @@ static Data make_data(const Case *c, int vlen, bool relu_input, uint64_t seed) {
             acc += d.res[o];
             mag += fabs(d.res[o]);
           }
-          if (c->epilogue != EPI_NONE && acc < 0)
+          if (c->epilogue == EPI_PLUS_ONE) {
+            acc += 1;
+            mag += 1;
+          } else if (c->epilogue != EPI_NONE && acc < 0) {
             acc = 0;
+          }
           d.ref[o] = acc;
           d.scale[o] = mag;
         }
@@ -147,34 +152,31 @@ static float *read_floats(const char *path, int64_t count) {
 /* The C source of instance i: its #defines, the epilogue, the template, the #undefs. */
 static char *instance_source(int i, const Case *c, const WinogradPlan *p) {
   static const char *const epilogues[] = {
-      "#define WINO_EXTRA_PARAMS\n#define WINO_EXTRA_ARGS\n#define EPILOGUE(v, kb, off) (v)\n",
-      "#define WINO_EXTRA_PARAMS , const float *restrict bias\n#define WINO_EXTRA_ARGS , bias\n"
-      "#define EPILOGUE(v, kb, off) vmax(vadd((v), vload(bias + (kb) * VLEN)), vzero())\n",
-      "#define WINO_EXTRA_PARAMS , const float *restrict bias, const float *restrict res\n"
-      "#define WINO_EXTRA_ARGS , bias, res\n"
-      "#define EPILOGUE(v, kb, off) vmax(vadd(vadd((v), vload(bias + (kb) * VLEN)), vload(res + (off))), vzero())\n",
+      [EPI_NONE] = "#define HAS_BIAS 0\n#define EPILOGUE(acc, at) (acc)\n",
+      [EPI_BIAS_RELU] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vmax((acc), vzero())\n",
+      [EPI_RESIDUAL_RELU] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vmax(vadd((acc), vload(res + (at))), vzero())\n",
+      [EPI_PLUS_ONE] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vadd((acc), vbroadcast(1.0f))\n",
   };
-  return cn_format("%s%s#include \"%s/templates/winograd.c\"\n%s"
-                   "#undef WINO_EXTRA_PARAMS\n#undef WINO_EXTRA_ARGS\n#undef EPILOGUE\n\n",
-                   winograd_defines(cn_format("wino%d", i), &c->s, p), epilogues[c->epilogue], CNNC_SOURCE_DIR,
-                   winograd_undefs());
+  int64_t oc_last = c->s.maps - (ceil_div(c->s.maps, p->vlen) - 1) * p->vlen;
+  return cn_format("%s%s#define OC_LAST %lld\n#define ZERO_PAD_LANES %d\n#include \"%s/templates/winograd.c\"\n%s"
+                   "#undef HAS_BIAS\n#undef EPILOGUE\n#undef OC_LAST\n#undef ZERO_PAD_LANES\n\n",
+                   winograd_defines(cn_format("wino%d", i), &c->s, p), epilogues[c->epilogue], (long long)oc_last,
+                   c->epilogue == EPI_PLUS_ONE && oc_last < p->vlen, CNNC_SOURCE_DIR, winograd_undefs());
 }
 
 /* The call of instance i in main(): loads its inputs from dir, runs it, saves its output. */
 static char *instance_call(int i, const Case *c, const WinogradPlan *p, const Data *d) {
-  static const char *const args[] = {"", ", bias", ", bias, res"};
   return cn_format("  {\n"
                    "    float *x = load(dir, \"%d.x\", %lld), *u = load(dir, \"%d.u\", %lld);\n"
                    "    float *bias = load(dir, \"%d.bias\", %lld), *res = load(dir, \"%d.res\", %lld);\n"
                    "    float *y = calloc(%lld, sizeof(float)), *work = aligned_alloc(64, %lld * sizeof(float));\n"
                    "    if (!x || !u || !bias || !res || !y || !work)\n      return 1;\n"
-                   "    wino%d(x, u, y, work%s);\n"
-                   "    (void)bias;\n    (void)res;\n"
+                   "    wino%d(x, u, bias, res, y, work);\n"
                    "    if (!save(dir, \"%d.y\", y, %lld))\n      return 1;\n"
                    "  }\n",
                    i, (long long)d->x_floats, i, (long long)p->weight_floats, i,
                    (long long)ceil_div(c->s.maps, p->vlen) * p->vlen, i, (long long)d->y_floats, (long long)d->y_floats,
-                   (long long)ceil_div(p->work_floats, 16) * 16, i, args[c->epilogue], i, (long long)d->y_floats);
+                   (long long)ceil_div(p->work_floats, 16) * 16, i, i, (long long)d->y_floats);
 }
 
 static const char program_head[] =
@@ -292,9 +294,11 @@ static const Case small_cases[] = {
       .pad_left = 1}, 1, 1, 4, EPI_NONE},
     {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
       .pad_left = 1}, 1, 1, 2, EPI_RESIDUAL_RELU},
-    /* an image smaller than one tile */
+    /* an image smaller than one tile; an epilogue that does not keep zero */
     {{.batch = 1, .channels = 3, .maps = 9, .in_h = 2, .in_w = 3, .out_h = 2, .out_w = 3, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 4, EPI_BIAS_RELU},
+      .pad_left = 1}, 1, 1, 4, EPI_PLUS_ONE},
+    {{.batch = 2, .channels = 9, .maps = 20, .in_h = 6, .in_w = 5, .out_h = 6, .out_w = 5, .pad_top = 1,
+      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE},
 };
 
 static void check_small_cases(const char *cc) {

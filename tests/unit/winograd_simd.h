@@ -13,6 +13,7 @@ typedef __m512 vfloat;
 #define vsub(a, b) _mm512_sub_ps((a), (b))
 #define vfmadd(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define vmax(a, b) _mm512_max_ps((a), (b))
+#define vkeep_lanes(v, n) _mm512_maskz_mov_ps((__mmask16)((1u << (n)) - 1u), (v))
 #elif defined(CNNC_ISA_AVX2)
 typedef __m256 vfloat;
 #define VLEN 8
@@ -24,4 +25,7 @@ typedef __m256 vfloat;
 #define vsub(a, b) _mm256_sub_ps((a), (b))
 #define vfmadd(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define vmax(a, b) _mm256_max_ps((a), (b))
+#define vkeep_lanes(v, n)                                                                                          \
+  _mm256_and_ps((v), _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n),                                 \
+                                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))))
 #endif
