@@ -525,9 +525,12 @@ typedef struct WinogradPlan {
   int tile_block;     /* TB: tiles transformed and multiplied together */
   int k_chunk;        /* KC: output-channel blocks per chunk of products */
   int prefetch;       /* floats ahead that the products prefetch their weights */
+  bool transform_weights; /* the weights stay 3x3 and are transformed at run time (few tiles: less to read) */
   int64_t work_floats;   /* scratch the function needs */
-  int64_t weight_floats; /* transformed, packed weights */
-  double cycles[3];   /* the cost rule's estimates: direct, F(2x2,3x3), F(4x4,3x3) */
+  int64_t weight_floats; /* packed weights */
+  /* the cost rule's estimates: direct; F(2x2,3x3), F(4x4,3x3) with weights transformed at compile time; the
+   * same transformed at run time */
+  double cycles[5];
 } WinogradPlan;
 
 /* Whether n is a float Conv of that shape; fills *s. */
@@ -536,10 +539,11 @@ int64_t winograd_tiles(const WinogradShape *s, int m);
 /* The cost rule (written out in conv_winograd.c): the cheapest of a direct convolution, F(2x2,3x3) and
  * F(4x4,3x3) on a target with vlen-float vectors and `registers` vector registers. */
 WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers);
-/* The plan for tile side m (2 or 4) whatever the cost rule says: for tests. */
-WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m);
-/* The transformed weights U = G w G^T of W (K, C, 3, 3), computed in double and rounded once, in the order the
- * template reads them: p->weight_floats floats. */
+/* The plan for tile side m (2 or 4) and weights transformed at compile or run time, whatever the cost rule
+ * says: for tests. */
+WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m, bool transform_weights);
+/* The weights of W (K, C, 3, 3) in the order the template reads them, p->weight_floats floats: transformed,
+ * U = G w G^T computed in double and rounded once, or with p->transform_weights as they are. */
 float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p);
 /* The #defines that instantiate templates/winograd.c as the function `fn` (all but the epilogue's), and the
  * #undefs that follow the template's text. */

@@ -21,16 +21,20 @@
  *
  * Layouts (VLEN = vector width in floats; CB = ceil(C / VLEN), KB = ceil(K / VLEN)):
  *   x     input  (N, CB, H, W, VLEN): NCHWc, channels past C zero
- *   u     weights (a*a, KB / J, CB * VLEN, J * VLEN): for point xi and panel p of J output-channel vectors, row
- *         c holds U[xi][c][p*J*VLEN ...]; zero for c >= C or output channel >= K
+ *   u     weights, zero for c >= C or output channel >= K:
+ *         transformed (a*a, KB / J, CB * VLEN, J * VLEN): for point xi and panel p of J output-channel vectors,
+ *           row c holds U[xi][c][p*J*VLEN ...];
+ *         or with WINO_TRANSFORM_WEIGHTS, as they are (KB / J, CB * VLEN, 9, J * VLEN): per panel, per input
+ *           channel, the 3x3 taps of the panel's output channels
  *   bias  (KB, VLEN), when HAS_BIAS
  *   res   like y, read only by EPILOGUE (a fused residual Add)
  *   y     output (N, KB, OH, OW, VLEN); may not overlap x (tiles read their neighbours' pixels)
- *   work  scratch of a*a * TB * (CB + KC) * VLEN floats:
+ *   work  scratch of a*a * TB * (CB + KC) * VLEN floats (a*a * VLEN * J * VLEN more with WINO_TRANSFORM_WEIGHTS):
  *         V (TB / R, CB, a*a, R, VLEN): per group of R tiles, per input-channel block, per point, R tile
  *                                       vectors (a tile's 36 points for one channel block lie within R*36
  *                                       vectors, so the input transform's stores stay close together)
  *         M (KC, a*a, TB, VLEN):        per output-channel block of the chunk, per point, TB tile vectors
+ *         U (a*a, VLEN, J * VLEN):      with WINO_TRANSFORM_WEIGHTS, one channel block of one panel, transformed
  *
  * Parameters (integer constants the instantiation defines; the instantiation #undefs them after the text):
  *   FN              the function: FN(x, u, bias, res, y, work)
@@ -44,6 +48,10 @@
  *   WINO_COLS(X)    X(0) ... X(J-1)                } the register tile, unrolled
  *   WINO_TILE(X)    X(r, j) for every r < R, j < J  }
  *   WINO_PREFETCH   how far ahead (in floats) the products prefetch the weights they stream; 0 for none
+ *   WINO_TRANSFORM_WEIGHTS  1: u holds the weights as they are, and U = G g G^T is computed here, one channel
+ *                   block of one panel at a time, just before the products use it. For layers with few tiles,
+ *                   whose products use each transformed weight only a few times, this reads 9 floats instead
+ *                   of a*a per weight from memory, at the price of the transform
  *   HAS_BIAS        0 or 1
  *   EPILOGUE(acc, at)  the vector stored at y + at from acc, the transformed output plus bias (activation,
  *                      residual at res + at, post-activation: compiler/template.c, tpl_epilogue)
@@ -127,9 +135,43 @@ static inline void wino_input_1d_4(const float *in, ptrdiff_t is, float *out, pt
     y3 = vadd(vfmadd(vbroadcast(8.0f), d34_, d12_), vload((p) + 5 * (s)));                                         \
   } while (0)
 
+/* G for F(2,3) on g0, g1, g2 into r0 .. r3: rows (1 0 0) (1/2 1/2 1/2) (1/2 -1/2 1/2) (0 0 1). */
+#define WINO_WEIGHT_1D_2(g0, g1, g2, r0, r1, r2, r3)                                                              \
+  do {                                                                                                             \
+    const vfloat even_ = vmul(vbroadcast(0.5f), vadd(g0, g2));                                                     \
+    r0 = g0;                                                                                                       \
+    r1 = vfmadd(vbroadcast(0.5f), g1, even_);                                                                      \
+    r2 = vfmadd(vbroadcast(-0.5f), g1, even_);                                                                     \
+    r3 = g2;                                                                                                       \
+  } while (0)
+
+/* G for F(4,3) on g0, g1, g2 into r0 .. r5: rows (1/4 0 0) (-1/6 -1/6 -1/6) (-1/6 1/6 -1/6) (1/24 1/12 1/6)
+ * (1/24 -1/12 1/6) (0 0 1). */
+#define WINO_WEIGHT_1D_4(g0, g1, g2, r0, r1, r2, r3, r4, r5)                                                      \
+  do {                                                                                                             \
+    const vfloat even6_ = vmul(vbroadcast(-1.0f / 6), vadd(g0, g2)), odd6_ = vmul(vbroadcast(1.0f / 6), g1);       \
+    const vfloat even24_ = vfmadd(vbroadcast(1.0f / 24), g0, vmul(vbroadcast(1.0f / 6), g2));                      \
+    const vfloat odd12_ = vmul(vbroadcast(1.0f / 12), g1);                                                         \
+    r0 = vmul(vbroadcast(0.25f), g0);                                                                              \
+    r1 = vsub(even6_, odd6_);                                                                                      \
+    r2 = vadd(even6_, odd6_);                                                                                      \
+    r3 = vadd(even24_, odd12_);                                                                                    \
+    r4 = vsub(even24_, odd12_);                                                                                    \
+    r5 = g2;                                                                                                       \
+  } while (0)
+
 #endif /* CNNC_WINOGRAD_TRANSFORMS */
 
 #define WINO_INPUT_1D WINO_PASTE(wino_input_1d_, WINO_M)
+#if WINO_M == 4
+#define WINO_ALPHA(X) X(0) X(1) X(2) X(3) X(4) X(5) /* 0 .. a - 1, twice: lists cannot nest in themselves */
+#define WINO_ALPHA2(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define WINO_WEIGHT_1D(g0, g1, g2, r) WINO_WEIGHT_1D_4(g0, g1, g2, r##0, r##1, r##2, r##3, r##4, r##5)
+#else
+#define WINO_ALPHA(X) X(0) X(1) X(2) X(3)
+#define WINO_ALPHA2(X) X(0) X(1) X(2) X(3)
+#define WINO_WEIGHT_1D(g0, g1, g2, r) WINO_WEIGHT_1D_2(g0, g1, g2, r##0, r##1, r##2, r##3)
+#endif
 #if WINO_M == 4
 #define WINO_OUTPUTS(X) X(0) X(1) X(2) X(3)
 #define WINO_OUTPUT_1D(p, s) WINO_OUTPUT_1D_4(p, s, y0, y1, y2, y3)
@@ -172,19 +214,20 @@ static inline void WINO_LOCAL(_input)(const float *restrict x, int tile, float *
   }
 }
 
-/* The products of one register tile over every input channel: R tiles (a: V of one point and one group of
- * tiles, R vectors per input-channel block) by J output-channel vectors (b: a weight panel, J vectors per
- * input channel). Tile r, vector j goes to m + j * M_KB + r * VLEN. */
-static inline void WINO_LOCAL(_product)(const float *restrict a, const float *restrict b, float *restrict m) {
-#define WINO_ACC_ZERO(r, j) vfloat acc_##r##_##j = vzero();
+/* The products of one register tile over `blocks` input-channel blocks: R tiles (a: V of one point and one
+ * group of tiles, R vectors per input channel) by J output-channel vectors (b: weights, J vectors per input
+ * channel), added to M when `accumulate`, else stored. Tile r, vector j is at m + j * M_KB + r * VLEN. */
+static inline void WINO_LOCAL(_product)(const float *restrict a, const float *restrict b, float *restrict m,
+                                        int blocks, int accumulate) {
+#define WINO_ACC_INIT(r, j) vfloat acc_##r##_##j = accumulate ? vload(m + (j) * WINO_M_KB + (r) * VLEN) : vzero();
 #define WINO_B_LOAD(j)                                                                                             \
   const vfloat b_##j = vload(b + (j) * VLEN);                                                                      \
-  if (WINO_PREFETCH)                                                                                               \
+  if (WINO_PREFETCH && !WINO_TRANSFORM_WEIGHTS)                                                                    \
     __builtin_prefetch(b + (j) * VLEN + WINO_PREFETCH);
 #define WINO_ACC_FMA(r, j) acc_##r##_##j = vfmadd(vbroadcast(a[(r) * VLEN]), b_##j, acc_##r##_##j);
 #define WINO_ACC_STORE(r, j) vstore(m + (j) * WINO_M_KB + (r) * VLEN, acc_##r##_##j);
-  WINO_TILE(WINO_ACC_ZERO)
-  for (int cb = 0; cb < WINO_CB; cb++) {
+  WINO_TILE(WINO_ACC_INIT)
+  for (int cb = 0; cb < blocks; cb++) {
     for (int c = 0; c < VLEN; c++) {
       WINO_COLS(WINO_B_LOAD)
       WINO_TILE(WINO_ACC_FMA)
@@ -194,11 +237,51 @@ static inline void WINO_LOCAL(_product)(const float *restrict a, const float *re
     a += WINO_V_CB - VLEN;
   }
   WINO_TILE(WINO_ACC_STORE)
-#undef WINO_ACC_ZERO
+#undef WINO_ACC_INIT
 #undef WINO_B_LOAD
 #undef WINO_ACC_FMA
 #undef WINO_ACC_STORE
 }
+
+#if WINO_TRANSFORM_WEIGHTS
+/* U = G g G^T for the VLEN input channels of block cb and the J output-channel vectors of one panel (g: the
+ * panel's weights, (CB * VLEN, 9, J * VLEN)), into ub (a*a, VLEN, J * VLEN): what the products of one channel
+ * block read, point by point. Each channel's 9 taps become 3 x a, then a x a vectors in registers; only U is
+ * stored. */
+static inline void WINO_LOCAL(_weights)(const float *restrict g, int cb, float *restrict ub) {
+  enum { JV = WINO_J * VLEN };
+#define WINO_DECLARE_ROWS(x) vfloat t0_##x, t1_##x, t2_##x;
+#define WINO_STORE_U(i) vstore(out + (i) * WINO_A * VLEN * JV, u##i);
+#define WINO_COLUMN(x)                                                                                             \
+  {                                                                                                                \
+    WINO_ALPHA2(WINO_DECLARE_U)                                                                                    \
+    float *out = ub + ((x) * VLEN + c) * JV + j * VLEN; /* point i * a + x */                                      \
+    WINO_WEIGHT_1D(t0_##x, t1_##x, t2_##x, u);                                                                     \
+    WINO_ALPHA2(WINO_STORE_U)                                                                                      \
+  }
+#define WINO_DECLARE_U(i) vfloat u##i;
+  g += (ptrdiff_t)cb * VLEN * 9 * JV;
+  for (int c = 0; c < VLEN; c++)
+    for (int j = 0; j < WINO_J; j++) {
+      const float *taps = g + c * 9 * JV + j * VLEN;
+      if (WINO_PREFETCH)
+        for (int t = 0; t < 9; t++)
+          __builtin_prefetch(taps + t * JV + VLEN * 9 * JV);
+      const vfloat g00 = vload(taps), g01 = vload(taps + JV), g02 = vload(taps + 2 * JV);
+      const vfloat g10 = vload(taps + 3 * JV), g11 = vload(taps + 4 * JV), g12 = vload(taps + 5 * JV);
+      const vfloat g20 = vload(taps + 6 * JV), g21 = vload(taps + 7 * JV), g22 = vload(taps + 8 * JV);
+      WINO_ALPHA(WINO_DECLARE_ROWS)
+      WINO_WEIGHT_1D(g00, g01, g02, t0_); /* along each kernel row: (g G^T)[ky][x] */
+      WINO_WEIGHT_1D(g10, g11, g12, t1_);
+      WINO_WEIGHT_1D(g20, g21, g22, t2_);
+      WINO_ALPHA(WINO_COLUMN) /* down each column: U[i][x] = (G g G^T)[i][x] */
+    }
+#undef WINO_DECLARE_ROWS
+#undef WINO_STORE_U
+#undef WINO_COLUMN
+#undef WINO_DECLARE_U
+}
+#endif
 
 /* Transforms M back for `tile` and output-channel block kb (m: its slot at point 0) and stores the pixels that
  * lie inside the output through the epilogue. */
@@ -253,12 +336,26 @@ static void FN(const float *restrict x, const float *restrict u, const float *re
     for (int t = 0; t < WINO_TB; t++)
       WINO_LOCAL(_input)(x, first + t, v + (t / WINO_R) * WINO_V_RB + (t % WINO_R) * VLEN);
     for (int kc = 0; kc < WINO_KB; kc += WINO_KC) {
+#if WINO_TRANSFORM_WEIGHTS
+      /* per panel and channel block: transform the weights, then every point's products with them */
+      float *restrict ub = m + WINO_POINTS * WINO_KC * WINO_TB * VLEN;
+      for (int kp = 0; kp < WINO_KC; kp += WINO_J)
+        for (int cb = 0; cb < WINO_CB; cb++) {
+          WINO_LOCAL(_weights)(u + (ptrdiff_t)(kc + kp) * WINO_CB * VLEN * 9 * VLEN, cb, ub);
+          for (int p = 0; p < WINO_POINTS; p++)
+            for (int rb = 0; rb < WINO_TB; rb += WINO_R)
+              WINO_LOCAL(_product)(v + p * WINO_V_P + rb / WINO_R * WINO_V_RB + cb * WINO_V_CB,
+                                   ub + p * VLEN * WINO_J * VLEN, m + p * WINO_M_P + kp * WINO_M_KB + rb * VLEN,
+                                   1, cb > 0);
+        }
+#else
       for (int p = 0; p < WINO_POINTS; p++)
         for (int kp = 0; kp < WINO_KC; kp += WINO_J)
           for (int rb = 0; rb < WINO_TB; rb += WINO_R)
             WINO_LOCAL(_product)(v + p * WINO_V_P + rb / WINO_R * WINO_V_RB,
                                  u + ((ptrdiff_t)p * WINO_KB + kc + kp) * WINO_CB * VLEN * VLEN,
-                                 m + p * WINO_M_P + kp * WINO_M_KB + rb * VLEN);
+                                 m + p * WINO_M_P + kp * WINO_M_KB + rb * VLEN, WINO_CB, 0);
+#endif
       for (int t = 0; t < WINO_TB && first + t < WINO_TILES; t++)
         for (int kb = 0; kb < WINO_KC; kb++)
           WINO_LOCAL(_output)(m + kb * WINO_M_KB + t * VLEN, first + t, kc + kb, bias, res, y);
@@ -283,5 +380,8 @@ static void FN(const float *restrict x, const float *restrict u, const float *re
 #undef WINO_M_P
 #undef WINO_M_KB
 #undef WINO_INPUT_1D
+#undef WINO_WEIGHT_1D
+#undef WINO_ALPHA
+#undef WINO_ALPHA2
 #undef WINO_OUTPUT_1D
 #undef WINO_OUTPUTS

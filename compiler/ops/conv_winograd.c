@@ -1,37 +1,47 @@
 /* Winograd convolution for stride-1 3x3 Convs (templates/winograd.c): which layers get it (the cost rule), with
- * which tile and blocking, their weights transformed at compile time, and the template's instantiation.
+ * which tile and blocking, their weights transformed at compile time (or left for the kernel), and the template's
+ * instantiation.
  *
  * The cost rule. Winograd trades multiplies for transforms and for larger weights, so whether it pays depends on
- * the layer's shape. Each layer gets the cheapest of a direct convolution, F(2x2,3x3) and F(4x4,3x3), estimated
- * in cycles of one core of the machines the SIMD targets aim at (Zen 4/5, Sapphire Rapids; AVX2 ones alike with
- * half the vector), with constants measured on whole ResNet-18 layers on a Zen 5 core with cold caches:
+ * the layer's shape. Each layer gets the cheapest of five ways: a direct convolution, F(2x2,3x3) and F(4x4,3x3)
+ * with weights transformed at compile time, and the same with the 3x3 weights transformed by the kernel at run
+ * time. The estimates are cycles of one core of the machines the SIMD targets aim at (Zen 4/5, Sapphire Rapids;
+ * AVX2 ones alike with half the vector), with constants measured on ResNet-18's layers on a Zen 5 core:
  *   - the core issues 2 vector FMAs per cycle. A direct convolution keeps DIRECT_EFFICIENCY of that busy (what
  *     ONNX Runtime reaches on ResNet-18), Winograd's products PRODUCT_EFFICIENCY;
  *   - transforming one tile of one channel block, input or output with its epilogue and its share of the L2
- *     traffic, costs transform_cycles(m): 240 cycles for F(4x4,3x3), 100 for F(2x2,3x3);
+ *     traffic, costs transform_cycles(m); transforming the 3x3 weights of one input channel for one vector of
+ *     output channels at run time, weight_transform_cycles(m);
  *   - weights are cold: a model's weights, and the transformed ones even more, outgrow the last-level cache, so
- *     each layer's come from DRAM on every run. A direct convolution uses each weight at every pixel, which hides
- *     that stream under its arithmetic. Winograd's weights are a*a/9 times as large (4x for F(4x4,3x3)) and
- *     each is used once per tile: with few tiles the stream shows. It cost one extra cycle per
- *     WEIGHT_BYTES_PER_CYCLE bytes (cold minus warm runs, prefetching on).
+ *     each layer's come from DRAM on every run, at WEIGHT_BYTES_PER_CYCLE (this core's DRAM rate, 26 GB/s). A
+ *     direct convolution uses each weight at every pixel and hides that stream under its arithmetic. Winograd's
+ *     transformed weights are a*a/9 times as large (4x for F(4x4,3x3)) and each serves only the tiles: with few
+ *     tiles the stream overlapped little with the products when measured alone, and not at all while other
+ *     processes shared the memory (this machine's usual state), so it is added in full.
  * With Cp, Kp the channel counts padded to whole vectors (CB, KB vectors), T the tiles, Tp the tiles padded to
  * whole register tiles (choose_blocking), a = m + 2:
- *     direct = N*OH*OW * 9 * C * KB / (2 * DIRECT_EFFICIENCY)      (its vectors run along output channels only)
+ *     direct = max(N*OH*OW * 9 * C * KB / (2 * DIRECT_EFFICIENCY), 9 * C * K * 4 / WEIGHT_BYTES_PER_CYCLE)
+ *              (its vectors run along output channels only, so C is not padded)
  *     F(m)   = a*a * Tp * Cp * KB / (2 * PRODUCT_EFFICIENCY) + T * (CB + KB) * transform_cycles(m)
  *              + a*a * Cp * Kp * 4 / WEIGHT_BYTES_PER_CYCLE
- * For ResNet-18 (N = 1) this gives F(4x4,3x3) from 56x56x64 to 14x14x256 (the 4x cut in multiplies wins by 2 to
- * 3x; at 14x14 it beats F(2x2,3x3) by 20% despite 4x4-tile padding and 9.4 MB of weights) and F(2x2,3x3) at
- * 7x7x512, 10% ahead of the direct convolution (F(4x4,3x3) would stream 38 MB of weights for 4 tiles). Small
- * channel counts (C = 1 or 3 padded to a vector) stay direct: the transforms cost more than the multiplies
- * they save. */
+ *     F(m) transforming its weights at run time, once per block of tiles:
+ *            = the same products and tile transforms + blocks * Cp * KB * weight_transform_cycles(m)
+ *              + 9 * Cp * Kp * 4 / WEIGHT_BYTES_PER_CYCLE
+ * For ResNet-18 (N = 1) this gives F(4x4,3x3) at 56x56x64 and 28x28x128 (the 4x cut in multiplies wins 2.5x),
+ * F(4x4,3x3) transforming its weights at run time at 14x14x256 (16 tiles use each transformed weight 16 times,
+ * too few to pay for streaming 9.4 MB of them), and the direct convolution at 7x7x512, where 4 or 16 tiles are
+ * too few for Winograd to save much (measured within 10% of each other, the direct one reading the fewest
+ * bytes). Small channel counts (C = 1 or 3 padded to a vector) stay direct: the transforms cost more than the
+ * multiplies they save. */
 #include "../cnnc.h"
 
 #include <string.h>
 
 #define DIRECT_EFFICIENCY 0.90
 #define PRODUCT_EFFICIENCY 0.85
-#define WEIGHT_BYTES_PER_CYCLE 16.0 /* measured 18-20 */
+#define WEIGHT_BYTES_PER_CYCLE 8.0
 static double transform_cycles(int m) { return m == 4 ? 240.0 : 100.0; }
+static double weight_transform_cycles(int m) { return m == 4 ? 100.0 : 80.0; }
 
 /* G, the weight transform: U = G g G^T. F(4x4,3x3) interpolates at 0, 1, -1, 2, -2 and infinity; F(2x2,3x3) at
  * 0, 1, -1 and infinity. templates/winograd.c holds the matching B^T and A^T. */
@@ -106,7 +116,9 @@ static void choose_blocking(const WinogradShape *s, int vlen, int registers, int
   while ((int64_t)a * a * rows * p->k_chunk * vlen > half_l2 && p->k_chunk % 2 == 0 && (p->k_chunk / 2) % cols == 0)
     p->k_chunk /= 2;
   p->work_floats = (int64_t)a * a * rows * (cb + p->k_chunk) * vlen;
-  p->weight_floats = (int64_t)a * a * cb * vlen * kb * vlen;
+  p->weight_floats = (p->transform_weights ? 9 : (int64_t)a * a) * cb * vlen * kb * vlen;
+  if (p->transform_weights)
+    p->work_floats += (int64_t)a * a * vlen * cols * vlen;
   p->prefetch = 2048;
 }
 
@@ -116,31 +128,32 @@ static double winograd_cycles(const WinogradShape *s, int vlen, const WinogradPl
   double tiles_padded = (double)(ceil_div(tiles, p->rows) * p->rows);
   double products = a * a * tiles_padded * (double)(cb * vlen) * (double)kb / (2 * PRODUCT_EFFICIENCY);
   double transforms = (double)tiles * (double)(cb + kb) * transform_cycles(p->m);
-  double weights = a * a * (double)(cb * vlen) * (double)(kb * vlen) * 4 / WEIGHT_BYTES_PER_CYCLE;
+  if (p->transform_weights) /* once per block of tiles */
+    transforms += (double)ceil_div(tiles, p->tile_block) * (double)(cb * vlen) * (double)kb *
+                  weight_transform_cycles(p->m);
+  double weights = (double)p->weight_floats * 4 / WEIGHT_BYTES_PER_CYCLE;
   return products + transforms + weights;
 }
 
-WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m) {
+WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m, bool transform_weights) {
   CN_ASSERT(m == 2 || m == 4);
-  WinogradPlan p = {.m = m, .vlen = vlen};
+  WinogradPlan p = {.m = m, .vlen = vlen, .transform_weights = transform_weights};
   choose_blocking(s, vlen, registers, m, &p);
   return p;
 }
 
 WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers) {
   int64_t kb = ceil_div(s->maps, vlen);
-  double direct = (double)(s->batch * s->out_h * s->out_w) * 9 * (double)s->channels * (double)kb /
-                  (2 * DIRECT_EFFICIENCY);
-  WinogradPlan best = {.m = 0, .vlen = vlen, .cycles = {direct}};
-  double best_cycles = direct;
-  double cycles[3] = {direct};
-  for (int m = 2; m <= 4; m += 2) {
-    WinogradPlan p = winograd_plan_tile(s, vlen, registers, m);
-    cycles[m / 2] = winograd_cycles(s, vlen, &p);
-    if (cycles[m / 2] < best_cycles) {
-      best_cycles = cycles[m / 2];
+  double arithmetic = (double)(s->batch * s->out_h * s->out_w) * 9 * (double)s->channels * (double)kb /
+                      (2 * DIRECT_EFFICIENCY);
+  double stream = 9 * (double)s->channels * (double)s->maps * 4 / WEIGHT_BYTES_PER_CYCLE;
+  double cycles[5] = {arithmetic > stream ? arithmetic : stream};
+  WinogradPlan best = {.m = 0, .vlen = vlen};
+  for (int variant = 1; variant < 5; variant++) {
+    WinogradPlan p = winograd_plan_tile(s, vlen, registers, variant % 2 ? 2 : 4, variant > 2);
+    cycles[variant] = winograd_cycles(s, vlen, &p);
+    if (cycles[variant] < cycles[0] && (best.m == 0 || cycles[variant] < winograd_cycles(s, vlen, &best)))
       best = p;
-    }
   }
   memcpy(best.cycles, cycles, sizeof cycles);
   return best;
@@ -151,6 +164,13 @@ float *winograd_pack_weights(const float *w, const WinogradShape *s, const Winog
   const double(*g)[3] = p->m == 4 ? g4 : g2;
   const int64_t cp = ceil_div(s->channels, vlen) * vlen, kp = ceil_div(s->maps, vlen) * vlen;
   float *u = cn_alloc_array((size_t)p->weight_floats, sizeof *u);
+  if (p->transform_weights) { /* (KB / J, Cp, 9, J * VLEN) */
+    for (int64_t k = 0; k < s->maps; k++)
+      for (int64_t c = 0; c < s->channels; c++)
+        for (int tap = 0; tap < 9; tap++)
+          u[((k / panel * cp + c) * 9 + tap) * panel + k % panel] = w[(k * s->channels + c) * 9 + tap];
+    return u;
+  }
   for (int64_t k = 0; k < s->maps; k++)
     for (int64_t c = 0; c < s->channels; c++) {
       const float *f = w + (k * s->channels + c) * 9;
@@ -181,15 +201,17 @@ char *winograd_defines(const char *fn, const WinogradShape *s, const WinogradPla
                    "#define WINO_H %lld\n#define WINO_W %lld\n#define WINO_OH %lld\n#define WINO_OW %lld\n"
                    "#define WINO_PAD_T %lld\n#define WINO_PAD_L %lld\n"
                    "#define WINO_TB %d\n#define WINO_R %d\n#define WINO_J %d\n#define WINO_KC %d\n"
-                   "#define WINO_PREFETCH %d\n"
+                   "#define WINO_PREFETCH %d\n#define WINO_TRANSFORM_WEIGHTS %d\n"
                    "#define WINO_COLS(X) %s\n#define WINO_TILE(X) %s\n",
                    fn, p->m, (long long)s->batch, (long long)s->channels, (long long)s->maps, (long long)s->in_h,
                    (long long)s->in_w, (long long)s->out_h, (long long)s->out_w, (long long)s->pad_top,
-                   (long long)s->pad_left, p->tile_block, p->rows, p->cols, p->k_chunk, p->prefetch, cols, tile);
+                   (long long)s->pad_left, p->tile_block, p->rows, p->cols, p->k_chunk, p->prefetch, p->transform_weights,
+                   cols, tile);
 }
 
 const char *winograd_undefs(void) {
   return "#undef FN\n#undef WINO_M\n#undef WINO_N\n#undef WINO_C\n#undef WINO_K\n#undef WINO_H\n#undef WINO_W\n"
          "#undef WINO_OH\n#undef WINO_OW\n#undef WINO_PAD_T\n#undef WINO_PAD_L\n#undef WINO_TB\n#undef WINO_R\n"
-         "#undef WINO_J\n#undef WINO_KC\n#undef WINO_PREFETCH\n#undef WINO_COLS\n#undef WINO_TILE\n";
+         "#undef WINO_J\n#undef WINO_KC\n#undef WINO_PREFETCH\n#undef WINO_TRANSFORM_WEIGHTS\n#undef WINO_COLS\n"
+         "#undef WINO_TILE\n";
 }

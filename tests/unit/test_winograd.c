@@ -21,6 +21,7 @@ typedef struct Case {
   int64_t pad_bottom, pad_right;
   int m;
   Epilogue epilogue;
+  bool transform_weights; /* at run time */
 } Case;
 
 typedef struct Isa {
@@ -208,7 +209,7 @@ static void run_cases(const Case *cases, int n_cases, const Isa *isa, const char
   WinogradPlan *plans = cn_alloc_array((size_t)n_cases, sizeof *plans);
   for (int i = 0; i < n_cases; i++) {
     const Case *c = &cases[i];
-    plans[i] = winograd_plan_tile(&c->s, isa->vlen, isa->registers, c->m);
+    plans[i] = winograd_plan_tile(&c->s, isa->vlen, isa->registers, c->m, c->transform_weights);
     data[i] = make_data(c, isa->vlen, relu_input, 1000 + (uint64_t)i);
     float *u = winograd_pack_weights(data[i].w, &c->s, &plans[i]);
     write_floats(cn_format("%s/%d.x", dir, i), data[i].x_blocked, data[i].x_floats);
@@ -277,28 +278,37 @@ static double bound_for(int m) { return m == 4 ? 8e-6 : 1e-6; }
 static const Case small_cases[] = {
     /* C and K below one vector; pads all round; odd H and W */
     {{.batch = 1, .channels = 5, .maps = 7, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 4, EPI_NONE},
+      .pad_left = 1}, 1, 1, 4, EPI_NONE, false},
     {{.batch = 1, .channels = 5, .maps = 7, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 2, EPI_BIAS_RELU},
+      .pad_left = 1}, 1, 1, 2, EPI_BIAS_RELU, false},
     /* batch 2, no padding, K of three avx512 vectors (J = 1) */
     {{.batch = 2, .channels = 20, .maps = 33, .in_h = 7, .in_w = 6, .out_h = 5, .out_w = 4}, 0, 0, 4,
-     EPI_RESIDUAL_RELU},
-    {{.batch = 2, .channels = 20, .maps = 33, .in_h = 7, .in_w = 6, .out_h = 5, .out_w = 4}, 0, 0, 2, EPI_NONE},
+     EPI_RESIDUAL_RELU, false},
+    {{.batch = 2, .channels = 20, .maps = 33, .in_h = 7, .in_w = 6, .out_h = 5, .out_w = 4}, 0, 0, 2, EPI_NONE, false},
     /* pads on some sides only: top 2, left 0, bottom 1, right 2 */
     {{.batch = 1, .channels = 17, .maps = 32, .in_h = 13, .in_w = 10, .out_h = 14, .out_w = 10, .pad_top = 2,
-      .pad_left = 0}, 1, 2, 4, EPI_BIAS_RELU},
+      .pad_left = 0}, 1, 2, 4, EPI_BIAS_RELU, false},
     {{.batch = 1, .channels = 17, .maps = 32, .in_h = 13, .in_w = 10, .out_h = 14, .out_w = 10, .pad_top = 2,
-      .pad_left = 0}, 1, 2, 2, EPI_RESIDUAL_RELU},
+      .pad_left = 0}, 1, 2, 2, EPI_RESIDUAL_RELU, false},
     /* more tiles than one register tile holds, J > 1 */
     {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 4, EPI_NONE},
+      .pad_left = 1}, 1, 1, 4, EPI_NONE, false},
     {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 2, EPI_RESIDUAL_RELU},
+      .pad_left = 1}, 1, 1, 2, EPI_RESIDUAL_RELU, false},
     /* an image smaller than one tile; an epilogue that does not keep zero */
     {{.batch = 1, .channels = 3, .maps = 9, .in_h = 2, .in_w = 3, .out_h = 2, .out_w = 3, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 4, EPI_PLUS_ONE},
+      .pad_left = 1}, 1, 1, 4, EPI_PLUS_ONE, false},
     {{.batch = 2, .channels = 9, .maps = 20, .in_h = 6, .in_w = 5, .out_h = 6, .out_w = 5, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE},
+      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE, false},
+    /* the weights transformed at run time */
+    {{.batch = 1, .channels = 5, .maps = 7, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .pad_top = 1,
+      .pad_left = 1}, 1, 1, 4, EPI_NONE, true},
+    {{.batch = 2, .channels = 20, .maps = 33, .in_h = 7, .in_w = 6, .out_h = 5, .out_w = 4}, 0, 0, 2,
+     EPI_RESIDUAL_RELU, true},
+    {{.batch = 1, .channels = 40, .maps = 64, .in_h = 7, .in_w = 7, .out_h = 7, .out_w = 7, .pad_top = 1,
+      .pad_left = 1}, 1, 1, 4, EPI_BIAS_RELU, true},
+    {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
+      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE, true},
 };
 
 static void check_small_cases(const char *cc) {
@@ -335,21 +345,21 @@ static void test_some_isa_runs(void) {
  * F(4x4,3x3), ends 3.4e-6 from ONNX Runtime. */
 static void test_resnet_layer_accuracy(void) {
   static const int64_t sizes[4][2] = {{56, 64}, {28, 128}, {14, 256}, {7, 512}};
-  Case cases[8];
-  for (int i = 0; i < 8; i++) {
-    int64_t hw = sizes[i / 2][0], ch = sizes[i / 2][1];
+  Case cases[10];
+  for (int i = 0; i < 10; i++) { /* the last two: the small images with their weights transformed at run time */
+    int64_t hw = sizes[i < 8 ? i / 2 : i - 6][0], ch = sizes[i < 8 ? i / 2 : i - 6][1];
     cases[i] = (Case){{.batch = 1, .channels = ch, .maps = ch, .in_h = hw, .in_w = hw, .out_h = hw, .out_w = hw,
                        .pad_top = 1, .pad_left = 1},
-                      1, 1, i % 2 ? 2 : 4, EPI_RESIDUAL_RELU};
+                      1, 1, i % 2 ? 2 : 4, EPI_RESIDUAL_RELU, i >= 8};
   }
   const Isa *isa = NULL;
   for (size_t k = 0; k < sizeof isas / sizeof isas[0] && !isa; k++)
     if (cpu_runs(&isas[k]))
       isa = &isas[k];
   CU_ASSERT_PTR_NOT_NULL_FATAL(isa);
-  double worst[8], rel[8];
-  run_cases(cases, 8, isa, cc_default(), true, worst, rel);
-  for (int i = 0; i < 8; i++) {
+  double worst[10], rel[10];
+  run_cases(cases, 10, isa, cc_default(), true, worst, rel);
+  for (int i = 0; i < 10; i++) {
     if (!(worst[i] >= 0 && rel[i] <= 2e-5))
       printf("\n  %lldx%lld, %lld channels, F(%dx%d,3x3): max error / max(1, max|ref|) = %g (bound 2e-5)",
              (long long)cases[i].s.in_h, (long long)cases[i].s.in_w, (long long)cases[i].s.channels, cases[i].m,
@@ -368,14 +378,16 @@ static WinogradShape square(int64_t size, int64_t channels, int64_t maps) {
 static void test_cost_rule_choices(void) {
   static const struct {
     int64_t size, channels;
-    int m; /* avx512 */
-  } resnet[] = {{56, 64, 4}, {28, 128, 4}, {14, 256, 4}, {7, 512, 2}};
+    int m;                  /* avx512 */
+    bool transform_weights; /* at run time */
+  } resnet[] = {{56, 64, 4, false}, {28, 128, 4, false}, {14, 256, 4, true}, {7, 512, 0, false}};
   for (size_t i = 0; i < sizeof resnet / sizeof resnet[0]; i++) {
     WinogradShape s = square(resnet[i].size, resnet[i].channels, resnet[i].channels);
     WinogradPlan p = winograd_plan(&s, 16, 32);
     CU_ASSERT_EQUAL(p.m, resnet[i].m);
-    CU_ASSERT(p.cycles[p.m / 2] < p.cycles[0]); /* the chosen one beats the direct convolution */
-    CU_ASSERT_EQUAL(winograd_plan(&s, 8, 16).m, 4);
+    CU_ASSERT_EQUAL(p.transform_weights, resnet[i].transform_weights);
+    for (int v = 1; v < 5; v++) /* the chosen way is the cheapest */
+      CU_ASSERT(p.cycles[p.m == 0 ? 0 : p.m / 2 + (p.transform_weights ? 2 : 0)] <= p.cycles[v]);
   }
   WinogradShape stem = square(224, 3, 64), mnist = square(28, 1, 32);
   CU_ASSERT_EQUAL(winograd_plan(&stem, 16, 32).m, 0);
@@ -391,15 +403,17 @@ static void test_plans_fit_template(void) {
     for (size_t a = 0; a < sizeof channels / sizeof channels[0]; a++)
       for (size_t b = 0; b < sizeof channels / sizeof channels[0]; b++)
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
-          for (int m = 2; m <= 4; m += 2) {
+          for (int mode = 0; mode < 4; mode++) {
             const Isa *isa = &isas[k];
+            int m = mode % 2 ? 4 : 2, a2 = (m + 2) * (m + 2);
+            bool runtime = mode >= 2;
             WinogradShape s = square(sizes[z], channels[a], channels[b]);
-            WinogradPlan p = winograd_plan_tile(&s, isa->vlen, isa->registers, m);
-            int64_t kb = ceil_div(s.maps, isa->vlen), cb = ceil_div(s.channels, isa->vlen);
+            WinogradPlan p = winograd_plan_tile(&s, isa->vlen, isa->registers, m, runtime);
+            int64_t kb = ceil_div(s.maps, isa->vlen), cb = ceil_div(s.channels, isa->vlen), v = isa->vlen;
             CU_ASSERT(p.rows >= 1 && p.cols >= 1 && p.rows * p.cols + p.cols + 1 <= isa->registers);
             CU_ASSERT(p.tile_block % p.rows == 0 && p.k_chunk % p.cols == 0 && kb % p.k_chunk == 0);
-            CU_ASSERT_EQUAL(p.work_floats, (int64_t)(m + 2) * (m + 2) * p.tile_block * (cb + p.k_chunk) * isa->vlen);
-            CU_ASSERT_EQUAL(p.weight_floats, (int64_t)(m + 2) * (m + 2) * cb * kb * isa->vlen * isa->vlen);
+            CU_ASSERT_EQUAL(p.work_floats, a2 * p.tile_block * (cb + p.k_chunk) * v + (runtime ? a2 * v * p.cols * v : 0));
+            CU_ASSERT_EQUAL(p.weight_floats, (runtime ? 9 : a2) * cb * kb * v * v);
           }
 }
 

@@ -11,6 +11,7 @@ typedef __m512 vfloat;
 #define vzero() _mm512_setzero_ps()
 #define vadd(a, b) _mm512_add_ps((a), (b))
 #define vsub(a, b) _mm512_sub_ps((a), (b))
+#define vmul(a, b) _mm512_mul_ps((a), (b))
 #define vfmadd(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define vmax(a, b) _mm512_max_ps((a), (b))
 #define vkeep_lanes(v, n) _mm512_maskz_mov_ps((__mmask16)((1u << (n)) - 1u), (v))
@@ -23,6 +24,7 @@ typedef __m256 vfloat;
 #define vzero() _mm256_setzero_ps()
 #define vadd(a, b) _mm256_add_ps((a), (b))
 #define vsub(a, b) _mm256_sub_ps((a), (b))
+#define vmul(a, b) _mm256_mul_ps((a), (b))
 #define vfmadd(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define vmax(a, b) _mm256_max_ps((a), (b))
 #define vkeep_lanes(v, n)                                                                                          \
