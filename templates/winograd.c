@@ -82,14 +82,14 @@
 #error "winograd.c: WINO_TB must be a multiple of WINO_R, WINO_KC a multiple of WINO_J and a divisor of KB"
 #endif
 
-/* The one-dimensional transforms do not depend on the layer: defined once per file. The input ones read their
+/* The one-dimensional transforms do not depend on the layer: defined once per file (a file may use only some). The input ones read their
  * vectors at in + i * is and write them at out + i * os; the output ones read at p + i * s into named vectors,
  * which the caller sends through the epilogue. */
 #ifndef CNNC_WINOGRAD_TRANSFORMS
 #define CNNC_WINOGRAD_TRANSFORMS
 
 /* B^T for F(2,3): rows (1 0 -1 0) (0 1 1 0) (0 -1 1 0) (0 1 0 -1). */
-static inline void wino_input_1d_2(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
+__attribute__((unused)) static inline void wino_input_1d_2(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
   const vfloat d0 = vload(in), d1 = vload(in + is), d2 = vload(in + 2 * is), d3 = vload(in + 3 * is);
   vstore(out, vsub(d0, d2));
   vstore(out + os, vadd(d1, d2));
@@ -99,7 +99,7 @@ static inline void wino_input_1d_2(const float *in, ptrdiff_t is, float *out, pt
 
 /* B^T for F(4,3): rows (4 0 -5 0 1 0) (0 -4 -4 1 1 0) (0 4 -4 -1 1 0) (0 -2 -1 2 1 0) (0 2 -1 -2 1 0)
  * (0 4 0 -5 0 1). Rows 1, 2 and rows 3, 4 are even +- odd parts, which share their terms: 12 operations. */
-static inline void wino_input_1d_4(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
+__attribute__((unused)) static inline void wino_input_1d_4(const float *in, ptrdiff_t is, float *out, ptrdiff_t os) {
   const vfloat d0 = vload(in), d1 = vload(in + is), d2 = vload(in + 2 * is), d3 = vload(in + 3 * is),
                d4 = vload(in + 4 * is), d5 = vload(in + 5 * is);
   const vfloat four = vbroadcast(4.0f), minus_four = vbroadcast(-4.0f), minus_five = vbroadcast(-5.0f);
