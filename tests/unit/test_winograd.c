@@ -150,6 +150,23 @@ static float *read_floats(const char *path, int64_t count) {
   return got == (size_t)count ? v : NULL;
 }
 
+/* templates/winograd.c's text, pasted into the program as the emitter pastes it into generated code (warnings
+ * about unused functions, for one, apply to the main file only). */
+static const char *template_source(void) {
+  static char *text;
+  if (!text) {
+    FILE *f = fopen(CNNC_SOURCE_DIR "/templates/winograd.c", "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    text = cn_alloc((size_t)size + 1);
+    CU_ASSERT_EQUAL_FATAL(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+  }
+  return text;
+}
+
 /* The C source of instance i: its #defines, the epilogue, the template, the #undefs. */
 static char *instance_source(int i, const Case *c, const WinogradPlan *p) {
   static const char *const epilogues[] = {
@@ -159,10 +176,10 @@ static char *instance_source(int i, const Case *c, const WinogradPlan *p) {
       [EPI_PLUS_ONE] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vadd((acc), vbroadcast(1.0f))\n",
   };
   int64_t oc_last = c->s.maps - (ceil_div(c->s.maps, p->vlen) - 1) * p->vlen;
-  return cn_format("%s%s#define OC_LAST %lld\n#define ZERO_PAD_LANES %d\n#include \"%s/templates/winograd.c\"\n%s"
+  return cn_format("%s%s#define OC_LAST %lld\n#define ZERO_PAD_LANES %d\n%s\n%s"
                    "#undef HAS_BIAS\n#undef EPILOGUE\n#undef OC_LAST\n#undef ZERO_PAD_LANES\n\n",
                    winograd_defines(cn_format("wino%d", i), &c->s, p), epilogues[c->epilogue], (long long)oc_last,
-                   c->epilogue == EPI_PLUS_ONE && oc_last < p->vlen, CNNC_SOURCE_DIR, winograd_undefs());
+                   c->epilogue == EPI_PLUS_ONE && oc_last < p->vlen, template_source(), winograd_undefs());
 }
 
 /* The call of instance i in main(): loads its inputs from dir, runs it, saves its output. */
