@@ -66,6 +66,29 @@ char *cn_make_temp_dir(const char *purpose);
 int64_t cn_mul_size(int64_t a, int64_t b);
 
 //
+// target.c: the instruction set of the generated kernels (--target)
+//
+
+typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512, TARGET_NEON } Target;
+
+/* "generic", "avx2", "avx512", "neon". */
+const char *target_name(Target t);
+/* The best target the machine running cnnc supports; *why gets a sentence saying so, for the header comment. */
+Target target_native(const char **why);
+/* Floats per SIMD vector, which is also the channel block of LAYOUT_NCHWC; 1 for generic. */
+int target_vector_floats(Target t);
+/* The run-time CPU check of the target: a C expression that is true when the CPU running P_run supports the
+ * target's instruction set, and the name of that set for messages; NULL for generic. */
+const char *target_cpu_check(Target t);
+const char *target_isa_description(Target t);
+/* What a generated file needs before its first node function: the pragma that compiles every following
+ * function for the target (so plain `cc -O2 -c model.c` works without -m flags), and when `templates` (some
+ * node runs a template kernel) the ISA macro, the intrinsics header and templates/simd.h, which cost the C
+ * compiler a second or so to read. target_emit_end closes the pragma. Nothing for generic. */
+void target_emit_begin(FILE *out, Target t, bool templates);
+void target_emit_end(FILE *out, Target t);
+
+//
 // graph.c: the IR. A Value is a tensor; a Node is an operator instance.
 //
 
@@ -219,6 +242,8 @@ struct Node {
   Fusion *fusion;     /* set by the fusion pass on an anchor node; NULL when the node runs alone */
   const char *kernel; /* the kernel the backend chose ("direct NCHW16c 4x14", "winograd F(4x4,3x3)"), for
                        * comments and reports; NULL for the op's own portable loop nest */
+  void *kernel_params; /* that kernel's choices (tile sizes, packing), private to the op's simd/emit_simd hooks */
+  int64_t macs;       /* multiply-adds, counted by shape_infer from the ONNX shapes (cost.c) */
   bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
@@ -241,12 +266,16 @@ Graph *graph_new(const char *path);
 Value *graph_add_value(Graph *g, const char *name);
 Node *graph_add_node(Graph *g, const char *name, const char *op_type, int n_in, int n_out);
 void graph_sort(Graph *g); /* topological order; a cycle is an error */
+/* Replaces the node order by `order` (a permutation of g->nodes) and renumbers the ids. */
+void graph_set_order(Graph *g, Node *const *order);
 void graph_count_uses(Graph *g);
 void graph_verify(const Graph *g);
 void graph_dump(const Graph *g, FILE *out);
 
 int64_t value_count(const Value *v); /* number of elements */
-int64_t value_bytes(const Value *v);
+int64_t value_bytes(const Value *v);  /* bytes of its storage in its layout (NCHWc pads the last channel block) */
+/* Channels of a LAYOUT_NCHWC value rounded up to whole blocks. */
+int64_t value_padded_channels(const Value *v);
 /* Sets the shape, checking each dim and the total size against the limits; n names the node for errors. */
 void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims);
 /* A constant input's contents converted to int64 (for shape-like inputs); n names the node for errors. */
@@ -323,6 +352,14 @@ struct OpDesc {
   void (*grad)(Graph *g, Node *n, Value *const *dy, Value **dx);
   /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. */
   bool internal;
+  /* SIMD targets (layout.c). Optional: when a template kernel (templates/) can run the node, chooses it: names
+   * it in n->kernel, may pack constant inputs into the order the kernel reads them (replacing n->in[i] with the
+   * packed constant), sets in_layout[i] to the layout it reads each run-time input in (on entry: the layout the
+   * input has) and out_layout[k] to the layout it writes each output in (on entry: row-major), and returns
+   * true. The layout pass then inserts the reorders, and emit calls emit_simd instead of emit. Returning false
+   * keeps the portable emit hook on row-major tensors. */
+  bool (*simd)(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+  void (*emit_simd)(Emitter *e, const Node *n);
 };
 
 const OpDesc *op_lookup(const char *op_type);
@@ -354,6 +391,19 @@ void fold_dead_code(Graph *g);
 void fold_mark_folded(Node *n);
 
 //
+// layout.c: channel-blocked tensors between SIMD kernels, and the reorders at their edges
+//
+
+/* For a SIMD target: asks each live node's op whether a template kernel runs it (OpDesc.simd), gives every
+ * value the layout its producer writes, and inserts Reorder nodes (ops/reorder.c) where a node reads a value in
+ * another layout and before graph outputs, which stay row-major. Nothing changes for the generic target. */
+void layout_assign(Graph *g, Target t);
+/* The Reorder node the layout pass would insert: a new value with v's contents in layout `to`. */
+Value *layout_reorder(Graph *g, Value *v, Layout to, int block);
+/* "NCHW16c" for a blocked value, "" for row-major: for dumps and comments. */
+char *layout_name(const Value *v);
+
+//
 // plan.c
 //
 
@@ -364,20 +414,33 @@ typedef struct Plan {
 Plan plan_memory(Graph *g);
 
 //
-// emit.c
+// cost.c: the arithmetic a node performs, for profiles and reports
 //
 
-typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512, TARGET_NEON } Target;
+/* Multiply-adds of a Conv, ConvTranspose, Gemm or MatMul from its ONNX shapes and attributes; 0 for every
+ * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
+int64_t cost_count_macs(const Node *n);
+/* n->macs plus those of a depthwise Conv fused into it as its window. A FLOP count is 2 x this (the
+ * convention of shared/models/manifest.json). */
+int64_t node_macs(const Node *n);
+
+//
+// emit.c
+//
 
 typedef struct EmitOptions {
   const char *prefix;
   const char *command_line;
   const char *header_name; /* file name the .c includes */
-  Target target;
+  Target target;           /* the pipeline's (layout.c chose kernels for it) */
+  const char *target_why;  /* how the target was chosen, for the header comment; NULL: --target named it */
 } EmitOptions;
 
 struct Emitter {
   FILE *out;
+  /* Text that goes before the current node's function: the template instances its body calls (template.c). */
+  FILE *kernels;
+  bool used_templates; /* some node function instantiated a template: the file needs simd.h */
   int indent;
   const Graph *graph;
   const EmitOptions *opts;
@@ -392,6 +455,34 @@ const char *emit_out(const Node *n, int i);
 /* A float literal that round-trips exactly, e.g. "0.100000001f", "INFINITY". */
 char *emit_float(double x, DType t);
 char *emit_dims_comment(const Value *v);
+/* The name of node n's function in generated code, e.g. "node12_conv1". */
+char *emit_function_name(const Node *n);
+
+//
+// template.c: kernel templates (templates/*, embedded into cnnc at build time) instantiated per layer
+//
+
+/* One instance being written to e->kernels: the parameters as #defines, the template's text, then #undefs.
+ * Parameters are the template's to name (its header comment lists them); `fn` is the function it defines. */
+typedef struct Instance Instance;
+Instance *tpl_begin(Emitter *e, const char *template_file, const char *fn);
+void tpl_int(Instance *t, const char *name, int64_t value);
+/* #define name value; `name` may take parameters, e.g. "ACT(x)". */
+void tpl_define(Instance *t, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* X-macro lists that unroll a register tile: `#define name(X) X(0) X(1) ... X(n-1)`, and
+ * `#define name(X) X(0,0) X(0,1) ... X(rows-1,cols-1)`. */
+void tpl_list(Instance *t, const char *name, int n);
+void tpl_tile(Instance *t, const char *name, int rows, int cols);
+/* #define name(x) as the simd.h expression of activation a applied to x, e.g. "vrelu(x)"; "(x)" for none. */
+void tpl_activation(Instance *t, const char *name, const Activation *a);
+/* The fused epilogue of an anchor (f may be NULL): ACT(x), POST_ACT(x) and EPILOGUE(acc, at), the vector a
+ * kernel stores at offset `at` of its output from accumulator acc, reading a residual at `res + at` (the
+ * template's residual pointer is named res). Returns whether the epilogue maps a zero accumulator to a non-zero
+ * value, so a kernel must clear the padded lanes of the last channel block itself. */
+bool tpl_epilogue(Instance *t, const Fusion *f);
+void tpl_end(Instance *t);
+/* The text of an embedded template file; an internal error if there is none of that name. */
+const char *template_text(const char *file, size_t *size);
 
 //
 // ops/common.c: loop nests shared by many op files
@@ -417,6 +508,13 @@ const char *emit_lowest(DType t);
 char *emit_value_literal(const Value *v, int64_t index);
 /* Input i as a constant 1-D int32/int64 tensor, converted to int64; *count gets its length. */
 int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
+
+//
+// ops/conv_simd.c, ops/gemm_simd.c: the template kernels of Conv, Gemm and MatMul (their OpDesc.simd hooks)
+//
+
+bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void conv_emit_simd(Emitter *e, const Node *n);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops
@@ -556,7 +654,8 @@ const char *winograd_undefs(void);
 
 typedef struct PipelineOptions {
   LoadOptions load;
-  FILE *dump; /* -d: the graph after each stage goes here; NULL for none */
+  Target target; /* the kernels' instruction set: decides layouts and kernels (layout.c) */
+  FILE *dump;    /* -d: the graph after each stage goes here; NULL for none */
 } PipelineOptions;
 
 typedef struct Compiled {

@@ -122,9 +122,16 @@ void graph_sort(Graph *g) {
   Node **sorted = cn_alloc_array((size_t)n, sizeof *sorted);
   for (int i = 0; i < n; i++)
     sorted[i] = g->nodes[order[i]];
-  g->nodes = sorted;
-  for (int i = 0; i < n; i++)
-    sorted[i]->id = i;
+  graph_set_order(g, sorted);
+}
+
+void graph_set_order(Graph *g, Node *const *order) {
+  /* whole blocks of 256 slots, as graph_add_node expects when it appends */
+  Node **nodes = cn_alloc_array(((size_t)g->n_nodes + 255) / 256 * 256 + 256, sizeof *nodes);
+  memcpy(nodes, order, (size_t)g->n_nodes * sizeof *nodes);
+  g->nodes = nodes;
+  for (int i = 0; i < g->n_nodes; i++)
+    nodes[i]->id = i;
 }
 
 void graph_count_uses(Graph *g) {
@@ -178,8 +185,10 @@ void graph_dump(const Graph *g, FILE *out) {
     fprintf(out, ") ->");
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k])
-        fprintf(out, " %s:%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
-                value_shape_string(n->out[k]));
+        fprintf(out, " %s:%s%s%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
+                value_shape_string(n->out[k]), n->out[k]->layout ? " " : "", layout_name(n->out[k]));
+    if (n->kernel)
+      fprintf(out, "  [%s]", n->kernel);
     fprintf(out, "\n");
   }
 }
@@ -191,7 +200,17 @@ int64_t value_count(const Value *v) {
   return count;
 }
 
-int64_t value_bytes(const Value *v) { return value_count(v) * (int64_t)dtype_size(v->dtype); }
+int64_t value_padded_channels(const Value *v) {
+  CN_ASSERT(v->layout == LAYOUT_NCHWC && v->rank >= 2 && v->block > 0);
+  return (v->dims[1] + v->block - 1) / v->block * v->block;
+}
+
+int64_t value_bytes(const Value *v) {
+  int64_t count = value_count(v);
+  if (v->layout == LAYOUT_NCHWC && v->dims[1] > 0)
+    count = count / v->dims[1] * value_padded_channels(v);
+  return count * (int64_t)dtype_size(v->dtype);
+}
 
 void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims) {
   if (!dtype_supported(t)) {

@@ -23,8 +23,8 @@ static const char usage[] =
     "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
     "  --bind INPUT=FILE.pb\n"
     "                     freeze a graph input to the tensor in FILE.pb at compile time\n"
-    "  --target=generic|avx2|avx512|neon\n"
-    "                     instruction set of the generated kernels (default generic)\n"
+    "  --target=native|avx512|avx2|generic\n"
+    "                     instruction set of the generated kernels (default native: the best this machine has)\n"
     "  --cc CC            C compiler for --emit=obj|exe and check (default $CC, else clang)\n"
     "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
     "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
@@ -81,7 +81,8 @@ static double parse_double(const char *s, const char *opt) {
 }
 
 static Args parse_args(int argc, char **argv) {
-  Args a = {.emit_opts.target = TARGET_GENERIC, .check_opts = {.atol = 1e-5, .rtol = 1e-3}};
+  Args a = {.check_opts = {.atol = 1e-5, .rtol = 1e-3}};
+  a.emit_opts.target = target_native(&a.emit_opts.target_why);
   a.pipeline.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
   a.pipeline.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
   a.check_opts.inputs = cn_alloc_array((size_t)argc, sizeof(char *));
@@ -128,12 +129,19 @@ static Args parse_args(int argc, char **argv) {
       split_pair(v, "--bind", &name, &value);
       a.pipeline.load.binds[a.pipeline.load.n_binds++] = (Binding){name, value};
     } else if ((v = option_value("--target", argc, argv, &i))) {
-      if (strcmp(v, "generic") == 0)
+      a.emit_opts.target_why = NULL;
+      if (strcmp(v, "native") == 0)
+        a.emit_opts.target = target_native(&a.emit_opts.target_why);
+      else if (strcmp(v, "generic") == 0)
         a.emit_opts.target = TARGET_GENERIC;
-      else if (strcmp(v, "avx2") == 0 || strcmp(v, "avx512") == 0 || strcmp(v, "neon") == 0)
-        usage_error("target '%s' is planned but not implemented yet; use --target=generic", v);
+      else if (strcmp(v, "avx2") == 0)
+        a.emit_opts.target = TARGET_AVX2;
+      else if (strcmp(v, "avx512") == 0)
+        a.emit_opts.target = TARGET_AVX512;
+      else if (strcmp(v, "neon") == 0)
+        usage_error("target '%s' is planned but not implemented yet; use native, avx512, avx2 or generic", v);
       else
-        usage_error("unknown target '%s' (generic, avx2, avx512, neon)", v);
+        usage_error("unknown target '%s' (native, avx512, avx2, generic)", v);
     } else if ((v = option_value("--cc", argc, argv, &i))) {
       a.check_opts.cc.cc = v;
     } else if ((v = option_value("--input", argc, argv, &i))) {
@@ -165,6 +173,7 @@ static Args parse_args(int argc, char **argv) {
     usage_error("%s", "check needs a test data directory, or --input and --expect files");
   if (!a.check && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
+  a.pipeline.target = a.emit_opts.target;
   a.model = positional[0];
   a.data_dir = a.check && n_pos == 2 ? positional[1] : NULL;
   return a;

@@ -15,6 +15,8 @@ Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
   dump_stage(g, "shape_infer (folding constants)", o->dump);
   fold_dead_code(g);
   dump_stage(g, "fold_dead_code", o->dump);
+  layout_assign(g, o->target);
+  dump_stage(g, cn_format("layout (target %s)", target_name(o->target)), o->dump);
   graph_verify(g);
   Plan plan = plan_memory(g);
   return (Compiled){.graph = g, .plan = plan};

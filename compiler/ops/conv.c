@@ -179,5 +179,5 @@ static void conv_emit(Emitter *e, const Node *n) {
 
 const OpDesc op_conv = {
     .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_infer, .emit = conv_emit,
+    .infer = conv_infer, .emit = conv_emit, .simd = conv_simd, .emit_simd = conv_emit_simd,
 };

@@ -114,15 +114,20 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 const char *tb_last_error(void) { return last_error; }
 
 int tb_compile_and_run(Graph *g, const char *driver_c) {
+  return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL, NULL);
+}
+
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
   fold_dead_code(g);
+  layout_assign(g, target);
   Plan plan = plan_memory(g);
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
   FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w"), *d = fopen(d_path, "w");
-  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h"};
+  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h", .target = target};
   g->path = "/dev/null"; /* hashed into the header comment */
   emit_c(g, &plan, &o, c, h);
   fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n", d);
@@ -130,9 +135,9 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   fclose(c);
   fclose(h);
   fclose(d);
-  CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
-  const char *args[] = {"-o", exe, c_path, d_path, "-lm"};
-  int status = cc_run(&cc, args, 5);
+  CcOptions cc = {.cc = cc_name, .opt = "-O1", .werror = true};
+  const char *args[] = {"-o", exe, c_path, d_path, "-lm", cflag};
+  int status = cc_run(&cc, args, cflag ? 6 : 5);
   if (status != 0)
     return 100 + status;
   const char *run[] = {exe, NULL};
@@ -140,4 +145,41 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;
+}
+
+int tb_run_program(const char *source, const char *cc_name, const char *opt) {
+  char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+  char *c_path = cn_format("%s/test.c", dir), *exe = cn_format("%s/run", dir);
+  FILE *c = fopen(c_path, "w");
+  fputs(source, c);
+  fclose(c);
+  CcOptions cc = {.cc = cc_name, .opt = opt, .werror = true};
+  const char *args[] = {"-o", exe, c_path, "-lm"};
+  int status = cc_run(&cc, args, 4);
+  if (status == 0) {
+    const char *run[] = {exe, NULL};
+    status = cn_spawn(run);
+  } else {
+    status += 100;
+  }
+  if (status == 0) {
+    const char *rm[] = {"rm", "-rf", dir, NULL};
+    cn_spawn(rm);
+  } else {
+    fprintf(stderr, "program kept in %s\n", dir);
+  }
+  return status;
+}
+
+int tb_host_targets(Target *targets) {
+  const char *why;
+  Target best = target_native(&why);
+  int n = 0;
+  if (best == TARGET_AVX512)
+    targets[n++] = TARGET_AVX512;
+  if (best == TARGET_AVX512 || best == TARGET_AVX2)
+    targets[n++] = TARGET_AVX2;
+  return n;
 }
