@@ -515,6 +515,10 @@ int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void conv_emit_simd(Emitter *e, const Node *n);
+/* A float constant of `count` elements named after `from` and `what`: weights packed for a kernel. */
+Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count);
+/* The bias padded to whole vectors of vlen floats: B, plus the constant Add a fusion folded in (either NULL). */
+Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops
@@ -643,10 +647,16 @@ WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers,
 /* The weights of W (K, C, 3, 3) in the order the template reads them, p->weight_floats floats: transformed,
  * U = G w G^T computed in double and rounded once, or with p->transform_weights as they are. */
 float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p);
-/* The #defines that instantiate templates/winograd.c as the function `fn` (all but the epilogue's), and the
- * #undefs that follow the template's text. */
-char *winograd_defines(const char *fn, const WinogradShape *s, const WinogradPlan *p);
-const char *winograd_undefs(void);
+/* Writes to e->kernels the instance of templates/winograd.c that is the function `fn` for shape s and plan p,
+ * with a bias when `bias` and the epilogue of f (NULL: none). */
+void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const WinogradPlan *p, bool bias,
+                       const Fusion *f);
+/* The Conv's SIMD hooks for Winograd (conv_simd.c tries them first): whether the cost rule gives n Winograd,
+ * and if so its packed weights and bias and its layouts (OpDesc.simd's contract); whether n runs as Winograd;
+ * its instance and call. */
+bool conv_winograd_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+bool conv_winograd_owns(const Node *n);
+void conv_winograd_emit(Emitter *e, const Node *n);
 
 //
 // pipeline.c: the stages from a model file to a planned graph, in order

@@ -2,6 +2,7 @@
  * time into the order the kernel reads them. The layout pass calls conv_simd (OpDesc.simd); the emitter calls
  * conv_emit_simd to instantiate the template. Nodes no kernel fits keep the portable loop nest of conv.c.
  *
+ *   templates/winograd.c         3x3, stride 1, one group, where the cost rule of conv_winograd.c says so
  *   templates/conv_pointwise.c   1x1, stride 1, no padding, one group: a GEMM over the pixels, NCHWc in/out */
 #include "../cnnc.h"
 
@@ -46,7 +47,7 @@ static bool is_pointwise(const Window *w, int64_t group) {
   return true;
 }
 
-static Value *packed_constant(Graph *g, const Value *from, const char *what, int64_t count) {
+Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count) {
   Value *p = graph_add_value(g, cn_format("%s (%s)", from->name, what));
   p->dtype = DT_FLOAT;
   p->rank = 1;
@@ -60,7 +61,7 @@ static Value *packed_constant(Graph *g, const Value *from, const char *what, int
 /* W (M, C, 1, 1) as [M blocks / OCV][C blocks][VLEN][OCV][VLEN], zero where a channel is padding. */
 static Value *pack_pointwise_weights(Graph *g, const Value *w, const ConvKernel *k) {
   int V = k->vlen;
-  Value *p = packed_constant(g, w, cn_format("packed for NCHW%dc, %d output vectors", V, k->ocv),
+  Value *p = conv_packed_constant(g, w, cn_format("packed for NCHW%dc, %d output vectors", V, k->ocv),
                              k->ocb * k->icb * V * V);
   const float *src = w->data;
   float *dst = p->data;
@@ -76,17 +77,18 @@ static Value *pack_pointwise_weights(Graph *g, const Value *w, const ConvKernel 
   return p;
 }
 
-/* The bias padded to whole blocks: B, plus a constant Add the fusion folded in. */
-static Value *pack_bias(Graph *g, const Value *b, const Value *extra, const ConvKernel *k) {
+Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen) {
   const Value *named = b ? b : extra;
-  Value *p = packed_constant(g, named, "padded to whole blocks", k->ocb * k->vlen);
+  Value *p = conv_packed_constant(g, named, "padded to whole blocks", blocks(maps, vlen) * vlen);
   float *dst = p->data;
-  for (int64_t m = 0; m < k->out_channels; m++)
+  for (int64_t m = 0; m < maps; m++)
     dst[m] = (float)((b ? value_get_double(b, m) : 0) + (extra ? value_get_double(extra, m) : 0));
   return p;
 }
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  if (conv_winograd_simd(g, n, t, in_layout, out_layout))
+    return true;
   Value *x = n->in[0], *w = n->in[1], *b = node_in(n, 2);
   const Fusion *f = n->fusion;
   if (x->dtype != DT_FLOAT || x->rank != 4 || !w->data || (b && !b->data))
@@ -113,9 +115,9 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
   n->in[1] = pack_pointwise_weights(g, w, k);
   k->bias = b || extra;
   if (b)
-    n->in[2] = pack_bias(g, b, extra, k);
+    n->in[2] = conv_pack_bias(g, b, extra, k->out_channels, k->vlen);
   else if (extra)
-    n->in[f->bias] = pack_bias(g, NULL, extra, k);
+    n->in[f->bias] = conv_pack_bias(g, NULL, extra, k->out_channels, k->vlen);
   n->kernel = cn_format("pointwise NCHW%dc, tile %d output vectors x %d pixels", k->vlen, k->ocv, k->pt);
   n->kernel_params = k;
   in_layout[0] = LAYOUT_NCHWC;
@@ -126,6 +128,10 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
 }
 
 void conv_emit_simd(Emitter *e, const Node *n) {
+  if (conv_winograd_owns(n)) {
+    conv_winograd_emit(e, n);
+    return;
+  }
   const ConvKernel *k = n->kernel_params;
   const Fusion *f = n->fusion;
   const Value *y = n->out[0];

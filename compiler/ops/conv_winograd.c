@@ -188,30 +188,115 @@ float *winograd_pack_weights(const float *w, const WinogradShape *s, const Winog
   return u;
 }
 
-char *winograd_defines(const char *fn, const WinogradShape *s, const WinogradPlan *p) {
-  char *cols = cn_strdup(""), *tile = cn_strdup("");
-  for (int j = 0; j < p->cols; j++)
-    cols = cn_format("%s%sX(%d)", cols, j ? " " : "", j);
-  for (int r = 0; r < p->rows; r++)
-    for (int j = 0; j < p->cols; j++)
-      tile = cn_format("%s%sX(%d, %d)", tile, r || j ? " " : "", r, j);
-  return cn_format("#define FN %s\n"
-                   "#define WINO_M %d\n"
-                   "#define WINO_N %lld\n#define WINO_C %lld\n#define WINO_K %lld\n"
-                   "#define WINO_H %lld\n#define WINO_W %lld\n#define WINO_OH %lld\n#define WINO_OW %lld\n"
-                   "#define WINO_PAD_T %lld\n#define WINO_PAD_L %lld\n"
-                   "#define WINO_TB %d\n#define WINO_R %d\n#define WINO_J %d\n#define WINO_KC %d\n"
-                   "#define WINO_PREFETCH %d\n#define WINO_TRANSFORM_WEIGHTS %d\n"
-                   "#define WINO_COLS(X) %s\n#define WINO_TILE(X) %s\n",
-                   fn, p->m, (long long)s->batch, (long long)s->channels, (long long)s->maps, (long long)s->in_h,
-                   (long long)s->in_w, (long long)s->out_h, (long long)s->out_w, (long long)s->pad_top,
-                   (long long)s->pad_left, p->tile_block, p->rows, p->cols, p->k_chunk, p->prefetch, p->transform_weights,
-                   cols, tile);
+void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const WinogradPlan *p, bool bias,
+                       const Fusion *f) {
+  Instance *t = tpl_begin(e, "winograd.c", fn);
+  tpl_int(t, "WINO_M", p->m);
+  tpl_int(t, "WINO_N", s->batch);
+  tpl_int(t, "WINO_C", s->channels);
+  tpl_int(t, "WINO_K", s->maps);
+  tpl_int(t, "WINO_H", s->in_h);
+  tpl_int(t, "WINO_W", s->in_w);
+  tpl_int(t, "WINO_OH", s->out_h);
+  tpl_int(t, "WINO_OW", s->out_w);
+  tpl_int(t, "WINO_PAD_T", s->pad_top);
+  tpl_int(t, "WINO_PAD_L", s->pad_left);
+  tpl_int(t, "WINO_TB", p->tile_block);
+  tpl_int(t, "WINO_R", p->rows);
+  tpl_int(t, "WINO_J", p->cols);
+  tpl_int(t, "WINO_KC", p->k_chunk);
+  tpl_int(t, "WINO_PREFETCH", p->prefetch);
+  tpl_int(t, "WINO_TRANSFORM_WEIGHTS", p->transform_weights);
+  tpl_list(t, "WINO_COLS", p->cols);
+  tpl_tile(t, "WINO_TILE", p->rows, p->cols);
+  tpl_int(t, "HAS_BIAS", bias);
+  int64_t oc_last = s->maps - (ceil_div(s->maps, p->vlen) - 1) * p->vlen;
+  tpl_int(t, "OC_LAST", oc_last);
+  bool pad_nonzero = tpl_epilogue(t, f);
+  tpl_int(t, "ZERO_PAD_LANES", pad_nonzero && oc_last < p->vlen);
+  tpl_end(t);
 }
 
-const char *winograd_undefs(void) {
-  return "#undef FN\n#undef WINO_M\n#undef WINO_N\n#undef WINO_C\n#undef WINO_K\n#undef WINO_H\n#undef WINO_W\n"
-         "#undef WINO_OH\n#undef WINO_OW\n#undef WINO_PAD_T\n#undef WINO_PAD_L\n#undef WINO_TB\n#undef WINO_R\n"
-         "#undef WINO_J\n#undef WINO_KC\n#undef WINO_PREFETCH\n#undef WINO_TRANSFORM_WEIGHTS\n#undef WINO_COLS\n"
-         "#undef WINO_TILE\n";
+//
+// The Conv's SIMD hooks for Winograd (conv_simd.c calls them first)
+//
+
+/* What conv_winograd_simd chose for a node, for its emission. */
+typedef struct WinogradKernel {
+  WinogradShape shape;
+  WinogradPlan plan;
+  bool bias;
+} WinogradKernel;
+
+static int vector_registers(Target t) { return t == TARGET_AVX512 ? 32 : 16; }
+
+bool conv_winograd_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  Value *w = n->in[1], *b = node_in(n, 2);
+  const Fusion *f = n->fusion;
+  WinogradShape s;
+  if (t != TARGET_AVX512 && t != TARGET_AVX2)
+    return false;
+  if (!winograd_shape(n, &s) || !w->data || (b && !b->data) || (f && f->window))
+    return false;
+  Value *extra = f && f->bias >= 0 ? n->in[f->bias] : NULL;
+  if (extra && (!extra->data || value_count(extra) != s.maps))
+    return false;
+  WinogradPlan plan = winograd_plan(&s, target_vector_floats(t), vector_registers(t));
+  if (plan.m == 0)
+    return false;
+  WinogradKernel *k = cn_alloc(sizeof *k);
+  k->shape = s;
+  k->plan = plan;
+  const char *what = plan.transform_weights
+                         ? cn_format("3x3 taps for Winograd F(%dx%d,3x3), %d output vectors", plan.m, plan.m, plan.cols)
+                         : cn_format("Winograd F(%dx%d,3x3): G w G^T, %d output vectors", plan.m, plan.m, plan.cols);
+  Value *u = conv_packed_constant(g, w, what, plan.weight_floats);
+  memcpy(u->data, winograd_pack_weights(w->data, &s, &plan), (size_t)plan.weight_floats * sizeof(float));
+  n->in[1] = u;
+  k->bias = b || extra;
+  if (b)
+    n->in[2] = conv_pack_bias(g, b, extra, s.maps, plan.vlen);
+  else if (extra)
+    n->in[f->bias] = conv_pack_bias(g, NULL, extra, s.maps, plan.vlen);
+  n->kernel = cn_format("winograd F(%dx%d,3x3) NCHW%dc, tile %d tiles x %d output vectors%s", plan.m, plan.m,
+                        plan.vlen, plan.rows, plan.cols, plan.transform_weights ? ", weights transformed at run time" : "");
+  n->kernel_params = k;
+  in_layout[0] = LAYOUT_NCHWC;
+  if (f && f->residual >= 0)
+    in_layout[f->residual] = LAYOUT_NCHWC;
+  out_layout[0] = LAYOUT_NCHWC;
+  return true;
+}
+
+bool conv_winograd_owns(const Node *n) { return n->kernel && strncmp(n->kernel, "winograd ", 9) == 0; }
+
+/* The scratch every Winograd layer of the model shares (they run one after another): declared once, before the
+ * first one's instance, as large as the largest one needs. */
+static void emit_shared_work(Emitter *e, const Node *n, const char *name) {
+  int64_t floats = 0;
+  const Node *first = NULL;
+  for (int i = 0; i < e->graph->n_nodes; i++) {
+    const Node *o = e->graph->nodes[i];
+    if (o->dead || !conv_winograd_owns(o))
+      continue;
+    first = first ? first : o;
+    const WinogradKernel *k = o->kernel_params;
+    floats = k->plan.work_floats > floats ? k->plan.work_floats : floats;
+  }
+  if (first != n)
+    return;
+  fprintf(e->kernels, "/* The Winograd layers' scratch: a block of transformed inputs and of products. */\n");
+  fprintf(e->kernels, "static _Alignas(64) float %s[%lld];\n\n", name, (long long)floats);
+}
+
+void conv_winograd_emit(Emitter *e, const Node *n) {
+  const WinogradKernel *k = n->kernel_params;
+  const Fusion *f = n->fusion;
+  char *work = cn_format("%s_winograd_work", e->opts->prefix);
+  emit_shared_work(e, n, work);
+  char *fn = cn_format("%s_kernel", emit_function_name(n));
+  winograd_instance(e, fn, &k->shape, &k->plan, k->bias, f);
+  const char *bias = !k->bias ? "NULL" : node_in(n, 2) ? emit_in(n, 2) : emit_in(n, f->bias);
+  const char *res = f && f->residual >= 0 ? emit_in(n, f->residual) : "NULL";
+  emitf(e, "%s(%s, %s, %s, %s, %s, %s);", fn, emit_in(n, 0), emit_in(n, 1), bias, res, emit_out(n, 0), work);
 }

@@ -1,20 +1,32 @@
-/* templates/winograd.c on its own: instantiated with small constants (odd sizes, channel counts that are not
- * multiples of the vector, pads on some sides only, a batch of two), its weights packed by the compiler's
- * winograd_pack_weights, compiled with gcc and clang at -Werror for every ISA this machine runs, and compared
- * with a direct convolution computed in double. Then the accuracy on ResNet-18's 3x3 layers, against a bound. */
+/* templates/winograd.c on its own: instantiated the way cnnc instantiates it (target.c's prologue with simd.h,
+ * winograd_instance) with small constants (odd sizes, channel counts that are not multiples of the vector, pads
+ * on some sides only, a batch of two, every epilogue kind), its weights packed by winograd_pack_weights, compiled
+ * with gcc and clang at -Werror for every SIMD target this machine runs, and compared with a direct convolution
+ * computed in double. Then the accuracy on ResNet-18's 3x3 layers against a bound, and the cost rule. */
 #include "testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* What the output goes through after the convolution (EPILOGUE in the template). */
+/* What the output goes through after the convolution (the anchor's Fusion). */
 typedef enum Epilogue {
   EPI_NONE,           /* y = conv */
   EPI_BIAS_RELU,      /* y = relu(conv + bias) */
   EPI_RESIDUAL_RELU,  /* y = relu(conv + bias + residual): ResNet's second conv of a block */
-  EPI_PLUS_ONE,       /* y = conv + bias + 1: zero is not kept, so the kernel must clear the padded lanes */
+  EPI_HARD_SIGMOID,   /* y = max(0, min(1, 0.2 (conv + bias) + 0.5)): zero is not kept, so the kernel must clear
+                       * the padded lanes */
 } Epilogue;
+
+static const Fusion *fusion_of(Epilogue e) {
+  static const Fusion fusions[] = {
+      [EPI_NONE] = {.bias = -1, .residual = -1},
+      [EPI_BIAS_RELU] = {.bias = -1, .act = {ACT_RELU, 0, 0}, .residual = -1},
+      [EPI_RESIDUAL_RELU] = {.bias = -1, .residual = 3, .post_act = {ACT_RELU, 0, 0}},
+      [EPI_HARD_SIGMOID] = {.bias = -1, .act = {ACT_HARD_SIGMOID, 0.2f, 0.5f}, .residual = -1},
+  };
+  return &fusions[e];
+}
 
 typedef struct Case {
   WinogradShape s;
@@ -24,22 +36,7 @@ typedef struct Case {
   bool transform_weights; /* at run time */
 } Case;
 
-typedef struct Isa {
-  const char *name, *define, *march; /* -m flag besides -mfma */
-  int vlen, registers;
-} Isa;
-
-static const Isa isas[] = {
-    {"avx512", "CNNC_ISA_AVX512", "-mavx512f", 16, 32},
-    {"avx2", "CNNC_ISA_AVX2", "-mavx2", 8, 16},
-};
-
-static bool cpu_runs(const Isa *isa) {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("fma"))
-    return false;
-  return isa->vlen == 16 ? __builtin_cpu_supports("avx512f") : __builtin_cpu_supports("avx2");
-}
+static int registers_of(Target t) { return t == TARGET_AVX512 ? 32 : 16; }
 
 /* Deterministic data: uniform in [-1, 1). */
 static double next_uniform(uint64_t *state) {
@@ -121,9 +118,10 @@ static Data make_data(const Case *c, int vlen, bool relu_input, uint64_t seed) {
             acc += d.res[o];
             mag += fabs(d.res[o]);
           }
-          if (c->epilogue == EPI_PLUS_ONE) {
-            acc += 1;
-            mag += 1;
+          if (c->epilogue == EPI_HARD_SIGMOID) {
+            acc = acc * 0.2 + 0.5;
+            acc = acc < 0 ? 0 : acc > 1 ? 1 : acc;
+            mag = mag * 0.2 + 0.5;
           } else if (c->epilogue != EPI_NONE && acc < 0) {
             acc = 0;
           }
@@ -150,47 +148,15 @@ static float *read_floats(const char *path, int64_t count) {
   return got == (size_t)count ? v : NULL;
 }
 
-/* templates/winograd.c's text, pasted into the program as the emitter pastes it into generated code (warnings
- * about unused functions, for one, apply to the main file only). */
-static const char *template_source(void) {
-  static char *text;
-  if (!text) {
-    FILE *f = fopen(CNNC_SOURCE_DIR "/templates/winograd.c", "rb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    text = cn_alloc((size_t)size + 1);
-    CU_ASSERT_EQUAL_FATAL(fread(text, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-  }
-  return text;
-}
-
-/* The C source of instance i: its #defines, the epilogue, the template, the #undefs. */
-static char *instance_source(int i, const Case *c, const WinogradPlan *p) {
-  static const char *const epilogues[] = {
-      [EPI_NONE] = "#define HAS_BIAS 0\n#define EPILOGUE(acc, at) (acc)\n",
-      [EPI_BIAS_RELU] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vmax((acc), vzero())\n",
-      [EPI_RESIDUAL_RELU] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vmax(vadd((acc), vload(res + (at))), vzero())\n",
-      [EPI_PLUS_ONE] = "#define HAS_BIAS 1\n#define EPILOGUE(acc, at) vadd((acc), vbroadcast(1.0f))\n",
-  };
-  int64_t oc_last = c->s.maps - (ceil_div(c->s.maps, p->vlen) - 1) * p->vlen;
-  return cn_format("%s%s#define OC_LAST %lld\n#define ZERO_PAD_LANES %d\n%s\n%s"
-                   "#undef HAS_BIAS\n#undef EPILOGUE\n#undef OC_LAST\n#undef ZERO_PAD_LANES\n\n",
-                   winograd_defines(cn_format("wino%d", i), &c->s, p), epilogues[c->epilogue], (long long)oc_last,
-                   c->epilogue == EPI_PLUS_ONE && oc_last < p->vlen, template_source(), winograd_undefs());
-}
-
 /* The call of instance i in main(): loads its inputs from dir, runs it, saves its output. */
 static char *instance_call(int i, const Case *c, const WinogradPlan *p, const Data *d) {
   return cn_format("  {\n"
-                   "    float *x = load(dir, \"%d.x\", %lld), *u = load(dir, \"%d.u\", %lld);\n"
-                   "    float *bias = load(dir, \"%d.bias\", %lld), *res = load(dir, \"%d.res\", %lld);\n"
+                   "    float *x = load(\"%d.x\", %lld), *u = load(\"%d.u\", %lld);\n"
+                   "    float *bias = load(\"%d.bias\", %lld), *res = load(\"%d.res\", %lld);\n"
                    "    float *y = calloc(%lld, sizeof(float)), *work = aligned_alloc(64, %lld * sizeof(float));\n"
                    "    if (!x || !u || !bias || !res || !y || !work)\n      return 1;\n"
                    "    wino%d(x, u, bias, res, y, work);\n"
-                   "    if (!save(dir, \"%d.y\", y, %lld))\n      return 1;\n"
+                   "    if (!save(\"%d.y\", y, %lld))\n      return 1;\n"
                    "  }\n",
                    i, (long long)d->x_floats, i, (long long)p->weight_floats, i,
                    (long long)ceil_div(c->s.maps, p->vlen) * p->vlen, i, (long long)d->y_floats, (long long)d->y_floats,
@@ -198,15 +164,14 @@ static char *instance_call(int i, const Case *c, const WinogradPlan *p, const Da
 }
 
 static const char program_head[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <stddef.h>\n\n"
-    "static float *load(const char *dir, const char *name, long count) {\n"
+    "static float *load(const char *name, long count) {\n"
     "  char path[4096];\n"
     "  snprintf(path, sizeof path, \"%s/%s\", dir, name);\n"
     "  FILE *f = fopen(path, \"rb\");\n"
     "  float *v = malloc((size_t)count * sizeof *v + 1);\n"
     "  if (!f || !v || fread(v, sizeof *v, (size_t)count, f) != (size_t)count)\n    return NULL;\n"
     "  fclose(f);\n  return v;\n}\n\n"
-    "static int save(const char *dir, const char *name, const float *v, long count) {\n"
+    "static int save(const char *name, const float *v, long count) {\n"
     "  char path[4096];\n"
     "  snprintf(path, sizeof path, \"%s/%s\", dir, name);\n"
     "  FILE *f = fopen(path, \"wb\");\n"
@@ -216,45 +181,45 @@ static const char program_head[] =
 /* Runs every case through one program per compiler: writes the data, builds, runs, and returns the worst error
  * of each case relative to its elements' scale (-1 where the output was wrong in kind: missing, or nonzero in
  * the padding lanes), and the worst relative to max(1, max|ref|) in *rel_max. */
-static void run_cases(const Case *cases, int n_cases, const Isa *isa, const char *cc, bool relu_input,
+static void run_cases(const Case *cases, int n_cases, Target target, const char *cc, bool relu_input,
                       double *worst, double *rel_max) {
+  const int vlen = target_vector_floats(target);
   char *dir = cn_make_temp_dir("winograd-test");
-  char *source = cn_format("#define %s 1\n#include \"%s/tests/unit/winograd_simd.h\"\n%s", isa->define,
-                           CNNC_SOURCE_DIR, program_head);
+  char *source;
+  size_t source_len;
+  FILE *out = open_memstream(&source, &source_len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  fprintf(out, "#include <stddef.h>\n#include <stdio.h>\n#include <stdlib.h>\n\nstatic const char dir[] = \"%s\";\n",
+          cn_escape_c_string(dir, 4096));
+  target_emit_begin(out, target, true);
+  fputs(program_head, out);
+  EmitOptions options = {.target = target};
+  Emitter e = {.out = out, .kernels = out, .opts = &options};
   char *calls = cn_strdup("");
   Data *data = cn_alloc_array((size_t)n_cases, sizeof *data);
   WinogradPlan *plans = cn_alloc_array((size_t)n_cases, sizeof *plans);
   for (int i = 0; i < n_cases; i++) {
     const Case *c = &cases[i];
-    plans[i] = winograd_plan_tile(&c->s, isa->vlen, isa->registers, c->m, c->transform_weights);
-    data[i] = make_data(c, isa->vlen, relu_input, 1000 + (uint64_t)i);
+    plans[i] = winograd_plan_tile(&c->s, vlen, registers_of(target), c->m, c->transform_weights);
+    data[i] = make_data(c, vlen, relu_input, 1000 + (uint64_t)i);
     float *u = winograd_pack_weights(data[i].w, &c->s, &plans[i]);
     write_floats(cn_format("%s/%d.x", dir, i), data[i].x_blocked, data[i].x_floats);
     write_floats(cn_format("%s/%d.u", dir, i), u, plans[i].weight_floats);
-    write_floats(cn_format("%s/%d.bias", dir, i), data[i].bias_padded, ceil_div(c->s.maps, isa->vlen) * isa->vlen);
+    write_floats(cn_format("%s/%d.bias", dir, i), data[i].bias_padded, ceil_div(c->s.maps, vlen) * vlen);
     write_floats(cn_format("%s/%d.res", dir, i), data[i].res_blocked, data[i].y_floats);
-    source = cn_format("%s%s", source, instance_source(i, c, &plans[i]));
+    winograd_instance(&e, cn_format("wino%d", i), &c->s, &plans[i], c->epilogue != EPI_NONE,
+                      c->epilogue == EPI_NONE ? NULL : fusion_of(c->epilogue));
     calls = cn_format("%s%s", calls, instance_call(i, c, &plans[i], &data[i]));
   }
-  source = cn_format("%sint main(int argc, char **argv) {\n  if (argc != 2)\n    return 1;\n"
-                     "  const char *dir = argv[1];\n%s  return 0;\n}\n",
-                     source, calls);
-  char *src_path = cn_format("%s/wino.c", dir), *exe = cn_format("%s/wino", dir);
-  FILE *f = fopen(src_path, "w");
-  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-  fputs(source, f);
-  fclose(f);
-  const char *compile[] = {cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", isa->march, "-mfma",
-                           "-o", exe, src_path, NULL};
-  int status = cn_spawn(compile);
-  CU_ASSERT_EQUAL_FATAL(status, 0);
-  const char *run[] = {exe, dir, NULL};
-  CU_ASSERT_EQUAL_FATAL(cn_spawn(run), 0);
+  target_emit_end(out, target);
+  fprintf(out, "int main(void) {\n%s  return 0;\n}\n", calls);
+  fclose(out);
+  CU_ASSERT_EQUAL_FATAL(tb_run_program(source, cc, "-O2"), 0);
 
   for (int i = 0; i < n_cases; i++) {
     const WinogradShape *s = &cases[i].s;
     const Data *d = &data[i];
-    int64_t kb = ceil_div(s->maps, isa->vlen), out_plane = s->out_h * s->out_w;
+    int64_t kb = ceil_div(s->maps, vlen), out_plane = s->out_h * s->out_w;
     float *y = read_floats(cn_format("%s/%d.y", dir, i), d->y_floats);
     worst[i] = 0;
     double err_max = 0, ref_max = 0;
@@ -263,9 +228,9 @@ static void run_cases(const Case *cases, int n_cases, const Isa *isa, const char
       continue;
     }
     for (int64_t n = 0; n < s->batch; n++)
-      for (int64_t k = 0; k < kb * isa->vlen; k++)
+      for (int64_t k = 0; k < kb * vlen; k++)
         for (int64_t o = 0; o < out_plane; o++) {
-          float got = y[((n * kb + k / isa->vlen) * out_plane + o) * isa->vlen + k % isa->vlen];
+          float got = y[((n * kb + k / vlen) * out_plane + o) * vlen + k % vlen];
           if (k >= s->maps) {
             if (got != 0)
               worst[i] = -1;
@@ -314,9 +279,9 @@ static const Case small_cases[] = {
       .pad_left = 1}, 1, 1, 2, EPI_RESIDUAL_RELU, false},
     /* an image smaller than one tile; an epilogue that does not keep zero */
     {{.batch = 1, .channels = 3, .maps = 9, .in_h = 2, .in_w = 3, .out_h = 2, .out_w = 3, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 4, EPI_PLUS_ONE, false},
+      .pad_left = 1}, 1, 1, 4, EPI_HARD_SIGMOID, false},
     {{.batch = 2, .channels = 9, .maps = 20, .in_h = 6, .in_w = 5, .out_h = 6, .out_w = 5, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE, false},
+      .pad_left = 1}, 1, 1, 2, EPI_HARD_SIGMOID, false},
     /* the weights transformed at run time */
     {{.batch = 1, .channels = 5, .maps = 7, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .pad_top = 1,
       .pad_left = 1}, 1, 1, 4, EPI_NONE, true},
@@ -325,19 +290,20 @@ static const Case small_cases[] = {
     {{.batch = 1, .channels = 40, .maps = 64, .in_h = 7, .in_w = 7, .out_h = 7, .out_w = 7, .pad_top = 1,
       .pad_left = 1}, 1, 1, 4, EPI_BIAS_RELU, true},
     {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
-      .pad_left = 1}, 1, 1, 2, EPI_PLUS_ONE, true},
+      .pad_left = 1}, 1, 1, 2, EPI_HARD_SIGMOID, true},
 };
 
 static void check_small_cases(const char *cc) {
   const int n = (int)(sizeof small_cases / sizeof small_cases[0]);
-  for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
-    if (!cpu_runs(&isas[k]))
-      continue;
+  Target targets[4];
+  int n_targets = tb_host_targets(targets);
+  CU_ASSERT(n_targets > 0); /* a test that checked nothing must not pass */
+  for (int k = 0; k < n_targets; k++) {
     double worst[sizeof small_cases / sizeof small_cases[0]];
-    run_cases(small_cases, n, &isas[k], cc, false, worst, NULL);
+    run_cases(small_cases, n, targets[k], cc, false, worst, NULL);
     for (int i = 0; i < n; i++) {
       if (worst[i] < 0 || worst[i] > bound_for(small_cases[i].m))
-        printf("\n  %s %s case %d F(%dx%d,3x3): worst error / scale %g (bound %g)", cc, isas[k].name, i,
+        printf("\n  %s %s case %d F(%dx%d,3x3): worst error / scale %g (bound %g)", cc, target_name(targets[k]), i,
                small_cases[i].m, small_cases[i].m, worst[i], bound_for(small_cases[i].m));
       CU_ASSERT(worst[i] >= 0 && worst[i] <= bound_for(small_cases[i].m));
     }
@@ -346,28 +312,21 @@ static void check_small_cases(const char *cc) {
 
 /* A file with one instance leaves some of the template's shared helpers unused: still no warning. */
 static void test_one_instance_per_file(void) {
-  for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++)
-    for (int m = 2; m <= 4; m += 2)
-      if (cpu_runs(&isas[k])) {
-        Case c = small_cases[m == 4 ? 0 : 1];
-        double worst;
-        run_cases(&c, 1, &isas[k], "clang", false, &worst, NULL);
-        CU_ASSERT(worst >= 0 && worst <= bound_for(m));
-        run_cases(&c, 1, &isas[k], "gcc", false, &worst, NULL);
-        CU_ASSERT(worst >= 0 && worst <= bound_for(m));
-      }
+  Target targets[4];
+  int n_targets = tb_host_targets(targets);
+  for (int k = 0; k < n_targets; k++)
+    for (int m = 2; m <= 4; m += 2) {
+      Case c = small_cases[m == 4 ? 0 : 1];
+      double worst;
+      run_cases(&c, 1, targets[k], "clang", false, &worst, NULL);
+      CU_ASSERT(worst >= 0 && worst <= bound_for(m));
+      run_cases(&c, 1, targets[k], "gcc", false, &worst, NULL);
+      CU_ASSERT(worst >= 0 && worst <= bound_for(m));
+    }
 }
 
 static void test_small_shapes_gcc(void) { check_small_cases("gcc"); }
 static void test_small_shapes_clang(void) { check_small_cases("clang"); }
-
-/* The tiles need a machine with one of the ISAs; a test that checked nothing must not pass. */
-static void test_some_isa_runs(void) {
-  bool any = false;
-  for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++)
-    any |= cpu_runs(&isas[k]);
-  CU_ASSERT(any);
-}
 
 /* ResNet-18's stride-1 3x3 layers with the activations a ReLU network feeds them, each with F(4x4,3x3) and
  * F(2x2,3x3): the largest error relative to max(1, max|output|) must stay within 2e-5, a fifth of the budget
@@ -383,13 +342,10 @@ static void test_resnet_layer_accuracy(void) {
                        .pad_top = 1, .pad_left = 1},
                       1, 1, i % 2 ? 2 : 4, EPI_RESIDUAL_RELU, i >= 8};
   }
-  const Isa *isa = NULL;
-  for (size_t k = 0; k < sizeof isas / sizeof isas[0] && !isa; k++)
-    if (cpu_runs(&isas[k]))
-      isa = &isas[k];
-  CU_ASSERT_PTR_NOT_NULL_FATAL(isa);
+  Target targets[4];
+  CU_ASSERT_FATAL(tb_host_targets(targets) > 0);
   double worst[10], rel[10];
-  run_cases(cases, 10, isa, cc_default(), true, worst, rel);
+  run_cases(cases, 10, targets[0], "clang", true, worst, rel);
   for (int i = 0; i < 10; i++) {
     if (!(worst[i] >= 0 && rel[i] <= 2e-5))
       printf("\n  %lldx%lld, %lld channels, F(%dx%d,3x3): max error / max(1, max|ref|) = %g (bound 2e-5)",
@@ -430,28 +386,154 @@ static void test_cost_rule_choices(void) {
 static void test_plans_fit_template(void) {
   static const int64_t channels[] = {1, 3, 8, 16, 17, 40, 64, 96, 256, 512};
   static const int64_t sizes[] = {1, 2, 5, 7, 14, 15, 28, 56};
-  for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++)
+  static const Target targets[] = {TARGET_AVX512, TARGET_AVX2};
+  for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++)
     for (size_t a = 0; a < sizeof channels / sizeof channels[0]; a++)
       for (size_t b = 0; b < sizeof channels / sizeof channels[0]; b++)
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
           for (int mode = 0; mode < 4; mode++) {
-            const Isa *isa = &isas[k];
-            int m = mode % 2 ? 4 : 2, a2 = (m + 2) * (m + 2);
+            int m = mode % 2 ? 4 : 2, a2 = (m + 2) * (m + 2), v = target_vector_floats(targets[k]);
+            int registers = registers_of(targets[k]);
             bool runtime = mode >= 2;
             WinogradShape s = square(sizes[z], channels[a], channels[b]);
-            WinogradPlan p = winograd_plan_tile(&s, isa->vlen, isa->registers, m, runtime);
-            int64_t kb = ceil_div(s.maps, isa->vlen), cb = ceil_div(s.channels, isa->vlen), v = isa->vlen;
-            CU_ASSERT(p.rows >= 1 && p.cols >= 1 && p.rows * p.cols + p.cols + 1 <= isa->registers);
+            WinogradPlan p = winograd_plan_tile(&s, v, registers, m, runtime);
+            int64_t kb = ceil_div(s.maps, v), cb = ceil_div(s.channels, v);
+            CU_ASSERT(p.rows >= 1 && p.cols >= 1 && p.rows * p.cols + p.cols + 1 <= registers);
             CU_ASSERT(p.tile_block % p.rows == 0 && p.k_chunk % p.cols == 0 && kb % p.k_chunk == 0);
             CU_ASSERT_EQUAL(p.work_floats, a2 * p.tile_block * (cb + p.k_chunk) * v + (runtime ? a2 * v * p.cols * v : 0));
             CU_ASSERT_EQUAL(p.weight_floats, (runtime ? 9 : a2) * cb * kb * v * v);
           }
 }
 
+/* Through the whole compiler: a Conv the cost rule gives to Winograd, with the fusion pass's epilogue (its
+ * residual appended to the anchor's inputs), laid out, emitted and built for each SIMD target and compiler, and
+ * compared with a direct convolution computed by the driver in double. */
+typedef struct ModelCase {
+  int64_t batch, c, m, h, w;
+  bool residual;
+  Activation act, post_act;
+  const char *kernel; /* the start of the kernel the cost rule must choose on avx512 */
+} ModelCase;
+
+static const char *activation_c(const Activation *a, const char *x) {
+  switch (a->kind) {
+  case ACT_RELU:
+    return cn_format("(%s > 0 ? %s : 0)", x, x);
+  case ACT_HARD_SIGMOID:
+    return cn_format("fmin(fmax(%s * %s + %s, 0.0), 1.0)", x, emit_float(a->alpha, DT_FLOAT),
+                     emit_float(a->beta, DT_FLOAT));
+  default:
+    CU_ASSERT_EQUAL(a->kind, ACT_NONE);
+    return x;
+  }
+}
+
+static void run_model_case(const ModelCase *k, Target target, const char *cc) {
+  Graph *g = tb_graph(13);
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(k->batch, k->c, k->h, k->w));
+  Value *r = k->residual ? tb_input(g, "r", DT_FLOAT, 4, TB_DIMS(k->batch, k->m, k->h, k->w)) : NULL;
+  /* the same generator as the driver's */
+  float *w = cn_alloc_array((size_t)(k->m * k->c * 9), sizeof *w), *b = cn_alloc_array((size_t)k->m, sizeof *b);
+  unsigned seed = 7;
+  for (int64_t i = 0; i < k->m * k->c * 9; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    w[i] = ((float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.1f;
+  }
+  for (int64_t i = 0; i < k->m; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    b[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+  }
+  Value *ins[3] = {x, tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(k->m, k->c, 3, 3), w),
+                   tb_const(g, "b", DT_FLOAT, 1, TB_DIMS(k->m), b)};
+  Node *n = tb_node(g, "Conv", 3, ins, 1);
+  tb_attr_ints(n, "pads", 4, TB_DIMS(1, 1, 1, 1));
+  tb_output(g, n->out[0]);
+  tb_infer(g);
+  Fusion *f = cn_alloc(sizeof *f);
+  *f = (Fusion){.bias = -1, .act = k->act, .residual = -1, .post_act = k->post_act};
+  if (r) {
+    Value **in = cn_alloc_array(4, sizeof *in);
+    memcpy(in, n->in, (size_t)n->n_in * sizeof *in);
+    f->residual = 3;
+    in[3] = r;
+    n->in = in;
+    n->n_in = 4;
+  }
+  n->fusion = f;
+
+  int64_t plane = k->h * k->w, x_count = k->batch * k->c * plane, y_count = k->batch * k->m * plane;
+  char *driver = cn_format(
+      "int main(void) {\n"
+      "  static float x[%lld], r[%lld], y[%lld], w[%lld], b[%lld];\n"
+      "  unsigned seed = 7;\n"
+      "  for (int i = 0; i < %lld; i++) { seed = seed * 1664525u + 1013904223u; w[i] = ((float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.1f; }\n"
+      "  for (int i = 0; i < %lld; i++) { seed = seed * 1664525u + 1013904223u; b[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f; }\n"
+      "  for (int i = 0; i < %lld; i++) x[i] = (float)((i * 37) %% 101) / 50.0f - 1.0f;\n"
+      "  for (int i = 0; i < %lld; i++) r[i] = (float)((i * 53) %% 97) / 48.0f - 1.0f;\n"
+      "  const void *inputs[] = {x, r};\n"
+      "  void *outputs[] = {y};\n"
+      "  if (model_run(inputs, outputs) != 0) return 1;\n"
+      "  for (int n = 0; n < %lld; n++)\n"
+      "    for (int m = 0; m < %lld; m++)\n"
+      "      for (int oy = 0; oy < %lld; oy++)\n"
+      "        for (int ox = 0; ox < %lld; ox++) {\n"
+      "          double acc = b[m], scale = 1;\n"
+      "          for (int c = 0; c < %lld; c++)\n"
+      "            for (int ky = 0; ky < 3; ky++)\n"
+      "              for (int kx = 0; kx < 3; kx++) {\n"
+      "                int iy = oy + ky - 1, ix = ox + kx - 1;\n"
+      "                if (iy < 0 || iy >= %lld || ix < 0 || ix >= %lld) continue;\n"
+      "                double t = (double)w[((m * %lld + c) * 3 + ky) * 3 + kx] * x[((n * %lld + c) * %lld + iy) * %lld + ix];\n"
+      "                acc += t, scale += fabs(t);\n"
+      "              }\n"
+      "          const int at = ((n * %lld + m) * %lld + oy) * %lld + ox;\n"
+      "          double ref = %s;\n"
+      "          %s\n"
+      "          if (fabs(y[at] - ref) > 1e-5 * scale) {\n"
+      "            printf(\"y[%%d] = %%g, expected %%g\\n\", at, y[at], ref);\n"
+      "            return 2;\n"
+      "          }\n"
+      "        }\n"
+      "  return 0;\n"
+      "}\n",
+      (long long)x_count, (long long)(r ? y_count : 1), (long long)y_count, (long long)(k->m * k->c * 9),
+      (long long)k->m, (long long)(k->m * k->c * 9), (long long)k->m, (long long)x_count,
+      (long long)(r ? y_count : 1), (long long)k->batch, (long long)k->m, (long long)k->h, (long long)k->w,
+      (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->c, (long long)k->c, (long long)k->h,
+      (long long)k->w, (long long)k->m, (long long)k->h, (long long)k->w, activation_c(&k->act, "acc"),
+      r ? cn_format("ref = %s;", activation_c(&k->post_act, "(ref + r[at])")) : "(void)r;");
+  int status = tb_compile_and_run_target(g, driver, target, cc);
+  if (status != 0)
+    fprintf(stderr, "Winograd %lldx%lldx%lld -> %lld on %s with %s: status %d\n", (long long)k->c, (long long)k->h,
+            (long long)k->w, (long long)k->m, target_name(target), cc, status);
+  CU_ASSERT_EQUAL(status, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n->kernel);
+  if (target == TARGET_AVX512)
+    CU_ASSERT_NSTRING_EQUAL(n->kernel, k->kernel, strlen(k->kernel));
+  CU_ASSERT(conv_winograd_owns(n));
+}
+
+static const ModelCase model_cases[] = {
+    {1, 32, 64, 28, 28, false, {ACT_RELU, 0, 0}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 5 tiles x 4"},
+    {1, 64, 80, 14, 14, true, {ACT_NONE, 0, 0}, {ACT_RELU, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 16 tiles x 1 output vectors, weights transformed at run time"},
+    {2, 40, 72, 17, 19, false, {ACT_HARD_SIGMOID, 0.2f, 0.5f}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3)"},
+};
+
+static void test_in_model(void) {
+  static const char *const compilers[] = {"gcc", "clang"};
+  Target targets[4];
+  int n = tb_host_targets(targets);
+  CU_ASSERT(n > 0);
+  for (size_t i = 0; i < sizeof model_cases / sizeof model_cases[0]; i++)
+    for (int t = 0; t < n; t++)
+      for (size_t c = 0; c < sizeof compilers / sizeof compilers[0]; c++)
+        run_model_case(&model_cases[i], targets[t], compilers[c]);
+}
+
 CU_TestInfo winograd_tests[] = {
+    {"in_model", test_in_model},
     {"cost_rule_choices", test_cost_rule_choices},
     {"plans_fit_template", test_plans_fit_template},
-    {"some_isa_runs", test_some_isa_runs},
     {"small_shapes_gcc", test_small_shapes_gcc},
     {"small_shapes_clang", test_small_shapes_clang},
     {"one_instance_per_file", test_one_instance_per_file},
