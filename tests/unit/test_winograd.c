@@ -502,7 +502,7 @@ static void run_model_case(const ModelCase *k, Target target, const char *cc) {
       (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->c, (long long)k->c, (long long)k->h,
       (long long)k->w, (long long)k->m, (long long)k->h, (long long)k->w, activation_c(&k->act, "acc"),
       r ? cn_format("ref = %s;", activation_c(&k->post_act, "(ref + r[at])")) : "(void)r;");
-  int status = tb_compile_and_run_target(g, driver, target, cc);
+  int status = tb_compile_and_run_target(g, driver, target, cc, NULL);
   if (status != 0)
     fprintf(stderr, "Winograd %lldx%lldx%lld -> %lld on %s with %s: status %d\n", (long long)k->c, (long long)k->h,
             (long long)k->w, (long long)k->m, target_name(target), cc, status);
