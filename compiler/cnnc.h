@@ -519,6 +519,8 @@ void conv_emit_simd(Emitter *e, const Node *n);
 Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count);
 /* The bias padded to whole vectors of vlen floats: B, plus the constant Add a fusion folded in (either NULL). */
 Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
+/* The fraction of the FMA peak n's direct convolution keeps busy on t: conv_winograd.c's cost rule weighs it. */
+double conv_direct_efficiency(const Node *n, Target t);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops
@@ -638,9 +640,10 @@ typedef struct WinogradPlan {
 /* Whether n is a float Conv of that shape; fills *s. */
 bool winograd_shape(const Node *n, WinogradShape *s);
 int64_t winograd_tiles(const WinogradShape *s, int m);
-/* The cost rule (written out in conv_winograd.c): the cheapest of a direct convolution, F(2x2,3x3) and
- * F(4x4,3x3) on a target with vlen-float vectors and `registers` vector registers. */
-WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers);
+/* The cost rule (written out in conv_winograd.c): the cheapest of a direct convolution that keeps
+ * direct_efficiency of the FMA peak busy, F(2x2,3x3) and F(4x4,3x3), on a target with vlen-float vectors and
+ * `registers` vector registers. */
+WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, double direct_efficiency);
 /* The plan for tile side m (2 or 4) and weights transformed at compile or run time, whatever the cost rule
  * says: for tests. */
 WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m, bool transform_weights);

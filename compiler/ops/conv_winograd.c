@@ -7,8 +7,10 @@
  * with weights transformed at compile time, and the same with the 3x3 weights transformed by the kernel at run
  * time. The estimates are cycles of one core of the machines the SIMD targets aim at (Zen 4/5, Sapphire Rapids;
  * AVX2 ones alike with half the vector), with constants measured on ResNet-18's layers on a Zen 5 core:
- *   - the core issues 2 vector FMAs per cycle. A direct convolution keeps DIRECT_EFFICIENCY of that busy (what
- *     ONNX Runtime reaches on ResNet-18), Winograd's products PRODUCT_EFFICIENCY;
+ *   - the core issues 2 vector FMAs per cycle. A direct convolution keeps a fraction `direct_efficiency` of that
+ *     busy, which conv_simd.c knows for its own kernels (conv_direct_efficiency: 0.9 is what a good direct
+ *     kernel and ONNX Runtime reach; conv.c's portable loop nest gets about 0.06); Winograd's products keep
+ *     PRODUCT_EFFICIENCY;
  *   - transforming one tile of one channel block, input or output with its epilogue and its share of the L2
  *     traffic, costs transform_cycles(m); transforming the 3x3 weights of one input channel for one vector of
  *     output channels at run time, weight_transform_cycles(m);
@@ -20,24 +22,23 @@
  *     processes shared the memory (this machine's usual state), so it is added in full.
  * With Cp, Kp the channel counts padded to whole vectors (CB, KB vectors), T the tiles, Tp the tiles padded to
  * whole register tiles (choose_blocking), a = m + 2:
- *     direct = max(N*OH*OW * 9 * C * KB / (2 * DIRECT_EFFICIENCY), 9 * C * K * 4 / WEIGHT_BYTES_PER_CYCLE)
+ *     direct = max(N*OH*OW * 9 * C * KB / (2 * direct_efficiency), 9 * C * K * 4 / WEIGHT_BYTES_PER_CYCLE)
  *              (its vectors run along output channels only, so C is not padded)
  *     F(m)   = a*a * Tp * Cp * KB / (2 * PRODUCT_EFFICIENCY) + T * (CB + KB) * transform_cycles(m)
  *              + a*a * Cp * Kp * 4 / WEIGHT_BYTES_PER_CYCLE
  *     F(m) transforming its weights at run time, once per block of tiles:
  *            = the same products and tile transforms + blocks * Cp * KB * weight_transform_cycles(m)
  *              + 9 * Cp * Kp * 4 / WEIGHT_BYTES_PER_CYCLE
- * For ResNet-18 (N = 1) this gives F(4x4,3x3) at 56x56x64 and 28x28x128 (the 4x cut in multiplies wins 2.5x),
- * F(4x4,3x3) transforming its weights at run time at 14x14x256 (16 tiles use each transformed weight 16 times,
- * too few to pay for streaming 9.4 MB of them), and the direct convolution at 7x7x512, where 4 or 16 tiles are
- * too few for Winograd to save much (measured within 10% of each other, the direct one reading the fewest
- * bytes). Small channel counts (C = 1 or 3 padded to a vector) stay direct: the transforms cost more than the
- * multiplies they save. */
+ * For ResNet-18 (N = 1) against a direct kernel at 0.9 this gives F(4x4,3x3) at 56x56x64 and 28x28x128 (the 4x
+ * cut in multiplies wins 2.5x), F(4x4,3x3) transforming its weights at run time at 14x14x256 (16 tiles use each
+ * transformed weight 16 times, too few to pay for streaming 9.4 MB of them), and the direct convolution at
+ * 7x7x512, where 4 or 16 tiles are too few for Winograd to save much (measured within 10% of each other, the
+ * direct one reading the fewest bytes); against the portable loop nest, Winograd everywhere. Small channel
+ * counts (C = 1 or 3 padded to a vector) stay direct: the transforms cost more than the multiplies they save. */
 #include "../cnnc.h"
 
 #include <string.h>
 
-#define DIRECT_EFFICIENCY 0.90
 #define PRODUCT_EFFICIENCY 0.85
 #define WEIGHT_BYTES_PER_CYCLE 8.0
 static double transform_cycles(int m) { return m == 4 ? 240.0 : 100.0; }
@@ -142,10 +143,10 @@ WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers,
   return p;
 }
 
-WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers) {
+WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, double direct_efficiency) {
   int64_t kb = ceil_div(s->maps, vlen);
   double arithmetic = (double)(s->batch * s->out_h * s->out_w) * 9 * (double)s->channels * (double)kb /
-                      (2 * DIRECT_EFFICIENCY);
+                      (2 * direct_efficiency);
   double stream = 9 * (double)s->channels * (double)s->maps * 4 / WEIGHT_BYTES_PER_CYCLE;
   double cycles[5] = {arithmetic > stream ? arithmetic : stream};
   WinogradPlan best = {.m = 0, .vlen = vlen};
@@ -241,7 +242,7 @@ bool conv_winograd_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *
   Value *extra = f && f->bias >= 0 ? n->in[f->bias] : NULL;
   if (extra && (!extra->data || value_count(extra) != s.maps))
     return false;
-  WinogradPlan plan = winograd_plan(&s, target_vector_floats(t), vector_registers(t));
+  WinogradPlan plan = winograd_plan(&s, target_vector_floats(t), vector_registers(t), conv_direct_efficiency(n, t));
   if (plan.m == 0)
     return false;
   WinogradKernel *k = cn_alloc(sizeof *k);

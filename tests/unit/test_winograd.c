@@ -370,16 +370,19 @@ static void test_cost_rule_choices(void) {
   } resnet[] = {{56, 64, 4, false}, {28, 128, 4, false}, {14, 256, 4, true}, {7, 512, 0, false}};
   for (size_t i = 0; i < sizeof resnet / sizeof resnet[0]; i++) {
     WinogradShape s = square(resnet[i].size, resnet[i].channels, resnet[i].channels);
-    WinogradPlan p = winograd_plan(&s, 16, 32);
+    WinogradPlan p = winograd_plan(&s, 16, 32, 0.9);
     CU_ASSERT_EQUAL(p.m, resnet[i].m);
     CU_ASSERT_EQUAL(p.transform_weights, resnet[i].transform_weights);
     for (int v = 1; v < 5; v++) /* the chosen way is the cheapest */
       CU_ASSERT(p.cycles[p.m == 0 ? 0 : p.m / 2 + (p.transform_weights ? 2 : 0)] <= p.cycles[v]);
   }
   WinogradShape stem = square(224, 3, 64), mnist = square(28, 1, 32);
-  CU_ASSERT_EQUAL(winograd_plan(&stem, 16, 32).m, 0);
-  CU_ASSERT_EQUAL(winograd_plan(&mnist, 16, 32).m, 0);
-  CU_ASSERT_EQUAL(winograd_plan(&mnist, 8, 16).m, 0);
+  CU_ASSERT_EQUAL(winograd_plan(&stem, 16, 32, 0.9).m, 0);
+  CU_ASSERT_EQUAL(winograd_plan(&mnist, 16, 32, 0.9).m, 0);
+  CU_ASSERT_EQUAL(winograd_plan(&mnist, 8, 16, 0.9).m, 0);
+  /* against the portable loop nest, Winograd wins even at 7x7x512 */
+  WinogradShape deep = square(7, 512, 512);
+  CU_ASSERT_NOT_EQUAL(winograd_plan(&deep, 16, 32, 0.06).m, 0);
 }
 
 /* Every plan, whatever the shape, satisfies the template's constraints and fits its register file. */
