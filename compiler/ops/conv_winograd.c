@@ -89,12 +89,14 @@ int64_t winograd_tiles(const WinogradShape *s, int m) {
  *     FMAs per input channel: with 32 registers, T = 49 gets R = 5, T = 196 gets R = 6.
  * A block is one group of R tiles (TB = R): its V and M stay in L2 (and mostly L1) between the transforms and the
  * products, which measured faster than larger blocks reading each weight panel fewer times from L3. The products
- * then cover all output channels at once (KC = KB) unless M would outgrow half of a 1 MiB L2. */
+ * then cover all output channels at once (KC = KB) unless M would outgrow half of a 1 MiB L2. With weights
+ * transformed at run time J is 1: one channel block of transformed weights (a*a x VLEN x J vectors, 36 KB for
+ * F(4x4,3x3) on AVX-512) must stay in L1 between its transform and the products (J = 4 measured 4x slower). */
 static void choose_blocking(const WinogradShape *s, int vlen, int registers, int m, WinogradPlan *p) {
   const int64_t cb = ceil_div(s->channels, vlen), kb = ceil_div(s->maps, vlen), tiles = winograd_tiles(s, m);
   const int a = m + 2;
   int cols = 1;
-  for (int j = 4; j > 1 && cols == 1; j--)
+  for (int j = 4; j > 1 && cols == 1 && !p->transform_weights; j--)
     if (kb % j == 0 && j * 8 <= registers && j != 3)
       cols = j;
   int rows;
