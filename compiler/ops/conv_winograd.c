@@ -41,6 +41,10 @@
 
 #define PRODUCT_EFFICIENCY 0.85
 #define WEIGHT_BYTES_PER_CYCLE 8.0
+/* Weights transformed at compile time are a*a/9 times larger, and the generated C spends about 2.5 bytes of text
+ * per byte of weights: past this size per layer the kernel transforms them at run time instead, so that a very
+ * wide layer cannot blow up the C file. */
+#define MAX_TRANSFORMED_WEIGHT_BYTES ((int64_t)64 << 20)
 static double transform_cycles(int m) { return m == 4 ? 240.0 : 100.0; }
 static double weight_transform_cycles(int m) { return m == 4 ? 100.0 : 80.0; }
 
@@ -155,6 +159,8 @@ WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, doub
   for (int variant = 1; variant < 5; variant++) {
     WinogradPlan p = winograd_plan_tile(s, vlen, registers, variant % 2 ? 2 : 4, variant > 2);
     cycles[variant] = winograd_cycles(s, vlen, &p);
+    if (!p.transform_weights && p.weight_floats * 4 > MAX_TRANSFORMED_WEIGHT_BYTES)
+      continue;
     if (cycles[variant] < cycles[0] && (best.m == 0 || cycles[variant] < winograd_cycles(s, vlen, &best)))
       best = p;
   }

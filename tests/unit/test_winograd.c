@@ -380,6 +380,11 @@ static void test_cost_rule_choices(void) {
   CU_ASSERT_EQUAL(winograd_plan(&stem, 16, 32, 0.9).m, 0);
   CU_ASSERT_EQUAL(winograd_plan(&mnist, 16, 32, 0.9).m, 0);
   CU_ASSERT_EQUAL(winograd_plan(&mnist, 8, 16, 0.9).m, 0);
+  /* a layer whose transformed weights would take more than 64 MB keeps them 3x3 */
+  WinogradShape wide = square(56, 2048, 2048);
+  WinogradPlan p = winograd_plan(&wide, 16, 32, 0.9);
+  CU_ASSERT_NOT_EQUAL(p.m, 0);
+  CU_ASSERT(p.transform_weights);
   /* against the portable loop nest, Winograd wins even at 7x7x512 */
   WinogradShape deep = square(7, 512, 512);
   CU_ASSERT_NOT_EQUAL(winograd_plan(&deep, 16, 32, 0.06).m, 0);
