@@ -626,6 +626,7 @@ typedef struct WinogradPlan {
   int m;              /* output tile side: 4 for F(4x4,3x3), 2 for F(2x2,3x3); 0 when the direct convolution wins */
   int vlen;           /* floats per vector of the target */
   int rows, cols;     /* register tile: R tiles by J vectors of output channels */
+  int split;          /* 2: a tile too small to hide the FMA latency alternates two sets of accumulators */
   int tile_block;     /* TB: tiles transformed and multiplied together */
   int k_chunk;        /* KC: output-channel blocks per chunk of products */
   int prefetch;       /* floats ahead that the products prefetch their weights */

@@ -47,6 +47,8 @@
  *   WINO_KC         output-channel blocks per chunk: a multiple of WINO_J that divides KB
  *   WINO_COLS(X)    X(0) ... X(J-1)                } the register tile, unrolled
  *   WINO_TILE(X)    X(r, j) for every r < R, j < J  }
+ *   WINO_SPLIT      1, or 2 for a register tile too small to hide the FMA latency (R * J < 8): even and odd
+ *                   input channels then go to two sets of accumulators, added at the end
  *   WINO_PREFETCH   how far ahead (in floats) the products prefetch the weights they stream; 0 for none
  *   WINO_TRANSFORM_WEIGHTS  1: u holds the weights as they are, and U = G g G^T is computed here, one channel
  *                   block of one panel at a time, just before the products use it. For layers with few tiles,
@@ -226,21 +228,39 @@ static inline void WINO_LOCAL(_product)(const float *restrict a, const float *re
     __builtin_prefetch(b + (j) * VLEN + WINO_PREFETCH);
 #define WINO_ACC_FMA(r, j) acc_##r##_##j = vfmadd(vbroadcast(a[(r) * VLEN]), b_##j, acc_##r##_##j);
 #define WINO_ACC_STORE(r, j) vstore(m + (j) * WINO_M_KB + (r) * VLEN, acc_##r##_##j);
+#define WINO_ODD_INIT(r, j) vfloat odd_##r##_##j = vzero();
+#define WINO_ODD_B_LOAD(j) const vfloat odd_b_##j = vload(b + (WINO_J + (j)) * VLEN);
+#define WINO_ODD_FMA(r, j) odd_##r##_##j = vfmadd(vbroadcast(a[(r) * VLEN + 1]), odd_b_##j, odd_##r##_##j);
+#define WINO_ODD_MERGE(r, j) acc_##r##_##j = vadd(acc_##r##_##j, odd_##r##_##j);
   WINO_TILE(WINO_ACC_INIT)
+#if WINO_SPLIT == 2
+  WINO_TILE(WINO_ODD_INIT)
+#endif
   for (int cb = 0; cb < blocks; cb++) {
-    for (int c = 0; c < VLEN; c++) {
+    for (int c = 0; c < VLEN; c += WINO_SPLIT) {
       WINO_COLS(WINO_B_LOAD)
       WINO_TILE(WINO_ACC_FMA)
-      a++;
-      b += WINO_J * VLEN;
+#if WINO_SPLIT == 2
+      WINO_COLS(WINO_ODD_B_LOAD)
+      WINO_TILE(WINO_ODD_FMA)
+#endif
+      a += WINO_SPLIT;
+      b += WINO_SPLIT * WINO_J * VLEN;
     }
     a += WINO_V_CB - VLEN;
   }
+#if WINO_SPLIT == 2
+  WINO_TILE(WINO_ODD_MERGE)
+#endif
   WINO_TILE(WINO_ACC_STORE)
 #undef WINO_ACC_INIT
 #undef WINO_B_LOAD
 #undef WINO_ACC_FMA
 #undef WINO_ACC_STORE
+#undef WINO_ODD_INIT
+#undef WINO_ODD_B_LOAD
+#undef WINO_ODD_FMA
+#undef WINO_ODD_MERGE
 }
 
 #if WINO_TRANSFORM_WEIGHTS

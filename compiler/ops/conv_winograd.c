@@ -117,6 +117,7 @@ static void choose_blocking(const WinogradShape *s, int vlen, int registers, int
   }
   p->rows = rows;
   p->cols = cols;
+  p->split = rows * cols < 8 ? 2 : 1; /* 2 FMAs per cycle, 4 cycles each: 8 independent accumulators */
   p->tile_block = rows;
   p->k_chunk = (int)kb;
   const int64_t half_l2 = (512 << 10) / 4; /* floats */
@@ -213,6 +214,7 @@ void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const
   tpl_int(t, "WINO_TB", p->tile_block);
   tpl_int(t, "WINO_R", p->rows);
   tpl_int(t, "WINO_J", p->cols);
+  tpl_int(t, "WINO_SPLIT", p->split);
   tpl_int(t, "WINO_KC", p->k_chunk);
   tpl_int(t, "WINO_PREFETCH", p->prefetch);
   tpl_int(t, "WINO_TRANSFORM_WEIGHTS", p->transform_weights);
