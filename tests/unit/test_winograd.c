@@ -413,9 +413,9 @@ static void test_plans_fit_template(void) {
           }
 }
 
-/* Through the whole compiler: a Conv the cost rule gives to Winograd, with the fusion pass's epilogue (its
- * residual appended to the anchor's inputs), laid out, emitted and built for each SIMD target and compiler, and
- * compared with a direct convolution computed by the driver in double. */
+/* Through the whole compiler: a Conv the cost rule gives to Winograd and the ONNX nodes after it (an activation, a
+ * residual Add, an activation after it), which the fusion pass joins to the Conv, laid out, emitted and built for
+ * each SIMD target and compiler, and compared with a direct convolution computed by the driver in double. */
 typedef struct ModelCase {
   int64_t batch, c, m, h, w;
   bool residual;
@@ -436,38 +436,54 @@ static const char *activation_c(const Activation *a, const char *x) {
   }
 }
 
+/* The ONNX node computing activation a of v (ReLU or HardSigmoid), or v itself for none. */
+static Value *activation_node(Graph *g, const Activation *a, Value *v) {
+  if (a->kind == ACT_NONE)
+    return v;
+  Node *n = tb_node(g, a->kind == ACT_RELU ? "Relu" : "HardSigmoid", 1, &v, 1);
+  if (a->kind == ACT_HARD_SIGMOID) {
+    tb_attr_float(n, "alpha", a->alpha);
+    tb_attr_float(n, "beta", a->beta);
+  }
+  return n->out[0];
+}
+
+/* A 3x3 Conv (pads 1) of x with the driver's pseudo-random weights and bias. */
+static Node *conv_node(Graph *g, Value *x, int64_t c, int64_t m) {
+  /* the same generator as the driver's */
+  float *w = cn_alloc_array((size_t)(m * c * 9), sizeof *w), *b = cn_alloc_array((size_t)m, sizeof *b);
+  unsigned seed = 7;
+  for (int64_t i = 0; i < m * c * 9; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    w[i] = ((float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.1f;
+  }
+  for (int64_t i = 0; i < m; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    b[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+  }
+  Value *ins[3] = {x, tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(m, c, 3, 3), w), tb_const(g, "b", DT_FLOAT, 1, TB_DIMS(m), b)};
+  Node *n = tb_node(g, "Conv", 3, ins, 1);
+  tb_attr_ints(n, "pads", 4, TB_DIMS(1, 1, 1, 1));
+  return n;
+}
+
 static void run_model_case(const ModelCase *k, Target target, const char *cc) {
   Graph *g = tb_graph(13);
   Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(k->batch, k->c, k->h, k->w));
   Value *r = k->residual ? tb_input(g, "r", DT_FLOAT, 4, TB_DIMS(k->batch, k->m, k->h, k->w)) : NULL;
-  /* the same generator as the driver's */
-  float *w = cn_alloc_array((size_t)(k->m * k->c * 9), sizeof *w), *b = cn_alloc_array((size_t)k->m, sizeof *b);
-  unsigned seed = 7;
-  for (int64_t i = 0; i < k->m * k->c * 9; i++) {
-    seed = seed * 1664525u + 1013904223u;
-    w[i] = ((float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.1f;
-  }
-  for (int64_t i = 0; i < k->m; i++) {
-    seed = seed * 1664525u + 1013904223u;
-    b[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-  }
-  Value *ins[3] = {x, tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(k->m, k->c, 3, 3), w),
-                   tb_const(g, "b", DT_FLOAT, 1, TB_DIMS(k->m), b)};
-  Node *n = tb_node(g, "Conv", 3, ins, 1);
-  tb_attr_ints(n, "pads", 4, TB_DIMS(1, 1, 1, 1));
-  tb_output(g, n->out[0]);
-  tb_infer(g);
-  Fusion *f = cn_alloc(sizeof *f);
-  *f = (Fusion){.bias = -1, .act = k->act, .residual = -1, .post_act = k->post_act};
+  Node *n = conv_node(g, x, k->c, k->m);
+  Value *y = activation_node(g, &k->act, n->out[0]);
   if (r) {
-    Value **in = cn_alloc_array(4, sizeof *in);
-    memcpy(in, n->in, (size_t)n->n_in * sizeof *in);
-    f->residual = 3;
-    in[3] = r;
-    n->in = in;
-    n->n_in = 4;
+    Value *sum_in[2] = {y, r};
+    y = activation_node(g, &k->post_act, tb_node(g, "Add", 2, sum_in, 1)->out[0]);
   }
-  n->fusion = f;
+  tb_output(g, y);
+  tb_infer(g);
+  tb_passes(g);
+  int joined = (k->act.kind != ACT_NONE) + (r ? 1 + (k->post_act.kind != ACT_NONE) : 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(n->fusion);
+  CU_ASSERT_EQUAL(n->fusion->n_covers, 1 + joined);
+  CU_ASSERT_EQUAL(n->fusion->residual >= 0, r != NULL);
 
   int64_t plane = k->h * k->w, x_count = k->batch * k->c * plane, y_count = k->batch * k->m * plane;
   char *driver = cn_format(
@@ -538,8 +554,33 @@ static void test_in_model(void) {
         run_model_case(&model_cases[i], targets[t], compilers[c]);
 }
 
+/* A Conv whose fusion carries a window (conv + ReLU + MaxPool) is left to the direct kernel, which computes the
+ * pool row by row; the same Conv without the pool runs as Winograd. */
+static void test_window_declined(void) {
+  for (int pool = 0; pool < 2; pool++) {
+    Graph *g = tb_graph(13);
+    Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 64, 28, 28));
+    Node *n = conv_node(g, x, 64, 64);
+    Value *y = activation_node(g, &(Activation){ACT_RELU, 0, 0}, n->out[0]);
+    if (pool) {
+      Node *p = tb_node(g, "MaxPool", 1, &y, 1);
+      tb_attr_ints(p, "kernel_shape", 2, TB_DIMS(2, 2));
+      tb_attr_ints(p, "strides", 2, TB_DIMS(2, 2));
+      y = p->out[0];
+    }
+    tb_output(g, y);
+    tb_infer(g);
+    tb_passes(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n->fusion);
+    CU_ASSERT_EQUAL(n->fusion->window != NULL, pool);
+    layout_assign(g, TARGET_AVX512);
+    CU_ASSERT_EQUAL(conv_winograd_owns(n), !pool);
+  }
+}
+
 CU_TestInfo winograd_tests[] = {
     {"in_model", test_in_model},
+    {"window_declined", test_window_declined},
     {"cost_rule_choices", test_cost_rule_choices},
     {"plans_fit_template", test_plans_fit_template},
     {"small_shapes_gcc", test_small_shapes_gcc},
