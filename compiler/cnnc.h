@@ -613,6 +613,8 @@ void conv_emit_simd(Emitter *e, const Node *n);
 Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count);
 /* The bias padded to whole vectors of vlen floats: B, plus the constant Add a fusion folded in (either NULL). */
 Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
+/* The fraction of the FMA peak n's direct convolution keeps busy on t: conv_winograd.c's cost rule weighs it. */
+double conv_direct_efficiency(const Node *n, Target t);
 
 //
 // ops/conv_depthwise.c: the depthwise Conv kernel (templates/dwconv_nchwc.c), which conv_simd tries first
@@ -724,6 +726,58 @@ char *window_describe(const Window *w);
  * "expr + k" / "expr - |k|" (expr alone when k is 0). */
 char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
+
+//
+// ops/conv_winograd.c: Winograd F(4x4,3x3) and F(2x2,3x3) for stride-1 3x3 Convs (templates/winograd.c)
+//
+
+/* The shape of a Conv Winograd can compute: 2-D, 3x3, stride 1, dilation 1, one group. */
+typedef struct WinogradShape {
+  int64_t batch, channels, maps; /* N, C, K */
+  int64_t in_h, in_w, out_h, out_w;
+  int64_t pad_top, pad_left;
+} WinogradShape;
+
+/* How a Conv runs as Winograd: the tile and the template's blocking (see templates/winograd.c). */
+typedef struct WinogradPlan {
+  int m;              /* output tile side: 4 for F(4x4,3x3), 2 for F(2x2,3x3); 0 when the direct convolution wins */
+  int vlen;           /* floats per vector of the target */
+  int rows, cols;     /* register tile: R tiles by J vectors of output channels */
+  int split;          /* 2: a tile too small to hide the FMA latency alternates two sets of accumulators */
+  int tile_block;     /* TB: tiles transformed and multiplied together */
+  int k_chunk;        /* KC: output-channel blocks per chunk of products */
+  int prefetch;       /* floats ahead that the products prefetch their weights */
+  bool transform_weights; /* the weights stay 3x3 and are transformed at run time (few tiles: less to read) */
+  int64_t work_floats;   /* scratch the function needs */
+  int64_t weight_floats; /* packed weights */
+  /* the cost rule's estimates: direct; F(2x2,3x3), F(4x4,3x3) with weights transformed at compile time; the
+   * same transformed at run time */
+  double cycles[5];
+} WinogradPlan;
+
+/* Whether n is a float Conv of that shape; fills *s. */
+bool winograd_shape(const Node *n, WinogradShape *s);
+int64_t winograd_tiles(const WinogradShape *s, int m);
+/* The cost rule (written out in conv_winograd.c): the cheapest of a direct convolution that keeps
+ * direct_efficiency of the FMA peak busy, F(2x2,3x3) and F(4x4,3x3), on a target with vlen-float vectors and
+ * `registers` vector registers. */
+WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, double direct_efficiency);
+/* The plan for tile side m (2 or 4) and weights transformed at compile or run time, whatever the cost rule
+ * says: for tests. */
+WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m, bool transform_weights);
+/* The weights of W (K, C, 3, 3) in the order the template reads them, p->weight_floats floats: transformed,
+ * U = G w G^T computed in double and rounded once, or with p->transform_weights as they are. */
+float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p);
+/* Writes to e->kernels the instance of templates/winograd.c that is the function `fn` for shape s and plan p,
+ * with a bias when `bias` and the epilogue of f (NULL: none). */
+void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const WinogradPlan *p, bool bias,
+                       const Fusion *f);
+/* The Conv's SIMD hooks for Winograd (conv_simd.c tries them first): whether the cost rule gives n Winograd,
+ * and if so its packed weights and bias and its layouts (OpDesc.simd's contract); whether n runs as Winograd;
+ * its instance and call. */
+bool conv_winograd_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+bool conv_winograd_owns(const Node *n);
+void conv_winograd_emit(Emitter *e, const Node *n);
 
 //
 // dsl.c: the .cnn front end (docs/dsl.md)
