@@ -57,7 +57,8 @@ static Value *depthwise(Graph *g, Value *x, int64_t c, int64_t k, int64_t s, uns
 }
 
 /* Fills every input from a formula, runs the model, and either writes the outputs to `path` (generic) or
- * compares them with what is there, within 1e-5 * (1 + |ref|). */
+ * compares them with what is there, within 5e-5 * (1 + |ref|): the 3x3 Convs of these graphs may run as
+ * Winograd F(4x4,3x3), whose rounding differs from the direct sum's by up to about 2e-5 here. */
 static char *driver(const char *path, bool write) {
   return cn_format(
       "#include <stdlib.h>\n"
@@ -81,7 +82,7 @@ static char *driver(const char *path, bool write) {
       "      float ref;\n"
       "      if (%d) { fwrite(&y[i], sizeof y[i], 1, f); continue; }\n"
       "      if (fread(&ref, sizeof ref, 1, f) != 1) return 4;\n"
-      "      if (!(fabsf(y[i] - ref) <= 1e-5f * (1 + fabsf(ref))) && !(isnan(ref) && isnan(y[i]))) {\n"
+      "      if (!(fabsf(y[i] - ref) <= 5e-5f * (1 + fabsf(ref))) && !(isnan(ref) && isnan(y[i]))) {\n"
       "        printf(\"output %%d element %%zu is %%.9g, the generic target gives %%.9g\\n\", k, i, y[i], ref);\n"
       "        return 2;\n"
       "      }\n"
