@@ -16,6 +16,8 @@
 #define CN_MAX_TENSOR_BYTES ((int64_t)1 << 34) /* 16 GiB */
 #define CN_MAX_NODES 1000000
 #define CN_MAX_FILE_BYTES ((int64_t)1 << 31)
+/* The newest default-domain (ai.onnx) opset cnnc implements; a model importing a newer one is refused. */
+#define CN_MAX_OPSET 21
 
 typedef struct Graph Graph;
 typedef struct Node Node;
@@ -164,6 +166,9 @@ typedef struct Attr {
   int64_t *ints;
   int n; /* element count of floats/ints */
   Value *t; /* TENSOR: a constant value not registered in the graph */
+  /* Set when an op looks the attribute up (node_attr and the attr_* readers). Shape inference rejects a node
+   * with an attribute its op never looked up: an attribute cnnc does not implement is an error, never ignored. */
+  bool read;
 } Attr;
 
 /* An element-wise function a kernel applies to its results before storing them (epilogue fusion). */

@@ -274,8 +274,10 @@ void value_set_double(Value *v, int64_t i, double x) {
 
 const Attr *node_attr(const Node *n, const char *name) {
   for (int i = 0; i < n->n_attrs; i++)
-    if (strcmp(n->attrs[i].name, name) == 0)
+    if (strcmp(n->attrs[i].name, name) == 0) {
+      n->attrs[i].read = true;
       return &n->attrs[i];
+    }
   return NULL;
 }
 

@@ -276,9 +276,9 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
     cn_error("sparse initializers are not supported");
   Graph *g = graph_new(path);
   g->opset = opset_of(m);
-  if (g->opset > 17)
-    fprintf(stderr, "%s: warning: opset %lld is newer than 17, the newest cnnc knows; ops are read as opset 17\n",
-            path, (long long)g->opset);
+  if (g->opset > CN_MAX_OPSET || g->opset < 1)
+    cn_error("the model imports opset %lld of the default domain; cnnc implements opsets 1 to %d", (long long)g->opset,
+             CN_MAX_OPSET);
   g->producer = cn_format("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
   size_t names = gp->n_initializer + gp->n_input;
   for (size_t i = 0; i < gp->n_node; i++)
