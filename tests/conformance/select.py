@@ -25,17 +25,19 @@ MAX_OPSET = 17
 ELEMENTWISE = set("""
 Relu LeakyRelu PRelu Elu Selu Celu ThresholdedRelu Sigmoid HardSigmoid HardSwish
 Tanh Softplus Softsign Clip Add Sub Mul Div Pow Max Min Mean Sum Neg Abs Exp Log
-Sqrt Reciprocal Floor Ceil Sign Erf Cast CastLike Where""".split())
+Sqrt Reciprocal Floor Ceil Sign Erf Cast CastLike Where Gelu Mish
+Equal Greater Less GreaterOrEqual LessOrEqual And Or Xor Not""".split())
 DATA_MOVEMENT = set("""
 Concat Flatten Reshape Transpose Squeeze Unsqueeze Pad Dropout Identity Constant
-Shape Gather Slice Split Expand Tile ConstantOfShape""".split())
+Shape Gather Slice Split Expand Tile ConstantOfShape DepthToSpace SpaceToDepth
+Range""".split())
 REDUCE = set("""
 ReduceMean ReduceMax ReduceSum ReduceMin ReduceProd ReduceL1 ReduceL2
 ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin""".split())
 SUPPORTED = ELEMENTWISE | DATA_MOVEMENT | REDUCE | set("""
 Conv ConvTranspose MaxPool AveragePool GlobalAveragePool GlobalMaxPool LpPool
 BatchNormalization InstanceNormalization LRN Softmax LogSoftmax Gemm MatMul
-Resize Upsample""".split())
+Resize Upsample LayerNormalization GroupNormalization TopK""".split())
 
 # Input slots whose *values* a static-shape compiler must know (they decide
 # output shapes or the generated loop structure).  Indices past an old opset's
@@ -47,6 +49,8 @@ COMPILE_TIME = {
     "ReduceMean": (1,), "ReduceMax": (1,), "ReduceSum": (1,), "ReduceMin": (1,),
     "ReduceProd": (1,), "ReduceL1": (1,), "ReduceL2": (1,), "ReduceSumSquare": (1,),
     "ReduceLogSum": (1,), "ReduceLogSumExp": (1,),
+    # Range's inputs decide its length; TopK's K its output shape
+    "Range": (0, 1, 2), "TopK": (1,),
     # ratio/training_mode decide whether Dropout is an identity at all
     "Dropout": (1, 2),
 }

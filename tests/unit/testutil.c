@@ -196,6 +196,8 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
     return 100 + status;
   const char *run[] = {exe, NULL};
   status = cn_spawn(run);
+  if (status != 0)
+    fprintf(stderr, "\n  the test program in %s exited with status %d\n", dir, status);
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;
