@@ -172,7 +172,9 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 
 const char *tb_last_error(void) { return last_error; }
 
-int tb_compile_and_run(Graph *g, const char *driver_c) {
+int tb_compile_and_run(Graph *g, const char *driver_c) { return tb_compile_and_run_with(g, driver_c, NULL); }
+
+int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -190,8 +192,8 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   fclose(h);
   fclose(d);
   CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
-  const char *args[] = {"-o", exe, c_path, d_path, "-lm"};
-  int status = cc_run(&cc, args, 5);
+  const char *args[] = {"-o", exe, c_path, d_path, "-lm", cflag};
+  int status = cc_run(&cc, args, cflag ? 6 : 5);
   if (status != 0)
     return 100 + status;
   const char *run[] = {exe, NULL};

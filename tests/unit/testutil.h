@@ -32,6 +32,8 @@ const char *tb_last_error(void);
 /* Compiles g to C with prefix "model", builds it together with `driver_c` (a C source that calls model_run
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
+/* The same, with one more compiler flag (NULL for none), e.g. "-DCNNC_PROFILE". */
+int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag);
 
 /* The live (not folded, not dead) nodes of g. */
 int tb_live_nodes(const Graph *g);
