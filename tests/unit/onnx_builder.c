@@ -128,6 +128,82 @@ void ob_attr_ints(Onnx__NodeProto *n, const char *name, int count, const int64_t
   a->ints = (int64_t *)v;
 }
 
+void ob_attr_string(Onnx__NodeProto *n, const char *name, const char *v) {
+  Onnx__AttributeProto *a = new_attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+  a->has_s = 1;
+  a->s.len = strlen(v);
+  a->s.data = (uint8_t *)v;
+}
+
+void ob_attr_ref(Onnx__NodeProto *n, const char *name, const char *ref, Onnx__AttributeProto__AttributeType type) {
+  new_attr(n, name, type)->ref_attr_name = (char *)ref;
+}
+
+Onnx__FunctionProto *ob_function(OnnxBuilder *b, const char *domain, const char *name, int n_in,
+                                 const char *const *ins, int n_out, const char *const *outs, int n_attrs,
+                                 const char *const *attrs) {
+  Onnx__FunctionProto *fn = cn_alloc(sizeof *fn);
+  onnx__function_proto__init(fn);
+  fn->domain = (char *)domain;
+  fn->name = (char *)name;
+  fn->n_input = (size_t)n_in;
+  fn->input = (char **)ins;
+  fn->n_output = (size_t)n_out;
+  fn->output = (char **)outs;
+  fn->n_attribute = (size_t)n_attrs;
+  fn->attribute = (char **)attrs;
+  APPEND(b->model.functions, b->model.n_functions, fn);
+  Onnx__OperatorSetIdProto *import = cn_alloc(sizeof *import);
+  onnx__operator_set_id_proto__init(import);
+  import->domain = (char *)domain;
+  import->has_version = 1;
+  import->version = 1;
+  APPEND(b->model.opset_import, b->model.n_opset_import, import);
+  return fn;
+}
+
+Onnx__NodeProto *ob_function_node(OnnxBuilder *b, Onnx__FunctionProto *fn, const char *domain, const char *op_type,
+                                  int n_in, const char *const *ins, int n_out, const char *const *outs) {
+  Onnx__NodeProto *n = cn_alloc(sizeof *n);
+  onnx__node_proto__init(n);
+  n->name = cn_format("%s_%zu", op_type, fn ? fn->n_node : b->graph.n_node);
+  n->domain = (char *)domain;
+  n->op_type = (char *)op_type;
+  n->n_input = (size_t)n_in;
+  n->input = (char **)ins;
+  n->n_output = (size_t)n_out;
+  n->output = (char **)outs;
+  if (fn)
+    APPEND(fn->node, fn->n_node, n);
+  else
+    APPEND(b->graph.node, b->graph.n_node, n);
+  return n;
+}
+
+void ob_function_default_float(Onnx__FunctionProto *fn, const char *name, float v) {
+  Onnx__AttributeProto a;
+  onnx__attribute_proto__init(&a);
+  a.name = (char *)name;
+  a.has_type = 1;
+  a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+  a.has_f = 1;
+  a.f = v;
+  ProtobufCMessageUnknownField field = {.tag = 11, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED};
+  field.len = onnx__attribute_proto__get_packed_size(&a);
+  field.data = cn_alloc(field.len);
+  onnx__attribute_proto__pack(&a, field.data);
+  APPEND(fn->base.unknown_fields, fn->base.n_unknown_fields, field);
+}
+
+void ob_function_opset(Onnx__FunctionProto *fn, int64_t version) {
+  Onnx__OperatorSetIdProto *import = cn_alloc(sizeof *import);
+  onnx__operator_set_id_proto__init(import);
+  import->domain = "";
+  import->has_version = 1;
+  import->version = version;
+  APPEND(fn->opset_import, fn->n_opset_import, import);
+}
+
 size_t ob_write(OnnxBuilder *b, const char *path) {
   size_t size = onnx__model_proto__get_packed_size(&b->model);
   uint8_t *buf = cn_alloc(size);
