@@ -324,18 +324,28 @@ typedef struct Call {
   int depth;
 } Call;
 
-/* The bytes of the length-delimited unknown field `number` (the index-th occurrence); NULL when absent. */
-static const ProtobufCMessageUnknownField *unknown_field(const ProtobufCMessage *m, uint32_t number, size_t index) {
-  for (unsigned i = 0; i < m->n_unknown_fields; i++)
-    if (m->unknown_fields[i].tag == number && m->unknown_fields[i].wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED &&
-        index-- == 0)
-      return &m->unknown_fields[i];
-  return NULL;
+/* The contents of the index-th occurrence of the length-delimited unknown field `number`; false when absent.
+ * protobuf-c keeps such a field's length prefix in its data. */
+static bool unknown_field(const ProtobufCMessage *m, uint32_t number, size_t index, const uint8_t **data, size_t *len) {
+  for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+    const ProtobufCMessageUnknownField *f = &m->unknown_fields[i];
+    if (f->tag != number || f->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || index-- != 0)
+      continue;
+    const uint8_t *p = f->data;
+    uint64_t length;
+    if (!read_varint(&p, f->data + f->len, &length) || length != (uint64_t)(f->data + f->len - p))
+      cn_error("a field %u of a %s is malformed", (unsigned)number, m->descriptor->short_name);
+    *data = p;
+    *len = (size_t)length;
+    return true;
+  }
+  return false;
 }
 
 static const char *unknown_string(const ProtobufCMessage *m, uint32_t number) {
-  const ProtobufCMessageUnknownField *f = unknown_field(m, number, 0);
-  return f ? cn_strndup((const char *)f->data, f->len) : "";
+  const uint8_t *data;
+  size_t len;
+  return unknown_field(m, number, 0, &data, &len) ? cn_strndup((const char *)data, len) : "";
 }
 
 static Functions functions_of(const Onnx__ModelProto *m, int64_t opset) {
@@ -358,14 +368,16 @@ static Functions functions_of(const Onnx__ModelProto *m, int64_t opset) {
       if (strcmp(fns.list[j].domain, f->domain) == 0 && strcmp(fns.list[j].name, f->name) == 0 &&
           strcmp(fns.list[j].overload, f->overload) == 0)
         cn_error("function '%s' in domain '%s' is defined twice", shown, cn_escape_c_string(f->domain, 100));
-    while (unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, f->n_defaults))
+    const uint8_t *data;
+    size_t len;
+    while (unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, f->n_defaults, &data, &len))
       f->n_defaults++;
     f->defaults = cn_alloc_array(f->n_defaults + 1, sizeof *f->defaults);
     for (size_t k = 0; k < f->n_defaults; k++) {
-      const ProtobufCMessageUnknownField *u = unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, k);
-      if (!nesting_within_limit(&onnx__attribute_proto__descriptor, u->data, u->data + u->len, 0))
+      unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, k, &data, &len);
+      if (!nesting_within_limit(&onnx__attribute_proto__descriptor, data, data + len, 0))
         cn_error("function '%s': a default attribute nests graphs more than %d levels deep", shown, MAX_MESSAGE_DEPTH);
-      f->defaults[k] = onnx__attribute_proto__unpack(NULL, u->len, u->data);
+      f->defaults[k] = onnx__attribute_proto__unpack(NULL, len, data);
       if (!f->defaults[k] || !f->defaults[k]->name)
         cn_error("function '%s': default attribute %zu is malformed", shown, k);
     }

@@ -188,10 +188,13 @@ void ob_function_default_float(Onnx__FunctionProto *fn, const char *name, float 
   a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
   a.has_f = 1;
   a.f = v;
-  ProtobufCMessageUnknownField field = {.tag = 11, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED};
-  field.len = onnx__attribute_proto__get_packed_size(&a);
+  /* protobuf-c keeps a length-delimited unknown field's length prefix in its data (one byte here) */
+  size_t size = onnx__attribute_proto__get_packed_size(&a);
+  CN_ASSERT(size < 128);
+  ProtobufCMessageUnknownField field = {.tag = 11, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = size + 1};
   field.data = cn_alloc(field.len);
-  onnx__attribute_proto__pack(&a, field.data);
+  field.data[0] = (uint8_t)size;
+  onnx__attribute_proto__pack(&a, field.data + 1);
   APPEND(fn->base.unknown_fields, fn->base.n_unknown_fields, field);
 }
 
