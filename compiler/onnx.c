@@ -3,8 +3,14 @@
 #include "cnnc.h"
 #include "onnx.pb-c.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Name -> Value, open addressing. Inside an inlined function the names are the function's own, which the
  * values they stand for need not carry; a name may stand for no value (an omitted optional input). */
@@ -120,11 +126,146 @@ static void *read_file(const char *path, size_t *size) {
   return buf;
 }
 
+/* External data: a tensor whose bytes are in another file, named by `location` relative to the directory of the
+ * file that holds the TensorProto (the model, or a .pb), from `offset` (default 0) for `length` bytes (default:
+ * the tensor's size). Such files are memory-mapped, copy-on-write, and never copied: a value's data points into
+ * the mapping (unless the offset leaves the elements misaligned, when that one tensor is copied). The location
+ * is untrusted: an absolute path, a ".." component, or a path that resolves (through symbolic links) outside
+ * the directory is refused, as is anything but a regular file. */
+static const char *external_dir; /* the directory external locations are relative to */
+
+typedef struct MappedFile {
+  char *path; /* resolved */
+  const uint8_t *bytes;
+  int64_t size;
+} MappedFile;
+
+static MappedFile *mapped_files;
+static int n_mapped_files;
+
+static const char *external_key(const Onnx__TensorProto *t, const char *key) {
+  for (size_t i = 0; i < t->n_external_data; i++)
+    if (t->external_data[i]->key && strcmp(t->external_data[i]->key, key) == 0)
+      return t->external_data[i]->value ? t->external_data[i]->value : "";
+  return NULL;
+}
+
+/* A non-negative decimal number of the external_data entry `key`, or dflt when the entry is absent. */
+static int64_t external_number(const Onnx__TensorProto *t, const char *key, int64_t dflt, const char *what,
+                               const char *name) {
+  const char *text = external_key(t, key);
+  if (!text)
+    return dflt;
+  int64_t x = 0;
+  for (const char *p = text; *p || p == text; p++) {
+    if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10)
+      cn_error("%s '%s': external data %s '%s' is not a non-negative integer", what, name, key,
+               cn_escape_c_string(text, 40));
+    x = x * 10 + (*p - '0');
+  }
+  return x;
+}
+
+static const MappedFile *map_external(const char *location, const char *what, const char *name) {
+  const char *shown = cn_escape_c_string(location, 200);
+  if (!location[0])
+    cn_error("%s '%s': the external data location is empty", what, name);
+  if (location[0] == '/')
+    cn_error("%s '%s': external data location '%s' is an absolute path; it must be relative to the model's "
+             "directory", what, name, shown);
+  for (const char *p = location; *p;) {
+    size_t len = strcspn(p, "/");
+    if (len == 2 && p[0] == '.' && p[1] == '.')
+      cn_error("%s '%s': external data location '%s' contains '..'; it must stay inside the model's directory",
+               what, name, shown);
+    p += len + (p[len] == '/');
+  }
+  char dir[PATH_MAX], file[PATH_MAX];
+  if (!realpath(external_dir, dir))
+    cn_error("cannot resolve the directory '%s': %s", cn_escape_c_string(external_dir, 200), strerror(errno));
+  char *joined = cn_format("%s/%s", dir, location);
+  if (!realpath(joined, file))
+    cn_error("%s '%s': cannot open external data file '%s': %s", what, name, shown, strerror(errno));
+  size_t dir_len = strlen(dir);
+  bool inside = strncmp(file, dir, dir_len) == 0 && (file[dir_len] == '/' || (dir_len == 1 && dir[0] == '/'));
+  if (!inside)
+    cn_error("%s '%s': external data location '%s' resolves to '%s', outside the model's directory", what, name,
+             shown, cn_escape_c_string(file, 200));
+  for (int i = 0; i < n_mapped_files; i++)
+    if (strcmp(mapped_files[i].path, file) == 0)
+      return &mapped_files[i];
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  bool opened = fd >= 0 && fstat(fd, &st) == 0;
+  int error = errno;
+  void *m = MAP_FAILED;
+  /* copy-on-write: a pass changing weights in place never writes to the file */
+  if (opened && S_ISREG(st.st_mode) && st.st_size > 0)
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (m == MAP_FAILED)
+    error = errno;
+  if (fd >= 0)
+    close(fd);
+  if (!opened)
+    cn_error("%s '%s': cannot open external data file '%s': %s", what, name, shown, strerror(error));
+  if (!S_ISREG(st.st_mode))
+    cn_error("%s '%s': external data location '%s' is not a regular file", what, name, shown);
+  if (st.st_size > 0 && m == MAP_FAILED)
+    cn_error("%s '%s': cannot map external data file '%s': %s", what, name, shown, strerror(error));
+  const uint8_t *bytes = m == MAP_FAILED ? NULL : m;
+  if (n_mapped_files % 16 == 0) {
+    MappedFile *grown = cn_alloc_array((size_t)n_mapped_files + 16, sizeof *grown);
+    if (n_mapped_files)
+      memcpy(grown, mapped_files, (size_t)n_mapped_files * sizeof *grown);
+    mapped_files = grown;
+  }
+  mapped_files[n_mapped_files] = (MappedFile){cn_strdup(file), bytes, (int64_t)st.st_size};
+  return &mapped_files[n_mapped_files++];
+}
+
+/* Points v's data at its external bytes; v's shape is already set. */
+static void external_to_value(const Onnx__TensorProto *t, Value *v, const char *what, const char *name) {
+  if (t->has_raw_data || t->n_float_data || t->n_int32_data || t->n_int64_data || t->n_double_data ||
+      t->n_uint64_data || t->n_string_data)
+    cn_error("%s '%s' has external data and data of its own; it must have one", what, name);
+  const char *location = external_key(t, "location");
+  if (!location)
+    cn_error("%s '%s': external data without a location", what, name);
+  for (size_t i = 0; i < t->n_external_data; i++) {
+    const char *key = t->external_data[i]->key ? t->external_data[i]->key : "";
+    if (strcmp(key, "location") != 0 && strcmp(key, "offset") != 0 && strcmp(key, "length") != 0 &&
+        strcmp(key, "checksum") != 0)
+      cn_error("%s '%s': external data key '%s' is not one cnnc knows (location, offset, length, checksum)", what,
+               name, cn_escape_c_string(key, 40));
+  }
+  const MappedFile *f = map_external(location, what, name);
+  int64_t bytes = value_bytes(v);
+  int64_t offset = external_number(t, "offset", 0, what, name);
+  int64_t length = external_number(t, "length", bytes, what, name);
+  if (length != bytes)
+    cn_error("%s '%s': external data length is %lld bytes; %s%s needs %lld", what, name, (long long)length,
+             dtype_name(v->dtype), value_shape_string(v), (long long)bytes);
+  if (offset > f->size || length > f->size - offset)
+    cn_error("%s '%s': external data at offset %lld, %lld bytes, runs past the end of '%s' (%lld bytes)", what, name,
+             (long long)offset, (long long)length, cn_escape_c_string(location, 200), (long long)f->size);
+  const uint8_t *at = f->bytes + offset;
+  if (bytes == 0) {
+    v->data = cn_alloc(1);
+  } else if ((uintptr_t)at % dtype_size(v->dtype) == 0) {
+    v->data = (void *)at;
+  } else {
+    v->data = cn_alloc((size_t)bytes);
+    memcpy(v->data, at, (size_t)bytes);
+  }
+}
+
 /* Fills v's shape and data from a TensorProto; `what` says where it came from, for errors. */
 static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *what) {
   const char *name = cn_escape_c_string(v->name, 100);
-  if (t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL || t->n_external_data)
-    cn_error("%s '%s': external data files are not supported; save the model with its weights inside", what, name);
+  bool external = t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (!external && t->n_external_data)
+    cn_error("%s '%s' has external_data entries, but its data_location is not EXTERNAL", what, name);
   if (t->segment)
     cn_error("%s '%s': segmented tensors are not supported", what, name);
   DType dt = (DType)t->data_type;
@@ -134,6 +275,10 @@ static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *wh
   if (t->n_dims > CN_MAX_RANK)
     cn_error("%s '%s' has rank %zu; cnnc supports up to %d", what, name, t->n_dims, CN_MAX_RANK);
   value_set_shape(v, NULL, dt, (int)t->n_dims, t->dims);
+  if (external) {
+    external_to_value(t, v, what, name);
+    return;
+  }
   int64_t count = value_count(v);
   size_t bytes = (size_t)value_bytes(v);
   v->data = cn_alloc(bytes);
@@ -178,13 +323,21 @@ static Value *new_const(const Onnx__TensorProto *t, const char *fallback_name, c
   return v;
 }
 
+static const char *directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return !slash ? "." : slash == path ? "/" : cn_strndup(path, (size_t)(slash - path));
+}
+
 Value *onnx_load_tensor_file(const char *path) {
   size_t size;
   void *buf = read_file(path, &size);
   Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, buf);
   if (!t)
     cn_error("'%s' is not a valid serialized TensorProto", path);
+  const char *model_dir = external_dir;
+  external_dir = directory_of(path);
   Value *v = new_const(t, path, "tensor file");
+  external_dir = model_dir;
   onnx__tensor_proto__free_unpacked(t, NULL);
   free(buf);
   return v;
@@ -656,6 +809,7 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
 
 Graph *onnx_load(const char *path, const LoadOptions *opts) {
   diag_file = path;
+  external_dir = directory_of(path);
   size_t size;
   void *buf = read_file(path, &size);
   if (!nesting_within_limit(&onnx__model_proto__descriptor, buf, (const uint8_t *)buf + size, 0))

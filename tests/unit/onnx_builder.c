@@ -86,6 +86,28 @@ Onnx__TensorProto *ob_initializer(OnnxBuilder *b, const char *name, int rank, co
   return t;
 }
 
+void ob_external_entry(Onnx__TensorProto *t, const char *key, const char *value) {
+  Onnx__StringStringEntryProto *e = cn_alloc(sizeof *e);
+  onnx__string_string_entry_proto__init(e);
+  e->key = (char *)key;
+  e->value = (char *)value;
+  APPEND(t->external_data, t->n_external_data, e);
+}
+
+Onnx__TensorProto *ob_external_initializer(OnnxBuilder *b, const char *name, int rank, const int64_t *dims,
+                                           const char *location, int64_t offset, int64_t length) {
+  Onnx__TensorProto *t = ob_initializer(b, name, rank, dims, NULL, 0);
+  t->has_raw_data = 0;
+  t->has_data_location = 1;
+  t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  ob_external_entry(t, "location", location);
+  if (offset >= 0)
+    ob_external_entry(t, "offset", cn_format("%lld", (long long)offset));
+  if (length >= 0)
+    ob_external_entry(t, "length", cn_format("%lld", (long long)length));
+  return t;
+}
+
 Onnx__NodeProto *ob_node(OnnxBuilder *b, const char *name, const char *op_type, int n_in, const char *const *ins,
                          int n_out, const char *const *outs) {
   Onnx__NodeProto *n = cn_alloc(sizeof *n);

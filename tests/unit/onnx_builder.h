@@ -20,6 +20,11 @@ void ob_output(OnnxBuilder *b, const char *name, int elem_type, int rank, const 
 /* A float initializer stored as raw_data with `raw_bytes` bytes (pass count*4 for a well-formed one). */
 Onnx__TensorProto *ob_initializer(OnnxBuilder *b, const char *name, int rank, const int64_t *dims,
                                   const float *values, size_t raw_bytes);
+/* A float initializer whose data is external: `location`, with offset and length entries unless negative. */
+Onnx__TensorProto *ob_external_initializer(OnnxBuilder *b, const char *name, int rank, const int64_t *dims,
+                                           const char *location, int64_t offset, int64_t length);
+/* Adds an external_data entry to t. */
+void ob_external_entry(Onnx__TensorProto *t, const char *key, const char *value);
 Onnx__NodeProto *ob_node(OnnxBuilder *b, const char *name, const char *op_type, int n_in, const char *const *ins,
                          int n_out, const char *const *outs);
 void ob_attr_int(Onnx__NodeProto *n, const char *name, int64_t v);
