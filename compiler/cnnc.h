@@ -50,7 +50,9 @@ extern void (*diag_fatal_hook)(const char *message);
 // util.c
 //
 
-void *cn_alloc(size_t size); /* zeroed; never freed (the compiler is short-lived) */
+void *cn_alloc(size_t size); /* zeroed; never freed (the compiler is short-lived), except as below */
+void cn_free(void *p);       /* releases one block early (large temporaries); never free() a cn_alloc block */
+void cn_free_all(void);      /* releases every block (a fuzz target after each input) */
 void *cn_alloc_array(size_t count, size_t size);
 char *cn_strdup(const char *s);
 char *cn_strndup(const char *s, size_t n);
@@ -297,6 +299,9 @@ typedef struct LoadOptions {
 } LoadOptions;
 
 Graph *onnx_load(const char *path, const LoadOptions *opts);
+/* Unmaps the external data files of every model loaded so far; their values' data become invalid. For programs
+ * loading many models in one process (the fuzz targets), before cn_free_all. */
+void onnx_release(void);
 /* Reads a serialized TensorProto (.pb). The returned value is a constant owned by no graph. */
 Value *onnx_load_tensor_file(const char *path);
 

@@ -108,6 +108,19 @@ static bool nesting_within_limit(const ProtobufCMessageDescriptor *d, const uint
   return true;
 }
 
+/* protobuf-c allocates through cn_alloc, so a message left behind by an error is released with everything else. */
+static void *pb_alloc(void *unused, size_t size) {
+  (void)unused;
+  return cn_alloc(size);
+}
+
+static void pb_free(void *unused, void *p) {
+  (void)unused;
+  cn_free(p);
+}
+
+static ProtobufCAllocator pb_allocator = {.alloc = pb_alloc, .free = pb_free};
+
 static void *read_file(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f)
@@ -323,6 +336,15 @@ static Value *new_const(const Onnx__TensorProto *t, const char *fallback_name, c
   return v;
 }
 
+void onnx_release(void) {
+  for (int i = 0; i < n_mapped_files; i++)
+    if (mapped_files[i].size > 0)
+      munmap((void *)mapped_files[i].bytes, (size_t)mapped_files[i].size);
+  mapped_files = NULL;
+  n_mapped_files = 0;
+  external_dir = NULL;
+}
+
 static const char *directory_of(const char *path) {
   const char *slash = strrchr(path, '/');
   return !slash ? "." : slash == path ? "/" : cn_strndup(path, (size_t)(slash - path));
@@ -331,15 +353,15 @@ static const char *directory_of(const char *path) {
 Value *onnx_load_tensor_file(const char *path) {
   size_t size;
   void *buf = read_file(path, &size);
-  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, buf);
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pb_allocator, size, buf);
   if (!t)
     cn_error("'%s' is not a valid serialized TensorProto", path);
   const char *model_dir = external_dir;
   external_dir = directory_of(path);
   Value *v = new_const(t, path, "tensor file");
   external_dir = model_dir;
-  onnx__tensor_proto__free_unpacked(t, NULL);
-  free(buf);
+  onnx__tensor_proto__free_unpacked(t, &pb_allocator);
+  cn_free(buf);
   return v;
 }
 
@@ -530,7 +552,7 @@ static Functions functions_of(const Onnx__ModelProto *m, int64_t opset) {
       unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, k, &data, &len);
       if (!nesting_within_limit(&onnx__attribute_proto__descriptor, data, data + len, 0))
         cn_error("function '%s': a default attribute nests graphs more than %d levels deep", shown, MAX_MESSAGE_DEPTH);
-      f->defaults[k] = onnx__attribute_proto__unpack(NULL, len, data);
+      f->defaults[k] = onnx__attribute_proto__unpack(&pb_allocator, len, data);
       if (!f->defaults[k] || !f->defaults[k]->name)
         cn_error("function '%s': default attribute %zu is malformed", shown, k);
     }
@@ -814,11 +836,11 @@ Graph *onnx_load(const char *path, const LoadOptions *opts) {
   void *buf = read_file(path, &size);
   if (!nesting_within_limit(&onnx__model_proto__descriptor, buf, (const uint8_t *)buf + size, 0))
     cn_error("the model nests graphs or types more than %d levels deep", MAX_MESSAGE_DEPTH);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, buf);
   if (!m)
     cn_error("not a valid ONNX model (the protobuf is malformed or truncated)");
   Graph *g = convert(m, path, opts);
-  onnx__model_proto__free_unpacked(m, NULL);
-  free(buf);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
+  cn_free(buf);
   return g;
 }
