@@ -1,11 +1,14 @@
-/* libFuzzer target: the whole compiler, from the bytes of a model file to C source, as `cnnc model.onnx` runs it
- * (loading, function inlining, shape inference and folding, the arena planned, the weights written). Every input
- * must end in generated code or a cnnc error; an internal error (a failed CN_ASSERT) aborts, so libFuzzer
- * reports it as a crash. The model is written to a file in a directory of its own, so external data can only
- * name files there (the model itself). Everything the compiler allocated is released after each input. */
+/* libFuzzer target: the whole compiler, from the bytes of a model file to C source, as `cnnc MODEL` runs it
+ * (loading, function inlining, shape inference and folding, fusion, layouts, the arena planned, the weights
+ * written), for the generic target and then for AVX-512 (NCHWc layouts and the SIMD templates). Built twice:
+ * fuzz_compiler with MODEL_FILE "model.onnx" (the ONNX loader) and fuzz_dsl with "model.cnn" (the DSL parser).
+ * Every input must end in generated code or a cnnc error; an internal error (a failed CN_ASSERT) aborts, so
+ * libFuzzer reports it as a crash. The model is written to a file in a directory of its own, so external data
+ * can only name files there (the model itself). Everything the compiler allocated is released after each input. */
 #include "cnnc.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +40,11 @@ static void on_fatal(const char *message) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/cnnc-fuzz-compiler-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  snprintf(dir, sizeof dir, "%s/cnnc-fuzz-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
   if (!mkdtemp(dir) || !(sink = fopen("/dev/null", "w")))
     abort();
   static char path[4200];
-  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  snprintf(path, sizeof path, "%s/" MODEL_FILE, dir);
   model = path;
   atexit(remove_files);
   diag_fatal_hook = on_fatal;
@@ -52,13 +55,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FILE *f = fopen(model, "wb");
   if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
     abort();
-  if (setjmp(on_error) == 0) {
-    PipelineOptions po = {0};
-    Compiled c = pipeline_run(model, &po);
-    EmitOptions eo = {.prefix = "model", .command_line = "fuzz", .header_name = "model.h"};
-    emit_c(c.graph, &c.plan, &eo, sink, sink);
+  static const Target targets[] = {TARGET_GENERIC, TARGET_AVX512};
+  for (int i = 0; i < 2; i++) {
+    volatile bool failed /* read after longjmp */ = true;
+    if (setjmp(on_error) == 0) {
+      PipelineOptions po = {.target = targets[i]};
+      Compiled c = pipeline_run(model, &po);
+      EmitOptions eo = {.prefix = "model", .command_line = "fuzz", .header_name = "model.h", .target = targets[i]};
+      emit_c(c.graph, &c.plan, &eo, sink, sink);
+      failed = false;
+    }
+    onnx_release();
+    cn_free_all();
+    if (failed)
+      break;
   }
-  onnx_release();
-  cn_free_all();
   return 0;
 }

@@ -5,6 +5,7 @@
              channel counts divided by 16 (so a seed is kilobytes, not megabytes, with the same graph), the same
              in the dynamo exporter's form (model-local functions, tests/models/dynamo_like.py), and small
              models of the opset 18-21 operators and forms
+  dsl        the .cnn examples (examples/dsl/) and the code blocks of docs/dsl.md
   tensor_pb  the conformance tests' input_*.pb and output_*.pb files
   idx        IDX files of every element type, plain and gzip-compressed, and Fashion-MNIST's labels
   image      PNG (grey, RGB, RGBA, palette, 16-bit, interlaced), JPEG (baseline, progressive, subsampled, grey),
@@ -146,6 +147,20 @@ def compiler_seeds(out):
         save(out, "compiler", m.SerializeToString(), "external_" + name)
 
 
+def dsl_seeds(out):
+    examples = os.path.join(ROOT, "examples", "dsl")
+    for name in sorted(os.listdir(examples)):
+        if name.endswith(".cnn"):
+            with open(os.path.join(examples, name), "rb") as f:
+                save(out, "dsl", f.read(), "example_" + name[:-4])
+    # every fenced block but the shell ones: whole files and fragments, which exercise the errors too
+    with open(os.path.join(ROOT, "docs", "dsl.md")) as f:
+        blocks = f.read().split("```")[1::2]
+    for block in blocks:
+        if not block.startswith("sh"):
+            save(out, "dsl", block.lstrip("\n").encode())
+
+
 def tensor_seeds(out):
     for d in conformance_dirs():
         for sub, _, files in os.walk(d):
@@ -199,10 +214,11 @@ def image_seeds(out):
 def main():
     out = sys.argv[1]
     compiler_seeds(out)
+    dsl_seeds(out)
     tensor_seeds(out)
     idx_seeds(out)
     image_seeds(out)
-    for target in ["compiler", "tensor_pb", "idx", "image"]:
+    for target in ["compiler", "dsl", "tensor_pb", "idx", "image"]:
         d = os.path.join(out, target)
         print(f"{target:10} {len(os.listdir(d)):5} seeds")
 
