@@ -744,6 +744,9 @@ bool dsl_detect(const char *path);
 Graph *dsl_load(const char *path, const LoadOptions *opts);
 /* The same from text in memory; `path` names it in errors and anchors relative weights paths. */
 Graph *dsl_load_text(const char *path, const char *text, size_t len, const LoadOptions *opts);
+/* Forgets the source places of the nodes loaded so far (kept for error messages). For programs loading many models
+ * in one process (the fuzz targets), before cn_free_all. */
+void dsl_release(void);
 
 //
 // dsl_write.c: --emit=dsl, a graph printed as a .cnn file

@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       failed = false;
     }
     onnx_release();
+    dsl_release();
     cn_free_all();
     if (failed)
       break;
