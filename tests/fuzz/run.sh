@@ -33,7 +33,7 @@ if [ ! -f "$build/fuzz-seeds/done" ]; then
   nice /usr/bin/python3 tests/fuzz/make_corpus.py "$build/fuzz-seeds" && touch "$build/fuzz-seeds/done"
 fi
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 # the targets write each input to a file: keep those in memory
 [ -n "${TMPDIR:-}" ] || { [ -d /dev/shm ] && export TMPDIR=/dev/shm; }

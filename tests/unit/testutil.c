@@ -26,7 +26,8 @@ Value *tb_const(Graph *g, const char *name, DType t, int rank, const int64_t *di
   Value *v = graph_add_value(g, name);
   value_set_shape(v, NULL, t, rank, dims);
   v->data = cn_alloc((size_t)value_bytes(v));
-  memcpy(v->data, data, (size_t)value_bytes(v));
+  if (value_bytes(v) > 0) /* an empty tensor's data may be NULL, which memcpy must not get */
+    memcpy(v->data, data, (size_t)value_bytes(v));
   v->flags |= VAL_INITIALIZER;
   return v;
 }
