@@ -25,6 +25,17 @@ int cc_run(const CcOptions *o, const char *const *args, int n_args) {
     argv[argc++] = "-Wextra";
     argv[argc++] = "-Werror";
   }
+#ifdef CN_GENERATED_CFLAGS
+  /* a cnnc built with sanitizers (cmake -DCNNC_SANITIZE=ON) builds the code it generates with them too */
+  static char flags[] = CN_GENERATED_CFLAGS;
+  static char *flag_list[16];
+  static int n_flags = -1;
+  if (n_flags < 0)
+    for (n_flags = 0; n_flags < 16 && (flag_list[n_flags] = strtok(n_flags ? NULL : flags, " ")); n_flags++)
+      ;
+  for (int i = 0; i < n_flags; i++)
+    argv[argc++] = flag_list[i];
+#endif
   CN_ASSERT(argc + n_args < 63);
   for (int i = 0; i < n_args; i++)
     argv[argc++] = args[i];

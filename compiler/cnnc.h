@@ -20,6 +20,8 @@ extern const char cn_git_commit[];
 #define CN_MAX_TENSOR_BYTES ((int64_t)1 << 34) /* 16 GiB */
 #define CN_MAX_NODES 1000000
 #define CN_MAX_FILE_BYTES ((int64_t)1 << 31)
+/* The newest default-domain (ai.onnx) opset cnnc implements; a model importing a newer one is refused. */
+#define CN_MAX_OPSET 21
 
 typedef struct Graph Graph;
 typedef struct Node Node;
@@ -63,7 +65,9 @@ extern bool (*diag_node_loc)(const Node *n, SrcLoc *loc);
 // util.c
 //
 
-void *cn_alloc(size_t size); /* zeroed; never freed (the compiler is short-lived) */
+void *cn_alloc(size_t size); /* zeroed; never freed (the compiler is short-lived), except as below */
+void cn_free(void *p);       /* releases one block early (large temporaries); never free() a cn_alloc block */
+void cn_free_all(void);      /* releases every block (a fuzz target after each input) */
 void *cn_alloc_array(size_t count, size_t size);
 char *cn_strdup(const char *s);
 char *cn_strndup(const char *s, size_t n);
@@ -202,6 +206,9 @@ typedef struct Attr {
   int64_t *ints;
   int n; /* element count of floats/ints */
   Value *t; /* TENSOR: a constant value not registered in the graph */
+  /* Set when an op looks the attribute up (node_attr and the attr_* readers). Shape inference rejects a node
+   * with an attribute its op never looked up: an attribute cnnc does not implement is an error, never ignored. */
+  bool read;
 } Attr;
 
 /* An element-wise function a kernel applies to its results before storing them (epilogue fusion). */
@@ -347,6 +354,9 @@ typedef struct LoadOptions {
 } LoadOptions;
 
 Graph *onnx_load(const char *path, const LoadOptions *opts);
+/* Unmaps the external data files of every model loaded so far; their values' data become invalid. For programs
+ * loading many models in one process (the fuzz targets), before cn_free_all. */
+void onnx_release(void);
 /* Reads a serialized TensorProto (.pb). The returned value is a constant owned by no graph. */
 Value *onnx_load_tensor_file(const char *path);
 /* The initializers of an ONNX model file (a .cnn file's weights), as constants owned by no graph. */
@@ -833,6 +843,9 @@ bool dsl_detect(const char *path);
 Graph *dsl_load(const char *path, const LoadOptions *opts);
 /* The same from text in memory; `path` names it in errors and anchors relative weights paths. */
 Graph *dsl_load_text(const char *path, const char *text, size_t len, const LoadOptions *opts);
+/* Forgets the source places of the nodes loaded so far (kept for error messages). For programs loading many models
+ * in one process (the fuzz targets), before cn_free_all. */
+void dsl_release(void);
 
 //
 // dsl_write.c: --emit=dsl, a graph printed as a .cnn file

@@ -626,6 +626,11 @@ typedef struct NodeLoc {
 static NodeLoc *node_locs;
 static int n_node_locs;
 
+void dsl_release(void) {
+  node_locs = NULL;
+  n_node_locs = 0;
+}
+
 static void remember_loc(const Node *n, const Token *t) {
   if (n_node_locs % 256 == 0) {
     NodeLoc *grown = cn_alloc_array((size_t)n_node_locs + 256, sizeof(NodeLoc));

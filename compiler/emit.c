@@ -37,7 +37,7 @@ void emitf(Emitter *e, const char *fmt, ...) {
   if (len > 0 && line[len - 1] == '{')
     e->indent++;
   if (line != small)
-    free(line);
+    cn_free(line);
 }
 
 const char *emit_in(const Node *n, int i) {
@@ -190,7 +190,7 @@ static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t s
   fprintf(e->out, "  _Alignas(%d) unsigned char align;\n} %s_weights = {.bytes =\n", WEIGHT_ALIGN, P);
   emit_weight_bytes(e->out, bytes, blob);
   fprintf(e->out, "};\n\n");
-  free(bytes);
+  cn_free(bytes);
   for (int i = 0; i < g->n_values; i++) {
     Value *v = g->values[i];
     if (offsets[i] < 0)

@@ -323,9 +323,10 @@ void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *
     cn_error("tensor '%s' has rank %d; cnnc supports rank 0 to %d", cn_escape_c_string(v->name, 100), rank,
              CN_MAX_RANK);
   }
+  /* A zero dimension does not lift the limit from the others: strides multiply them all the same. */
   int64_t bytes = (int64_t)dtype_size(t);
   for (int i = 0; i < rank; i++) {
-    bytes = cn_mul_size(bytes, dims[i]);
+    bytes = cn_mul_size(bytes, dims[i] == 0 ? 1 : dims[i]);
     if (bytes < 0 || bytes > CN_MAX_TENSOR_BYTES) {
       if (n)
         cn_error_node(n, "tensor '%s' has dimension %d = %lld: sizes must be non-negative and the tensor at most %lld bytes",
@@ -389,8 +390,10 @@ void value_set_double(Value *v, int64_t i, double x) {
 
 const Attr *node_attr(const Node *n, const char *name) {
   for (int i = 0; i < n->n_attrs; i++)
-    if (strcmp(n->attrs[i].name, name) == 0)
+    if (strcmp(n->attrs[i].name, name) == 0) {
+      n->attrs[i].read = true;
       return &n->attrs[i];
+    }
   return NULL;
 }
 

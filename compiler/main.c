@@ -320,6 +320,7 @@ static void build(const Compiled *c, Args *a, const char *stem) {
         args[n++] = path;
     }
     args[n++] = "-lz";
+    args[n++] = "-ljpeg";
     args[n++] = "-lm";
   }
   args[n++] = "-o";

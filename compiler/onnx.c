@@ -3,12 +3,24 @@
 #include "cnnc.h"
 #include "onnx.pb-c.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-/* Name -> Value, open addressing. */
+/* Name -> Value, open addressing. Inside an inlined function the names are the function's own, which the
+ * values they stand for need not carry; a name may stand for no value (an omitted optional input). */
+typedef struct ScopeEntry {
+  const char *name; /* NULL: the slot is free */
+  Value *value;
+} ScopeEntry;
+
 typedef struct Scope {
-  Value **slots;
+  ScopeEntry *slots;
   size_t cap;
 } Scope;
 
@@ -19,18 +31,28 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-static Value **scope_slot(Scope *sc, const char *name) {
+/* The entry of `name`, or the free slot where it belongs. */
+static ScopeEntry *scope_entry(Scope *sc, const char *name) {
   size_t i = hash_str(name) & (sc->cap - 1);
-  while (sc->slots[i] && strcmp(sc->slots[i]->name, name) != 0)
+  while (sc->slots[i].name && strcmp(sc->slots[i].name, name) != 0)
     i = (i + 1) & (sc->cap - 1);
   return &sc->slots[i];
+}
+
+static Value *scope_get(Scope *sc, const char *name) { return scope_entry(sc, name)->value; }
+static bool scope_has(Scope *sc, const char *name) { return scope_entry(sc, name)->name != NULL; }
+
+static void scope_put(Scope *sc, const char *name, Value *v) {
+  ScopeEntry *e = scope_entry(sc, name);
+  e->name = name;
+  e->value = v;
 }
 
 static Scope scope_new(size_t expected) {
   size_t cap = 64;
   while (cap < expected * 2)
     cap *= 2;
-  return (Scope){cn_alloc_array(cap, sizeof(Value *)), cap};
+  return (Scope){cn_alloc_array(cap, sizeof(ScopeEntry)), cap};
 }
 
 /* protobuf-c unpacks nested messages recursively, so a hostile file nesting graphs in attributes in graphs
@@ -86,6 +108,19 @@ static bool nesting_within_limit(const ProtobufCMessageDescriptor *d, const uint
   return true;
 }
 
+/* protobuf-c allocates through cn_alloc, so a message left behind by an error is released with everything else. */
+static void *pb_alloc(void *unused, size_t size) {
+  (void)unused;
+  return cn_alloc(size);
+}
+
+static void pb_free(void *unused, void *p) {
+  (void)unused;
+  cn_free(p);
+}
+
+static ProtobufCAllocator pb_allocator = {.alloc = pb_alloc, .free = pb_free};
+
 static void *read_file(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f)
@@ -104,11 +139,146 @@ static void *read_file(const char *path, size_t *size) {
   return buf;
 }
 
+/* External data: a tensor whose bytes are in another file, named by `location` relative to the directory of the
+ * file that holds the TensorProto (the model, or a .pb), from `offset` (default 0) for `length` bytes (default:
+ * the tensor's size). Such files are memory-mapped, copy-on-write, and never copied: a value's data points into
+ * the mapping (unless the offset leaves the elements misaligned, when that one tensor is copied). The location
+ * is untrusted: an absolute path, a ".." component, or a path that resolves (through symbolic links) outside
+ * the directory is refused, as is anything but a regular file. */
+static const char *external_dir; /* the directory external locations are relative to */
+
+typedef struct MappedFile {
+  char *path; /* resolved */
+  const uint8_t *bytes;
+  int64_t size;
+} MappedFile;
+
+static MappedFile *mapped_files;
+static int n_mapped_files;
+
+static const char *external_key(const Onnx__TensorProto *t, const char *key) {
+  for (size_t i = 0; i < t->n_external_data; i++)
+    if (t->external_data[i]->key && strcmp(t->external_data[i]->key, key) == 0)
+      return t->external_data[i]->value ? t->external_data[i]->value : "";
+  return NULL;
+}
+
+/* A non-negative decimal number of the external_data entry `key`, or dflt when the entry is absent. */
+static int64_t external_number(const Onnx__TensorProto *t, const char *key, int64_t dflt, const char *what,
+                               const char *name) {
+  const char *text = external_key(t, key);
+  if (!text)
+    return dflt;
+  int64_t x = 0;
+  for (const char *p = text; *p || p == text; p++) {
+    if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10)
+      cn_error("%s '%s': external data %s '%s' is not a non-negative integer", what, name, key,
+               cn_escape_c_string(text, 40));
+    x = x * 10 + (*p - '0');
+  }
+  return x;
+}
+
+static const MappedFile *map_external(const char *location, const char *what, const char *name) {
+  const char *shown = cn_escape_c_string(location, 200);
+  if (!location[0])
+    cn_error("%s '%s': the external data location is empty", what, name);
+  if (location[0] == '/')
+    cn_error("%s '%s': external data location '%s' is an absolute path; it must be relative to the model's "
+             "directory", what, name, shown);
+  for (const char *p = location; *p;) {
+    size_t len = strcspn(p, "/");
+    if (len == 2 && p[0] == '.' && p[1] == '.')
+      cn_error("%s '%s': external data location '%s' contains '..'; it must stay inside the model's directory",
+               what, name, shown);
+    p += len + (p[len] == '/');
+  }
+  char dir[PATH_MAX], file[PATH_MAX];
+  if (!realpath(external_dir, dir))
+    cn_error("cannot resolve the directory '%s': %s", cn_escape_c_string(external_dir, 200), strerror(errno));
+  char *joined = cn_format("%s/%s", dir, location);
+  if (!realpath(joined, file))
+    cn_error("%s '%s': cannot open external data file '%s': %s", what, name, shown, strerror(errno));
+  size_t dir_len = strlen(dir);
+  bool inside = strncmp(file, dir, dir_len) == 0 && (file[dir_len] == '/' || (dir_len == 1 && dir[0] == '/'));
+  if (!inside)
+    cn_error("%s '%s': external data location '%s' resolves to '%s', outside the model's directory", what, name,
+             shown, cn_escape_c_string(file, 200));
+  for (int i = 0; i < n_mapped_files; i++)
+    if (strcmp(mapped_files[i].path, file) == 0)
+      return &mapped_files[i];
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  bool opened = fd >= 0 && fstat(fd, &st) == 0;
+  int error = errno;
+  void *m = MAP_FAILED;
+  /* copy-on-write: a pass changing weights in place never writes to the file */
+  if (opened && S_ISREG(st.st_mode) && st.st_size > 0)
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (m == MAP_FAILED)
+    error = errno;
+  if (fd >= 0)
+    close(fd);
+  if (!opened)
+    cn_error("%s '%s': cannot open external data file '%s': %s", what, name, shown, strerror(error));
+  if (!S_ISREG(st.st_mode))
+    cn_error("%s '%s': external data location '%s' is not a regular file", what, name, shown);
+  if (st.st_size > 0 && m == MAP_FAILED)
+    cn_error("%s '%s': cannot map external data file '%s': %s", what, name, shown, strerror(error));
+  const uint8_t *bytes = m == MAP_FAILED ? NULL : m;
+  if (n_mapped_files % 16 == 0) {
+    MappedFile *grown = cn_alloc_array((size_t)n_mapped_files + 16, sizeof *grown);
+    if (n_mapped_files)
+      memcpy(grown, mapped_files, (size_t)n_mapped_files * sizeof *grown);
+    mapped_files = grown;
+  }
+  mapped_files[n_mapped_files] = (MappedFile){cn_strdup(file), bytes, (int64_t)st.st_size};
+  return &mapped_files[n_mapped_files++];
+}
+
+/* Points v's data at its external bytes; v's shape is already set. */
+static void external_to_value(const Onnx__TensorProto *t, Value *v, const char *what, const char *name) {
+  if (t->has_raw_data || t->n_float_data || t->n_int32_data || t->n_int64_data || t->n_double_data ||
+      t->n_uint64_data || t->n_string_data)
+    cn_error("%s '%s' has external data and data of its own; it must have one", what, name);
+  const char *location = external_key(t, "location");
+  if (!location)
+    cn_error("%s '%s': external data without a location", what, name);
+  for (size_t i = 0; i < t->n_external_data; i++) {
+    const char *key = t->external_data[i]->key ? t->external_data[i]->key : "";
+    if (strcmp(key, "location") != 0 && strcmp(key, "offset") != 0 && strcmp(key, "length") != 0 &&
+        strcmp(key, "checksum") != 0)
+      cn_error("%s '%s': external data key '%s' is not one cnnc knows (location, offset, length, checksum)", what,
+               name, cn_escape_c_string(key, 40));
+  }
+  const MappedFile *f = map_external(location, what, name);
+  int64_t bytes = value_bytes(v);
+  int64_t offset = external_number(t, "offset", 0, what, name);
+  int64_t length = external_number(t, "length", bytes, what, name);
+  if (length != bytes)
+    cn_error("%s '%s': external data length is %lld bytes; %s%s needs %lld", what, name, (long long)length,
+             dtype_name(v->dtype), value_shape_string(v), (long long)bytes);
+  if (offset > f->size || length > f->size - offset)
+    cn_error("%s '%s': external data at offset %lld, %lld bytes, runs past the end of '%s' (%lld bytes)", what, name,
+             (long long)offset, (long long)length, cn_escape_c_string(location, 200), (long long)f->size);
+  const uint8_t *at = f->bytes + offset;
+  if (bytes == 0) {
+    v->data = cn_alloc(1);
+  } else if ((uintptr_t)at % dtype_size(v->dtype) == 0) {
+    v->data = (void *)at;
+  } else {
+    v->data = cn_alloc((size_t)bytes);
+    memcpy(v->data, at, (size_t)bytes);
+  }
+}
+
 /* Fills v's shape and data from a TensorProto; `what` says where it came from, for errors. */
 static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *what) {
   const char *name = cn_escape_c_string(v->name, 100);
-  if (t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL || t->n_external_data)
-    cn_error("%s '%s': external data files are not supported; save the model with its weights inside", what, name);
+  bool external = t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (!external && t->n_external_data)
+    cn_error("%s '%s' has external_data entries, but its data_location is not EXTERNAL", what, name);
   if (t->segment)
     cn_error("%s '%s': segmented tensors are not supported", what, name);
   DType dt = (DType)t->data_type;
@@ -118,6 +288,10 @@ static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *wh
   if (t->n_dims > CN_MAX_RANK)
     cn_error("%s '%s' has rank %zu; cnnc supports up to %d", what, name, t->n_dims, CN_MAX_RANK);
   value_set_shape(v, NULL, dt, (int)t->n_dims, t->dims);
+  if (external) {
+    external_to_value(t, v, what, name);
+    return;
+  }
   int64_t count = value_count(v);
   size_t bytes = (size_t)value_bytes(v);
   v->data = cn_alloc(bytes);
@@ -162,15 +336,32 @@ static Value *new_const(const Onnx__TensorProto *t, const char *fallback_name, c
   return v;
 }
 
+void onnx_release(void) {
+  for (int i = 0; i < n_mapped_files; i++)
+    if (mapped_files[i].size > 0)
+      munmap((void *)mapped_files[i].bytes, (size_t)mapped_files[i].size);
+  mapped_files = NULL;
+  n_mapped_files = 0;
+  external_dir = NULL;
+}
+
+static const char *directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return !slash ? "." : slash == path ? "/" : cn_strndup(path, (size_t)(slash - path));
+}
+
 Value *onnx_load_tensor_file(const char *path) {
   size_t size;
   void *buf = read_file(path, &size);
-  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, buf);
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pb_allocator, size, buf);
   if (!t)
     cn_error("'%s' is not a valid serialized TensorProto", path);
+  const char *model_dir = external_dir;
+  external_dir = directory_of(path);
   Value *v = new_const(t, path, "tensor file");
-  onnx__tensor_proto__free_unpacked(t, NULL);
-  free(buf);
+  external_dir = model_dir;
+  onnx__tensor_proto__free_unpacked(t, &pb_allocator);
+  cn_free(buf);
   return v;
 }
 
@@ -259,11 +450,313 @@ static const char *bound_file(const LoadOptions *o, const char *name) {
 }
 
 static Value *define(Graph *g, Scope *sc, const char *name, const char *what) {
-  Value **slot = scope_slot(sc, name);
-  if (*slot)
+  if (scope_has(sc, name))
     cn_error("%s '%s' is defined twice", what, cn_escape_c_string(name, 100));
-  *slot = graph_add_value(g, cn_strdup(name));
-  return *slot;
+  Value *v = graph_add_value(g, cn_strdup(name));
+  scope_put(sc, v->name, v);
+  return v;
+}
+
+/* Model-local functions (ModelProto.functions, as the dynamo exporter writes them) are inlined: a node calling
+ * one becomes the function's body, its formal inputs and outputs bound to the call's values, its attribute
+ * references (ref_attr_name) bound to the call's attributes or the function's defaults. Bodies may call other
+ * functions; recursion and nesting deeper than MAX_CALL_DEPTH are errors.
+ *
+ * onnx.proto 1.12 (the one protobuf-c compiles here) predates three fields of later IR versions, which
+ * protobuf-c keeps as unknown fields and this file reads by number: FunctionProto.attribute_proto (11, the
+ * defaults), FunctionProto.overload (13) and NodeProto.overload (8), the last two part of a function's name. */
+#define MAX_CALL_DEPTH 32
+#define FUNCTION_ATTRIBUTE_PROTO 11
+#define FUNCTION_OVERLOAD 13
+#define NODE_OVERLOAD 8
+
+typedef struct Function {
+  const Onnx__FunctionProto *proto;
+  const char *domain, *name, *overload;
+  Onnx__AttributeProto **defaults; /* attribute_proto */
+  size_t n_defaults;
+  bool active; /* being inlined: a call to it now is recursion */
+} Function;
+
+typedef struct Functions {
+  Function *list;
+  size_t count;
+} Functions;
+
+/* An attribute value seen by the body of the function being inlined: the call's, or the default. */
+typedef struct BoundAttr {
+  const char *name;
+  const Onnx__AttributeProto *value; /* its own name may differ (the caller's attribute it came from) */
+} BoundAttr;
+
+typedef struct Call {
+  const Function *fn;
+  const char *path; /* the call's node name and those of the calls around it, for names and messages */
+  BoundAttr *attrs;
+  size_t n_attrs;
+  Value **results; /* per formal output: the value the caller reads */
+  bool *computed;  /* per formal output: a body node computes it */
+  int depth;
+} Call;
+
+/* The contents of the index-th occurrence of the length-delimited unknown field `number`; false when absent.
+ * protobuf-c keeps such a field's length prefix in its data. */
+static bool unknown_field(const ProtobufCMessage *m, uint32_t number, size_t index, const uint8_t **data, size_t *len) {
+  for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+    const ProtobufCMessageUnknownField *f = &m->unknown_fields[i];
+    if (f->tag != number || f->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || index-- != 0)
+      continue;
+    const uint8_t *p = f->data;
+    uint64_t length;
+    if (!read_varint(&p, f->data + f->len, &length) || length != (uint64_t)(f->data + f->len - p))
+      cn_error("a field %u of a %s is malformed", (unsigned)number, m->descriptor->short_name);
+    *data = p;
+    *len = (size_t)length;
+    return true;
+  }
+  return false;
+}
+
+static const char *unknown_string(const ProtobufCMessage *m, uint32_t number) {
+  const uint8_t *data;
+  size_t len;
+  return unknown_field(m, number, 0, &data, &len) ? cn_strndup((const char *)data, len) : "";
+}
+
+static Functions functions_of(const Onnx__ModelProto *m, int64_t opset) {
+  Functions fns = {cn_alloc_array(m->n_functions + 1, sizeof(Function)), m->n_functions};
+  for (size_t i = 0; i < m->n_functions; i++) {
+    const Onnx__FunctionProto *fp = m->functions[i];
+    Function *f = &fns.list[i];
+    f->proto = fp;
+    f->domain = fp->domain ? fp->domain : "";
+    f->name = fp->name ? fp->name : "";
+    f->overload = unknown_string(&fp->base, FUNCTION_OVERLOAD);
+    const char *shown = cn_escape_c_string(f->name, 100);
+    for (size_t k = 0; k < fp->n_opset_import; k++) {
+      const char *d = fp->opset_import[k]->domain;
+      if ((!d || !d[0] || strcmp(d, "ai.onnx") == 0) && fp->opset_import[k]->version != opset)
+        cn_error("function '%s' imports opset %lld of the default domain and the model %lld; cnnc compiles one "
+                 "opset per model", shown, (long long)fp->opset_import[k]->version, (long long)opset);
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(fns.list[j].domain, f->domain) == 0 && strcmp(fns.list[j].name, f->name) == 0 &&
+          strcmp(fns.list[j].overload, f->overload) == 0)
+        cn_error("function '%s' in domain '%s' is defined twice", shown, cn_escape_c_string(f->domain, 100));
+    const uint8_t *data;
+    size_t len;
+    while (unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, f->n_defaults, &data, &len))
+      f->n_defaults++;
+    f->defaults = cn_alloc_array(f->n_defaults + 1, sizeof *f->defaults);
+    for (size_t k = 0; k < f->n_defaults; k++) {
+      unknown_field(&fp->base, FUNCTION_ATTRIBUTE_PROTO, k, &data, &len);
+      if (!nesting_within_limit(&onnx__attribute_proto__descriptor, data, data + len, 0))
+        cn_error("function '%s': a default attribute nests graphs more than %d levels deep", shown, MAX_MESSAGE_DEPTH);
+      f->defaults[k] = onnx__attribute_proto__unpack(&pb_allocator, len, data);
+      if (!f->defaults[k] || !f->defaults[k]->name)
+        cn_error("function '%s': default attribute %zu is malformed", shown, k);
+    }
+  }
+  return fns;
+}
+
+static Function *find_function(const Functions *fns, const Onnx__NodeProto *np) {
+  const char *domain = np->domain ? np->domain : "", *overload = unknown_string(&np->base, NODE_OVERLOAD);
+  const char *op_type = np->op_type ? np->op_type : "";
+  for (size_t i = 0; i < fns->count; i++) {
+    Function *f = &fns->list[i];
+    bool same_domain = strcmp(f->domain, domain) == 0 ||
+                       (!f->domain[0] && strcmp(domain, "ai.onnx") == 0) || (!domain[0] && strcmp(f->domain, "ai.onnx") == 0);
+    if (same_domain && strcmp(f->name, op_type) == 0 && strcmp(f->overload, overload) == 0)
+      return f;
+  }
+  return NULL;
+}
+
+/* The value an attribute reference in a function body stands for, or NULL when the call gives none and the
+ * function has no default (the attribute is then absent). */
+static const Onnx__AttributeProto *resolve_reference(const Call *call, const char *ref) {
+  for (size_t i = 0; i < call->n_attrs; i++)
+    if (strcmp(call->attrs[i].name, ref) == 0)
+      return call->attrs[i].value;
+  return NULL;
+}
+
+/* A node's attributes as name/value pairs: inside a function, references replaced by what they stand for. */
+static BoundAttr *bind_attributes(const Onnx__NodeProto *np, const Call *call, const Node *n, size_t *count) {
+  BoundAttr *out = cn_alloc_array(np->n_attribute + 1, sizeof *out);
+  *count = 0;
+  for (size_t k = 0; k < np->n_attribute; k++) {
+    const Onnx__AttributeProto *a = np->attribute[k];
+    const char *name = a->name ? a->name : "";
+    if (a->ref_attr_name && a->ref_attr_name[0]) {
+      if (!call)
+        cn_error_node(n, "attribute '%s' refers to '%s', but the node is not inside a function",
+                      cn_escape_c_string(name, 100), cn_escape_c_string(a->ref_attr_name, 100));
+      a = resolve_reference(call, a->ref_attr_name);
+      if (!a)
+        continue;
+    }
+    out[(*count)++] = (BoundAttr){name, a};
+  }
+  return out;
+}
+
+/* Defines the outputs of nodes (before any node reads them, so inputs can name values defined later). Inside a
+ * function, a formal output is already bound to the caller's value: its producer is found here. */
+static void define_outputs(Graph *g, Scope *sc, Onnx__NodeProto *const *nodes, size_t n_nodes, const Call *call) {
+  for (size_t i = 0; i < n_nodes; i++) {
+    const Onnx__NodeProto *np = nodes[i];
+    for (size_t k = 0; k < np->n_output; k++) {
+      const char *name = np->output[k];
+      if (!name[0])
+        continue;
+      if (!scope_has(sc, name)) {
+        scope_put(sc, name, graph_add_value(g, call ? cn_format("%s/%s", call->path, name) : cn_strdup(name)));
+        continue;
+      }
+      /* a formal output, bound to the caller's value before the body was walked, computed once */
+      size_t j = 0;
+      while (call && j < call->fn->proto->n_output && strcmp(call->fn->proto->output[j], name) != 0)
+        j++;
+      if (!call || j == call->fn->proto->n_output || scope_get(sc, name) != call->results[j] || call->computed[j])
+        cn_error("tensor '%s' is defined twice", cn_escape_c_string(name, 100));
+      call->computed[j] = true;
+    }
+  }
+}
+
+static void add_node(Graph *g, Scope *sc, const Functions *fns, const Onnx__NodeProto *np, const Call *call);
+
+/* Inlines the body of fn for the call np, whose inputs are read and outputs defined in the caller's scope. */
+static void inline_call(Graph *g, Scope *caller, const Functions *fns, Function *fn, const Onnx__NodeProto *np,
+                        const Call *outer, const Node *site) {
+  const Onnx__FunctionProto *fp = fn->proto;
+  const char *shown = cn_escape_c_string(fn->name, 100);
+  if (fn->active)
+    cn_error_node(site, "function '%s' calls itself; recursive functions cannot be inlined", shown);
+  if (outer && outer->depth >= MAX_CALL_DEPTH)
+    cn_error_node(site, "function calls nest more than %d deep", MAX_CALL_DEPTH);
+  if (np->n_input > fp->n_input || np->n_output > fp->n_output)
+    cn_error_node(site, "calls function '%s' with %zu inputs and %zu outputs; it has %zu and %zu", shown, np->n_input,
+                  np->n_output, fp->n_input, fp->n_output);
+  Call call = {.fn = fn, .depth = outer ? outer->depth + 1 : 1};
+  const char *name = np->name && np->name[0] ? np->name : fn->name;
+  call.path = outer ? cn_format("%s/%s", outer->path, name) : cn_strdup(name);
+  /* the call's attributes, each declared by the function, then the defaults of those it does not give */
+  call.attrs = bind_attributes(np, outer, site, &call.n_attrs);
+  for (size_t k = 0; k < call.n_attrs; k++) {
+    bool declared = false;
+    for (size_t j = 0; j < fp->n_attribute; j++)
+      declared = declared || strcmp(fp->attribute[j], call.attrs[k].name) == 0;
+    for (size_t j = 0; j < fn->n_defaults; j++)
+      declared = declared || strcmp(fn->defaults[j]->name, call.attrs[k].name) == 0;
+    if (!declared)
+      cn_error_node(site, "function '%s' has no attribute '%s'", shown, cn_escape_c_string(call.attrs[k].name, 100));
+  }
+  BoundAttr *all = cn_alloc_array(call.n_attrs + fn->n_defaults + 1, sizeof *all);
+  memcpy(all, call.attrs, call.n_attrs * sizeof *all);
+  for (size_t j = 0; j < fn->n_defaults; j++)
+    if (!resolve_reference(&call, fn->defaults[j]->name))
+      all[call.n_attrs++] = (BoundAttr){fn->defaults[j]->name, fn->defaults[j]};
+  call.attrs = all;
+
+  size_t names = fp->n_input + fp->n_output;
+  for (size_t i = 0; i < fp->n_node; i++)
+    names += fp->node[i]->n_output;
+  Scope local = scope_new(names);
+  for (size_t k = 0; k < fp->n_input; k++) {
+    if (scope_has(&local, fp->input[k]))
+      cn_error("function '%s' names input '%s' twice", shown, cn_escape_c_string(fp->input[k], 100));
+    /* an input the call leaves out is an omitted optional input throughout the body */
+    bool given = k < np->n_input && np->input[k][0];
+    if (given && !scope_get(caller, np->input[k]))
+      cn_error_node(site, "input %zu '%s' is not a graph input, an initializer or an output of any node", k,
+                    cn_escape_c_string(np->input[k], 100));
+    scope_put(&local, fp->input[k], given ? scope_get(caller, np->input[k]) : NULL);
+  }
+  /* formal outputs are the caller's values (or fresh ones for outputs the call leaves out) */
+  Value **results = call.results = cn_alloc_array(fp->n_output + 1, sizeof *results);
+  call.computed = cn_alloc_array(fp->n_output + 1, sizeof *call.computed);
+  for (size_t k = 0; k < fp->n_output; k++) {
+    bool wanted = k < np->n_output && np->output[k][0];
+    results[k] = wanted ? scope_get(caller, np->output[k])
+                        : graph_add_value(g, cn_format("%s/%s", call.path, fp->output[k]));
+    if (!scope_has(&local, fp->output[k]))
+      scope_put(&local, fp->output[k], results[k]);
+  }
+
+  fn->active = true;
+  define_outputs(g, &local, fp->node, fp->n_node, &call);
+  for (size_t i = 0; i < fp->n_node; i++)
+    add_node(g, &local, fns, fp->node[i], &call);
+  fn->active = false;
+
+  /* outputs no body node computes: passed-through inputs (an Identity), or an error */
+  for (size_t k = 0; k < fp->n_output; k++) {
+    Value *v = scope_get(&local, fp->output[k]);
+    if (call.computed[k])
+      continue;
+    if (v == results[k])
+      cn_error_node(site, "function '%s' never computes its output '%s'", shown, cn_escape_c_string(fp->output[k], 100));
+    if (!v)
+      cn_error_node(site, "function '%s' returns its input '%s', which the call leaves out", shown,
+                    cn_escape_c_string(fp->output[k], 100));
+    Node *copy = graph_add_node(g, cn_format("%s/%s", call.path, fp->output[k]), "Identity", 1, 1);
+    copy->op = op_lookup("Identity");
+    copy->in[0] = v;
+    copy->out[0] = results[k];
+    results[k]->producer = copy;
+  }
+}
+
+/* Adds the node np (or, for a call, the function body it stands for), reading and defining names in sc. */
+static void add_node(Graph *g, Scope *sc, const Functions *fns, const Onnx__NodeProto *np, const Call *call) {
+  const char *op_type = np->op_type ? np->op_type : "";
+  const char *name = np->name ? np->name : "";
+  name = call ? cn_format("%s/%s", call->path, name) : cn_strdup(name);
+  Function *fn = find_function(fns, np);
+  if (fn) {
+    /* the call site, for messages: the body replaces the node */
+    Node site = {.id = g->n_nodes, .name = name, .op_type = op_type};
+    inline_call(g, sc, fns, fn, np, call, &site);
+    return;
+  }
+  Node *n = graph_add_node(g, name, cn_strdup(op_type), (int)np->n_input, (int)np->n_output);
+  const char *domain = np->domain ? np->domain : "";
+  n->op = domain[0] && strcmp(domain, "ai.onnx") != 0 ? NULL : op_lookup(n->op_type);
+  if (!n->op)
+    cn_error_node(n, "unsupported operator%s%s%s; see the README for the operators cnnc supports",
+                  domain[0] ? " in domain '" : "", cn_escape_c_string(domain, 100), domain[0] ? "'" : "");
+  for (size_t k = 0; k < np->n_output; k++) {
+    if (!np->output[k][0])
+      continue;
+    Value *v = scope_get(sc, np->output[k]);
+    if (v->producer)
+      cn_error("tensor '%s' is defined twice", cn_escape_c_string(np->output[k], 100));
+    v->producer = n;
+    n->out[k] = v;
+  }
+  size_t n_attrs;
+  BoundAttr *attrs = bind_attributes(np, call, n, &n_attrs);
+  n->n_attrs = (int)n_attrs;
+  n->attrs = cn_alloc_array(n_attrs, sizeof(Attr));
+  for (size_t k = 0; k < n_attrs; k++) {
+    copy_attr(&n->attrs[k], attrs[k].value, n);
+    n->attrs[k].name = cn_strdup(attrs[k].name);
+    for (size_t j = 0; j < k; j++)
+      if (strcmp(n->attrs[j].name, n->attrs[k].name) == 0)
+        cn_error_node(n, "attribute '%s' is given twice", cn_escape_c_string(n->attrs[k].name, 100));
+  }
+  for (size_t k = 0; k < np->n_input; k++) {
+    if (!np->input[k][0])
+      continue;
+    /* inside a function, a name bound to an omitted input is an omitted input */
+    if (!scope_has(sc, np->input[k]))
+      cn_error_node(n, "input %zu '%s' is not a graph input, an initializer or an output of any node", k,
+                    cn_escape_c_string(np->input[k], 100));
+    n->in[k] = scope_get(sc, np->input[k]);
+  }
 }
 
 static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOptions *o) {
@@ -276,9 +769,9 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
     cn_error("sparse initializers are not supported");
   Graph *g = graph_new(path);
   g->opset = opset_of(m);
-  if (g->opset > 17)
-    fprintf(stderr, "%s: warning: opset %lld is newer than 17, the newest cnnc knows; ops are read as opset 17\n",
-            path, (long long)g->opset);
+  if (g->opset > CN_MAX_OPSET || g->opset < 1)
+    cn_error("the model imports opset %lld of the default domain; cnnc implements opsets 1 to %d", (long long)g->opset,
+             CN_MAX_OPSET);
   g->producer = cn_format("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
   size_t names = gp->n_initializer + gp->n_input;
   for (size_t i = 0; i < gp->n_node; i++)
@@ -295,7 +788,7 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
   for (size_t i = 0; i < gp->n_input; i++) {
     const Onnx__ValueInfoProto *vi = gp->input[i];
     const char *name = vi->name ? vi->name : "";
-    if (*scope_slot(&sc, name))
+    if (scope_has(&sc, name))
       continue; /* an input with an initializer is a constant with a default value */
     Value *v = define(g, &sc, name, "graph input");
     const char *file = bound_file(o, name);
@@ -312,54 +805,19 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
     g->inputs[g->n_inputs++] = v;
   }
   for (int k = 0; k < o->n_binds; k++) {
-    Value *v = *scope_slot(&sc, o->binds[k].name);
+    Value *v = scope_get(&sc, o->binds[k].name);
     if (!v || !(v->flags & VAL_INITIALIZER) || v->producer)
       cn_error("--bind %s: the graph has no input of that name", cn_escape_c_string(o->binds[k].name, 100));
   }
 
-  /* Outputs first, so inputs can name values of nodes that come later in the file. */
-  for (size_t i = 0; i < gp->n_node; i++) {
-    const Onnx__NodeProto *np = gp->node[i];
-    Node *n = graph_add_node(g, cn_strdup(np->name ? np->name : ""), cn_strdup(np->op_type ? np->op_type : ""),
-                             (int)np->n_input, (int)np->n_output);
-    const char *domain = np->domain ? np->domain : "";
-    n->op = domain[0] && strcmp(domain, "ai.onnx") != 0 ? NULL : op_lookup(n->op_type);
-    if (!n->op)
-      cn_error_node(n, "unsupported operator%s%s%s; see the README for the operators cnnc supports",
-                    domain[0] ? " in domain '" : "", cn_escape_c_string(domain, 100), domain[0] ? "'" : "");
-    for (size_t k = 0; k < np->n_output; k++) {
-      if (!np->output[k][0])
-        continue;
-      Value *v = define(g, &sc, np->output[k], "tensor");
-      v->producer = n;
-      n->out[k] = v;
-    }
-    n->n_attrs = (int)np->n_attribute;
-    n->attrs = cn_alloc_array(np->n_attribute, sizeof(Attr));
-    for (size_t k = 0; k < np->n_attribute; k++) {
-      copy_attr(&n->attrs[k], np->attribute[k], n);
-      for (size_t j = 0; j < k; j++)
-        if (strcmp(n->attrs[j].name, n->attrs[k].name) == 0)
-          cn_error_node(n, "attribute '%s' is given twice", cn_escape_c_string(n->attrs[k].name, 100));
-    }
-  }
-  for (size_t i = 0; i < gp->n_node; i++) {
-    const Onnx__NodeProto *np = gp->node[i];
-    Node *n = g->nodes[i];
-    for (size_t k = 0; k < np->n_input; k++) {
-      if (!np->input[k][0])
-        continue;
-      Value *v = *scope_slot(&sc, np->input[k]);
-      if (!v)
-        cn_error_node(n, "input %zu '%s' is not a graph input, an initializer or an output of any node", k,
-                      cn_escape_c_string(np->input[k], 100));
-      n->in[k] = v;
-    }
-  }
+  Functions fns = functions_of(m, g->opset);
+  define_outputs(g, &sc, gp->node, gp->n_node, NULL);
+  for (size_t i = 0; i < gp->n_node; i++)
+    add_node(g, &sc, &fns, gp->node[i], NULL);
   g->outputs = cn_alloc_array(gp->n_output + 1, sizeof(Value *));
   for (size_t i = 0; i < gp->n_output; i++) {
     const char *name = gp->output[i]->name ? gp->output[i]->name : "";
-    Value *v = *scope_slot(&sc, name);
+    Value *v = scope_get(&sc, name);
     if (!v)
       cn_error("graph output '%s' is not computed by any node", cn_escape_c_string(name, 100));
     v->flags |= VAL_GRAPH_OUTPUT;
@@ -377,19 +835,20 @@ static Onnx__ModelProto *read_model(const char *path, void **buf) {
   *buf = read_file(path, &size);
   if (!nesting_within_limit(&onnx__model_proto__descriptor, *buf, (const uint8_t *)*buf + size, 0))
     cn_error("the model nests graphs or types more than %d levels deep", MAX_MESSAGE_DEPTH);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, *buf);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, *buf);
   if (!m)
     cn_error("not a valid ONNX model (the protobuf is malformed or truncated)");
   return m;
 }
 
 static void free_model(Onnx__ModelProto *m, void *buf) {
-  onnx__model_proto__free_unpacked(m, NULL);
-  free(buf);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
+  cn_free(buf);
 }
 
 Graph *onnx_load(const char *path, const LoadOptions *opts) {
   diag_file = path;
+  external_dir = directory_of(path);
   void *buf;
   Onnx__ModelProto *m = read_model(path, &buf);
   Graph *g = convert(m, path, opts);
@@ -398,8 +857,9 @@ Graph *onnx_load(const char *path, const LoadOptions *opts) {
 }
 
 Value **onnx_load_initializers(const char *path, int *count) {
-  const char *model_file = diag_file;
+  const char *model_file = diag_file, *model_dir = external_dir;
   diag_file = path;
+  external_dir = directory_of(path);
   void *buf;
   Onnx__ModelProto *m = read_model(path, &buf);
   const Onnx__GraphProto *gp = m->graph;
@@ -411,6 +871,7 @@ Value **onnx_load_initializers(const char *path, int *count) {
     values[i] = new_const(gp->initializer[i], "", "initializer");
   free_model(m, buf);
   diag_file = model_file;
+  external_dir = model_dir;
   *count = (int)n;
   return values;
 }

@@ -18,11 +18,24 @@ static void check_node_arity(const Node *n) {
       cn_error_node(n, "input %d '%s' has no known shape", i, cn_escape_c_string(n->in[i]->name, 100));
 }
 
+/* An attribute the op's infer never looked up would be silently ignored: refuse it instead. Opset 1's
+ * consumed_inputs, a hint for in-place execution that never changes a result, is the one exception. */
+static void check_attributes_read(const Graph *g, const Node *n) {
+  for (int i = 0; i < n->n_attrs; i++) {
+    const Attr *a = &n->attrs[i];
+    if (a->read || (g->opset < 6 && strcmp(a->name, "consumed_inputs") == 0))
+      continue;
+    cn_error_node(n, "attribute '%s' is not implemented by cnnc for %s at opset %lld", cn_escape_c_string(a->name, 100),
+                  n->op->name, (long long)g->opset);
+  }
+}
+
 void shape_infer(Graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
     check_node_arity(n);
     n->op->infer(g, n);
+    check_attributes_read(g, n);
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k] && !n->out[k]->has_shape)
         cn_internal(__FILE__, __LINE__, cn_format("%s left output %d without a shape", n->op->name, k));

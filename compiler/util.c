@@ -1,14 +1,47 @@
 /* Allocation, strings and hashing for the compiler. */
 #include "cnnc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Every block starts with a header linking it into one list, so a program running the compiler many times in
+ * one process (the fuzz targets) can release all of it with cn_free_all; cnnc itself never does. Passing a
+ * block to free() instead of cn_free fails loudly (an invalid pointer). */
+typedef union BlockHeader {
+  struct {
+    union BlockHeader *prev, *next;
+  } link;
+  max_align_t align;
+} BlockHeader;
+
+static BlockHeader blocks = {.link = {&blocks, &blocks}};
+
 void *cn_alloc(size_t size) {
-  void *p = calloc(1, size ? size : 1);
-  if (!p)
+  if (size > SIZE_MAX - sizeof(BlockHeader))
     cn_error("out of memory (%zu bytes)", size);
-  return p;
+  BlockHeader *h = calloc(1, sizeof *h + size);
+  if (!h)
+    cn_error("out of memory (%zu bytes)", size);
+  h->link.prev = &blocks;
+  h->link.next = blocks.link.next;
+  blocks.link.next->link.prev = h;
+  blocks.link.next = h;
+  return h + 1;
+}
+
+void cn_free(void *p) {
+  if (!p)
+    return;
+  BlockHeader *h = (BlockHeader *)p - 1;
+  h->link.prev->link.next = h->link.next;
+  h->link.next->link.prev = h->link.prev;
+  free(h);
+}
+
+void cn_free_all(void) {
+  while (blocks.link.next != &blocks)
+    cn_free(blocks.link.next + 1);
 }
 
 void *cn_alloc_array(size_t count, size_t size) {

@@ -4,7 +4,7 @@
  * and the runtime sources:
  *
  *   cc -std=c11 -O2 -DCNNC_MODEL_HEADER='"model.h"' -DCNNC_MODEL_PREFIX=model
- *      classifier.c model.c <runtime .c files> -lz -lm
+ *      classifier.c model.c <runtime .c files> -lz -ljpeg -lm
  *
  * It feeds the model's only input and reads its first output as class
  * scores, either for the files named on the command line or for every

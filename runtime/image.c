@@ -1,20 +1,34 @@
 /* image.c: images to normalized float tensors.
  *
- * PNG, JPEG and BMP decoding and all resizing come from stb (Debian's
- * libstb-dev), compiled into this file with static linkage. That needs only
- * the headers, keeps the classifier's link line at -lz -lm, and cannot
- * clash with a program that links its own copy of stb. */
+ * JPEG decoding comes from libjpeg-turbo (-ljpeg). PNG and BMP decoding and
+ * all resizing come from stb (Debian's libstb-dev), compiled into this file
+ * with static linkage, so nothing links against a stb library and a program
+ * linking its own copy of stb cannot clash with it. PGM/PPM are decoded here.
+ *
+ * Every file is untrusted. stb 2.27's JPEG decoder overflows signed integers
+ * on hostile entropy-coded data (a DC coefficient summed over many blocks
+ * times a 16-bit quantizer), which no check of the file before decoding can
+ * rule out, so JPEG goes to libjpeg-turbo instead. Its PNG decoder adds an
+ * offset to a null pointer when the first IDAT chunk is empty; such chunks
+ * hold nothing, so they are removed before stb sees the file. */
 #include <ctype.h>
 #include <math.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jpeglib.h>
+#include <jerror.h> /* after jpeglib.h */
+
 #include "cnnrt_internal.h"
 
-/* The formats the classifier documents, less PGM/PPM, decoded below; the
- * other decoders would only add code that parses untrusted input. */
+/* The formats the classifier documents, less JPEG and PGM/PPM, decoded
+ * below; the other decoders would only add code that parses untrusted
+ * input. */
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
@@ -199,57 +213,136 @@ static int decode_pnm(const unsigned char *buf, size_t size,
   return CNNRT_OK;
 }
 
-/* stb 2.27 builds a JPEG Huffman table without checking that its DHT
- * segment declares at most 256 codes, and then writes past the table. So
- * walk the markers the way stb meets them and check every table first.
- * Like stb, read bytes past the end of the file as zeros, and read each
- * table a DHT segment starts even if it runs past the segment. */
-static int check_jpeg(const unsigned char *buf, size_t size) {
-  /* stb takes any run of 0xFF fill bytes before SOI, so any file that
-   * starts with 0xFF may reach its JPEG decoder. */
-  if (size < 2 || buf[0] != 0xFF)
+/* libjpeg reports errors through error_exit, which must not return: it
+ * jumps back to decode_jpeg with the message. A warning that the data ended
+ * early is an error too (libjpeg would pad the image with grey). */
+typedef struct jpeg_errors {
+  struct jpeg_error_mgr mgr;
+  jmp_buf escape;
+  char message[JMSG_LENGTH_MAX];
+} jpeg_errors;
+
+static void jpeg_error_exit(j_common_ptr d) {
+  jpeg_errors *e = (jpeg_errors *)d->err;
+  e->mgr.format_message(d, e->message);
+  longjmp(e->escape, 1);
+}
+
+static void jpeg_emit_message(j_common_ptr d, int level) {
+  if (level < 0 && d->err->msg_code == JWRN_JPEG_EOF)
+    jpeg_error_exit(d);
+}
+
+/* Decodes a JPEG (a file starting with SOI) with libjpeg-turbo into grey or
+ * RGB pixels. Leaves *pixels NULL if buf is not a JPEG. */
+static int decode_jpeg(const unsigned char *buf, size_t size,
+                       unsigned char **pixels, int *w, int *h, int *c) {
+  *pixels = NULL;
+  if (size < 3 || buf[0] != 0xFF || buf[1] != 0xD8 || buf[2] != 0xFF)
     return CNNRT_OK;
-  size_t i = 0;
-  while (i + 4 <= size) {
-    unsigned marker = buf[i + 1];
-    /* Entropy-coded data, fill bytes, stuffed zeros, RSTn, TEM and SOI
-     * carry no length; step over them one or two bytes at a time. */
-    if (buf[i] != 0xFF || marker == 0xFF) {
-      i++;
-      continue;
-    }
-    if (marker == 0x00 || marker == 0x01 || marker == 0xD8 ||
-        (marker >= 0xD0 && marker <= 0xD7)) {
-      i += 2;
-      continue;
-    }
-    if (marker == 0xD9)
-      break;
-    size_t end = i + 2 + ((size_t)buf[i + 2] << 8 | buf[i + 3]);
-    for (size_t t = i + 4; marker == 0xC4 && t < end;) {
-      size_t codes = 0;
-      for (size_t k = t + 1; k <= t + 16 && k < size; k++)
-        codes += buf[k];
-      if (codes > 256)
-        return cnnrt_fail(CNNRT_ERR_FORMAT,
-                          "corrupt JPEG: a Huffman table declares %zu codes, "
-                          "at most 256 are possible",
-                          codes);
-      t += 17 + codes;
-    }
-    i = end;
+  struct jpeg_decompress_struct d;
+  jpeg_errors err;
+  unsigned char *volatile out = NULL;
+  d.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_error_exit;
+  err.mgr.emit_message = jpeg_emit_message;
+  if (setjmp(err.escape)) {
+    jpeg_destroy_decompress(&d);
+    free(out);
+    return cnnrt_fail(CNNRT_ERR_FORMAT, "cannot decode JPEG: %s",
+                      err.message);
   }
+  jpeg_create_decompress(&d);
+  jpeg_mem_src(&d, buf, (unsigned long)size);
+  jpeg_read_header(&d, TRUE);
+  /* checked before anything is decoded */
+  size_t pixel_count = (size_t)d.image_width * d.image_height;
+  if (d.image_width > CNNRT_MAX_IMAGE_SIDE ||
+      d.image_height > CNNRT_MAX_IMAGE_SIDE || pixel_count > MAX_PIXELS) {
+    jpeg_destroy_decompress(&d);
+    return cnnrt_fail(CNNRT_ERR_LIMIT,
+                      "%ux%u JPEG is larger than %d pixels a side or %zu "
+                      "pixels",
+                      d.image_width, d.image_height, CNNRT_MAX_IMAGE_SIDE,
+                      MAX_PIXELS);
+  }
+  if (d.num_components != 1 && d.num_components != 3) {
+    jpeg_destroy_decompress(&d);
+    return cnnrt_fail(CNNRT_ERR_UNSUPPORTED,
+                      "JPEG with %d color components (CMYK?); grey and "
+                      "RGB JPEGs are supported",
+                      d.num_components);
+  }
+  d.out_color_space = d.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_start_decompress(&d);
+  size_t row = (size_t)d.output_width * (size_t)d.output_components;
+  out = malloc(row * d.output_height);
+  if (!out) {
+    jpeg_destroy_decompress(&d);
+    return cnnrt_fail(CNNRT_ERR_NOMEM, "out of memory for a %ux%u JPEG",
+                      d.output_width, d.output_height);
+  }
+  while (d.output_scanline < d.output_height) {
+    JSAMPROW line = out + row * d.output_scanline;
+    jpeg_read_scanlines(&d, &line, 1);
+  }
+  jpeg_finish_decompress(&d);
+  *w = (int)d.output_width;
+  *h = (int)d.output_height;
+  *c = d.output_components;
+  jpeg_destroy_decompress(&d);
+  *pixels = out;
   return CNNRT_OK;
 }
 
-/* Decodes PNG, JPEG and BMP with stb. Channels are left as in the file:
+static uint32_t get32be(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+/* stb 2.27 adds the offset 0 to a null pointer when a PNG's first IDAT
+ * chunk is empty. An empty IDAT adds no data, so a copy of the file without
+ * the empty ones decodes to the same image; returns that copy, or NULL
+ * when buf needs none (not a PNG, or no empty IDAT). A malformed chunk
+ * list is left for stb to reject. */
+static unsigned char *without_empty_idat(const unsigned char *buf,
+                                         size_t size, size_t *new_size) {
+  static const unsigned char signature[8] = {0x89, 'P',  'N',  'G',
+                                             '\r', '\n', 0x1a, '\n'};
+  if (size < 8 || memcmp(buf, signature, 8) != 0)
+    return NULL;
+  unsigned char *copy = NULL;
+  size_t at = 8, kept = 8;
+  while (size - at >= 12) {
+    uint32_t len = get32be(buf + at);
+    if (len > size - at - 12)
+      break;
+    size_t chunk = 12 + (size_t)len;
+    bool empty_idat = len == 0 && memcmp(buf + at + 4, "IDAT", 4) == 0;
+    if (empty_idat && !copy) {
+      if (!(copy = malloc(size)))
+        return NULL;
+      memcpy(copy, buf, at);
+    }
+    if (copy && !empty_idat) {
+      memcpy(copy + kept, buf + at, chunk);
+    }
+    if (!empty_idat)
+      kept += chunk;
+    at += chunk;
+  }
+  if (copy) {
+    memcpy(copy + kept, buf + at, size - at);
+    *new_size = kept + size - at;
+  }
+  return copy;
+}
+
+/* Decodes PNG and BMP with stb. Channels are left as in the file:
  * cnnrt_image_convert does that conversion for every format alike. */
 static int decode_stb(const unsigned char *buf, size_t size,
                       unsigned char **pixels, int *w, int *h, int *c) {
   *pixels = NULL;
-  int st = check_jpeg(buf, size);
-  if (st)
-    return st;
   /* Reading the header first keeps a huge image from being decoded. */
   if (!stbi_info_from_memory(buf, (int)size, w, h, c))
     return cnnrt_fail(CNNRT_ERR_FORMAT,
@@ -279,11 +372,21 @@ int cnnrt_image_load(const char *path, const cnnrt_image_opts *opts,
   int w = 0, h = 0, c = 0;
   st = decode_pnm(buf, size, &pixels, &w, &h, &c);
   if (!st && !pixels)
+    st = decode_jpeg(buf, size, &pixels, &w, &h, &c);
+  if (!st && !pixels) {
+    size_t png_size;
+    unsigned char *png = without_empty_idat(buf, size, &png_size);
+    if (png) {
+      free(buf);
+      buf = png;
+      size = png_size;
+    }
     st = decode_stb(buf, size, &pixels, &w, &h, &c);
+  }
   free(buf);
   if (!st)
     st = cnnrt_image_convert(pixels, w, h, c, opts, out);
-  /* stb allocates with plain malloc, so free() serves both decoders. */
+  /* stb allocates with plain malloc, so free() serves every decoder. */
   free(pixels);
   if (st)
     return cnnrt_fail_prefix(st, path);

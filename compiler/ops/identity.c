@@ -35,6 +35,11 @@ static void dropout_infer(Graph *g, Node *n) {
     cn_error_node(n, "training_mode must be a constant false (or the ratio 0); cnnc compiles Dropout for inference");
   if (attr_int(n, "is_test", 1) == 0 && g->opset < 7)
     cn_error_node(n, "is_test=0 (training) is not supported; cnnc compiles Dropout for inference");
+  /* inference copies the input: the ratio attribute (before opset 12) and the seed (from 12) change nothing */
+  if (g->opset < 12)
+    attr_float(n, "ratio", 0.5f);
+  else
+    attr_int(n, "seed", 0);
   infer_same_as_input(n, 0);
   if (n->n_out > 1 && n->out[1])
     value_set_shape(n->out[1], n, DT_BOOL, n->in[0]->rank, n->in[0]->dims);

@@ -1,12 +1,14 @@
-/* Pad: output axis k has pads[k] elements before the input's and pads[rank + k] after (negative pads crop).
- * Constant mode fills the output with the value and copies the input into the interior. Edge and reflect read,
- * for output index i on axis k, input index j = i - pads[k] mapped back into [0, size): edge clamps it; reflect
- * mirrors it about the first and last elements (the input repeats with period 2 * (size - 1)). */
+/* Pad: output axis k has pads[k] elements before the input's and pads[rank + k] after (negative pads crop);
+ * from opset 18 the optional `axes` input names the axes pads lists, the others are not padded.
+ * Constant mode fills the output with the value and copies the input into the interior. Edge, reflect and
+ * wrap (opset 19) read, for output index i on axis k, input index j = i - pads[k] mapped back into [0, size):
+ * edge clamps it; reflect mirrors it about the first and last elements (the input repeats with period
+ * 2 * (size - 1)); wrap takes it modulo size (the input repeats with period size). */
 #include "../cnnc.h"
 
 #include <string.h>
 
-typedef enum PadMode { PAD_CONSTANT, PAD_EDGE, PAD_REFLECT } PadMode;
+typedef enum PadMode { PAD_CONSTANT, PAD_EDGE, PAD_REFLECT, PAD_WRAP } PadMode;
 
 typedef struct PadParams {
   PadMode mode;
@@ -26,6 +28,32 @@ static int64_t *pad_amounts(Graph *g, Node *n, int *count) {
   if (*count < 0)
     cn_error_node(n, "attribute '%s' is required", name);
   return pads;
+}
+
+/* The pads of every axis, [begin..., end...]: as given, or from opset 18 spread over the axes input 3 names. */
+static void pads_per_axis(Graph *g, Node *n, int64_t *out) {
+  int rank = n->in[0]->rank, count;
+  int64_t *pads = pad_amounts(g, n, &count);
+  if (g->opset < 18 || !node_in(n, 3)) {
+    if (count != 2 * rank)
+      cn_error_node(n, "pads has %d entries; the input %s needs 2 * %d", count, value_shape_string(n->in[0]), rank);
+    memcpy(out, pads, (size_t)count * sizeof *pads);
+    return;
+  }
+  int n_axes;
+  int64_t *axes = node_const_ints(n, 3, "axes", &n_axes);
+  if (count != 2 * n_axes)
+    cn_error_node(n, "pads has %d entries for %d axes; it needs 2 * %d", count, n_axes, n_axes);
+  bool seen[CN_MAX_RANK] = {false};
+  memset(out, 0, 2 * (size_t)rank * sizeof *out);
+  for (int i = 0; i < n_axes; i++) {
+    int64_t axis = normalize_axis(n, axes[i], rank);
+    if (seen[axis])
+      cn_error_node(n, "axis %lld is listed twice in axes", (long long)axis);
+    seen[axis] = true;
+    out[axis] = pads[i];
+    out[rank + axis] = pads[n_axes + i];
+  }
 }
 
 /* The constant fill value, from the `value` attribute before opset 11 or input 2 since (default 0). */
@@ -57,13 +85,13 @@ static void pad_infer(Graph *g, Node *n) {
     p->mode = PAD_EDGE;
   else if (strcmp(mode, "reflect") == 0)
     p->mode = PAD_REFLECT;
+  else if (strcmp(mode, "wrap") == 0 && g->opset >= 19)
+    p->mode = PAD_WRAP;
   else
-    cn_error_node(n, "mode '%s' is not supported; cnnc pads with 'constant', 'edge' or 'reflect'",
-                  cn_escape_c_string(mode, 40));
-  int count;
-  int64_t *pads = pad_amounts(g, n, &count);
-  if (count != 2 * x->rank)
-    cn_error_node(n, "pads has %d entries; the input %s needs 2 * %d", count, value_shape_string(x), x->rank);
+    cn_error_node(n, "mode '%s' is not supported at opset %lld; cnnc pads with 'constant', 'edge', 'reflect' or "
+                  "(from opset 19) 'wrap'", cn_escape_c_string(mode, 40), (long long)g->opset);
+  int64_t pads[2 * CN_MAX_RANK];
+  pads_per_axis(g, n, pads);
   int64_t dims[CN_MAX_RANK];
   for (int k = 0; k < x->rank; k++) {
     int64_t before = pads[k], after = pads[x->rank + k], size = x->dims[k];
@@ -103,6 +131,8 @@ static void pad_infer(Graph *g, Node *n) {
  * same thing (pad_emit_index). */
 static int64_t pad_source_index(PadMode mode, int64_t i, int64_t before, int64_t size) {
   int64_t j = i - before;
+  if (mode == PAD_WRAP)
+    return (j % size + size) % size;
   if (mode == PAD_EDGE || size == 1)
     return j < 0 ? 0 : j >= size ? size - 1 : j;
   int64_t period = 2 * (size - 1);
@@ -136,6 +166,11 @@ static void pad_fold(Graph *g, Node *n) {
 
 /* Declares j<k>, the input index on axis k for output index i<k>; see pad_source_index. */
 static void pad_emit_index(Emitter *e, const PadParams *p, int k, int64_t before, int64_t size) {
+  if (p->mode == PAD_WRAP) {
+    emitf(e, "const int64_t j%d = ((i%d - %lld) %% %lld + %lld) %% %lld; /* wrap: period size */", k, k,
+          (long long)before, (long long)size, (long long)size, (long long)size);
+    return;
+  }
   if (p->mode == PAD_EDGE || size == 1) {
     emitf(e, "int64_t j%d = i%d - %lld;", k, k, (long long)before);
     emitf(e, "j%d = j%d < 0 ? 0 : j%d > %lld ? %lld : j%d;", k, k, k, (long long)size - 1, (long long)size - 1, k);
@@ -201,6 +236,6 @@ static void pad_emit(Emitter *e, const Node *n) {
 }
 
 const OpDesc op_pad = {
-    .kind = OP_PAD, .name = "Pad", .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
+    .kind = OP_PAD, .name = "Pad", .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
     .infer = pad_infer, .fold = pad_fold, .emit = pad_emit,
 };

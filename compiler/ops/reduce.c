@@ -1,39 +1,97 @@
-/* ReduceMean, ReduceMax, ReduceSum over a set of axes (the `axes` attribute, or the constant `axes` input
- * where the opset moved it there: ReduceSum from 13, all from 18). No axes means all of them, unless
- * noop_with_empty_axes makes the op an identity.
+/* The Reduce family (ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
+ * ReduceLogSumExp, ReduceSumSquare) and ArgMax/ArgMin. The reduce ops combine a set of axes: the `axes` attribute,
+ * or the constant `axes` input where the opset moved it there (ReduceSum from 13, the others from 18). No axes
+ * means all of them, unless noop_with_empty_axes makes the op an identity. ArgMax/ArgMin reduce one `axis` to the
+ * index of its largest/smallest element (the first one, or the last with select_last_index).
  *
- * The kernel reads the input once in row-major order and combines each element into its output slot:
- * the output index is the input index with the reduced axes' terms left out. */
+ * The kernel walks the output: for each output element, loops over the reduced axes fold the elements into a
+ * local accumulator, so every reduction (including the two-pass, overflow-free log-sum-exp) is one loop nest:
+ *
+ *   for (int64_t i0 = 0; i0 < 2; i0++) {
+ *     float acc = 0;
+ *     for (int64_t i1 = 0; i1 < 3; i1++) {
+ *       const float x = X0[i0 * 3 + i1];
+ *       acc += x * x;
+ *     }
+ *     Y0[i0] = sqrtf(acc);
+ *   }
+ *
+ * Integer sums and products accumulate in uint64_t, where overflow wraps instead of being undefined. The fold
+ * runs the same loops at compile time in the same types, so a folded constant equals the generated code's. */
 #include "../cnnc.h"
 
 #include <math.h>
 #include <string.h>
 
+typedef enum ReduceStep { STEP_SUM, STEP_MAX, STEP_MIN, STEP_PROD, STEP_ABS_SUM, STEP_SQUARE_SUM, STEP_EXP_SUM } ReduceStep;
+typedef enum ReduceFinal { FINAL_NONE, FINAL_MEAN, FINAL_SQRT, FINAL_LOG } ReduceFinal;
+
+typedef struct ReduceRow {
+  OpKind kind;
+  ReduceStep step;
+  ReduceFinal final;
+  bool float_only;    /* the result needs sqrt, log or exp: float and double only */
+  bool empty_allowed; /* the reduction of no elements is defined (its identity); not for ReduceMean */
+  int input_since;    /* first opset taking axes as an input instead of an attribute */
+} ReduceRow;
+
+static const ReduceRow rows[] = {
+    {OP_REDUCE_SUM, STEP_SUM, FINAL_NONE, false, true, 13},
+    {OP_REDUCE_MEAN, STEP_SUM, FINAL_MEAN, false, false, 18},
+    {OP_REDUCE_MAX, STEP_MAX, FINAL_NONE, false, true, 18},
+    {OP_REDUCE_MIN, STEP_MIN, FINAL_NONE, false, true, 18},
+    {OP_REDUCE_PROD, STEP_PROD, FINAL_NONE, false, true, 18},
+    {OP_REDUCE_L1, STEP_ABS_SUM, FINAL_NONE, false, true, 18},
+    {OP_REDUCE_L2, STEP_SQUARE_SUM, FINAL_SQRT, true, true, 18},
+    {OP_REDUCE_SUM_SQUARE, STEP_SQUARE_SUM, FINAL_NONE, false, true, 18},
+    {OP_REDUCE_LOG_SUM, STEP_SUM, FINAL_LOG, true, true, 18},
+    {OP_REDUCE_LOG_SUM_EXP, STEP_EXP_SUM, FINAL_LOG, true, true, 18},
+    /* ArgMax and ArgMin: step says which element wins; the remaining fields do not apply */
+    {OP_ARG_MAX, STEP_MAX, FINAL_NONE, false, false, 0},
+    {OP_ARG_MIN, STEP_MIN, FINAL_NONE, false, false, 0},
+};
+
+static const ReduceRow *find_row(OpKind kind) {
+  for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+    if (rows[r].kind == kind)
+      return &rows[r];
+  cn_unreachable();
+}
+
+static bool is_arg(OpKind kind) { return kind == OP_ARG_MAX || kind == OP_ARG_MIN; }
+
 typedef struct ReduceParams {
+  const ReduceRow *row;
   bool identity; /* noop_with_empty_axes with no axes */
+  bool last;     /* ArgMax/ArgMin select_last_index: ties go to the last index */
   int rank;
+  bool reduced[CN_MAX_RANK];
   int64_t kept[CN_MAX_RANK]; /* the input's dims with reduced axes set to 1 (the keepdims shape) */
   int64_t count;             /* elements combined into each output */
 } ReduceParams;
 
 /* Reads the axes to reduce into `reduced` (indexed by axis); returns false when none are given. */
-static bool read_axes(const Node *n, int rank, bool *reduced) {
+static bool read_axes(Graph *g, const Node *n, const ReduceRow *row, int rank, bool *reduced) {
+  bool as_input = g->opset >= row->input_since;
   Value *input = node_in(n, 1);
   int64_t *attr = NULL;
   int count;
-  if (input) {
-    node_const_in(n, 1, "axes");
-    if (input->rank != 1 || (input->dtype != DT_INT64 && input->dtype != DT_INT32))
-      cn_error_node(n, "axes must be a 1-D int64 tensor; got %s%s", dtype_name(input->dtype),
-                    value_shape_string(input));
-    count = (int)value_count(input);
+  if (as_input) {
+    if (node_attr(n, "axes"))
+      cn_error_node(n, "axes is an input of %s from opset %d on, not an attribute", n->op->name, row->input_since);
+    count = input ? -1 : 0;
+    if (input)
+      attr = node_const_ints(n, 1, "axes", &count);
   } else {
+    if (input)
+      cn_error_node(n, "%s takes axes as an attribute before opset %d, not as input 1", n->op->name,
+                    row->input_since);
     count = attr_ints(n, "axes", &attr);
   }
   if (count <= 0)
     return false;
   for (int i = 0; i < count; i++) {
-    int64_t axis = normalize_axis(n, input ? value_get_int(input, i) : attr[i], rank);
+    int64_t axis = normalize_axis(n, attr[i], rank);
     if (reduced[axis])
       cn_error_node(n, "axis %lld is listed twice in axes", (long long)axis);
     reduced[axis] = true;
@@ -41,123 +99,398 @@ static bool read_axes(const Node *n, int rank, bool *reduced) {
   return true;
 }
 
-static void reduce_infer(Graph *g, Node *n) {
-  (void)g;
+static void reduce_shape(Node *n, ReduceParams *p, bool keepdims, DType out_type) {
   Value *x = n->in[0];
-  check_input_type(n, 0, dtype_any_numeric, "a numeric type");
-  ReduceParams *p = cn_alloc(sizeof *p);
-  n->params = p;
-  bool reduced[CN_MAX_RANK] = {false};
-  if (!read_axes(n, x->rank, reduced)) {
-    if (attr_flag(n, "noop_with_empty_axes", false)) {
-      p->identity = true;
-      infer_same_as_input(n, 0);
-      return;
-    }
-    for (int i = 0; i < x->rank; i++)
-      reduced[i] = true;
-  }
-  bool keepdims = attr_flag(n, "keepdims", true);
   int64_t dims[CN_MAX_RANK];
   int rank = 0;
   p->rank = x->rank;
   p->count = 1;
   for (int i = 0; i < x->rank; i++) {
-    p->kept[i] = reduced[i] ? 1 : x->dims[i];
-    if (reduced[i])
+    p->kept[i] = p->reduced[i] ? 1 : x->dims[i];
+    if (p->reduced[i])
       p->count *= x->dims[i];
-    if (!reduced[i] || keepdims)
+    if (!p->reduced[i] || keepdims)
       dims[rank++] = p->kept[i];
   }
-  if (p->count == 0 && n->op->kind != OP_REDUCE_SUM)
-    cn_error_node(n, "reduces over an empty dimension of %s; the %s of no elements is undefined", value_shape_string(x),
-                  n->op->kind == OP_REDUCE_MAX ? "maximum" : "mean");
-  value_set_shape(n->out[0], n, x->dtype, rank, dims);
+  value_set_shape(n->out[0], n, out_type, rank, dims);
 }
 
-/* The smallest value of an element type, where ReduceMax starts. */
-static double lowest(DType t) {
+static void reduce_infer(Graph *g, Node *n) {
+  const ReduceRow *row = find_row(n->op->kind);
+  Value *x = n->in[0];
+  if (row->float_only)
+    check_input_type(n, 0, dtype_float_only, "float or double");
+  else
+    check_input_type(n, 0, dtype_any_numeric, "a numeric type");
+  ReduceParams *p = cn_alloc(sizeof *p);
+  p->row = row;
+  n->params = p;
+  bool keepdims = attr_flag(n, "keepdims", true); /* read even where noop_with_empty_axes makes it moot */
+  if (!read_axes(g, n, row, x->rank, p->reduced)) {
+    /* the attribute exists only where axes is an input */
+    if (g->opset >= row->input_since && attr_flag(n, "noop_with_empty_axes", false)) {
+      p->identity = true;
+      infer_same_as_input(n, 0);
+      return;
+    }
+    for (int i = 0; i < x->rank; i++)
+      p->reduced[i] = true;
+  }
+  reduce_shape(n, p, keepdims, x->dtype);
+  if (p->count == 0 && !row->empty_allowed)
+    cn_error_node(n, "reduces over an empty dimension of %s; the mean of no elements is undefined",
+                  value_shape_string(x));
+}
+
+static void arg_infer(Graph *g, Node *n) {
+  Value *x = n->in[0];
+  check_input_type(n, 0, dtype_any_numeric, "a numeric type");
+  ReduceParams *p = cn_alloc(sizeof *p);
+  p->row = find_row(n->op->kind);
+  n->params = p;
+  if (x->rank == 0)
+    cn_error_node(n, "the input is a scalar; %s needs an axis to reduce", n->op->name);
+  int64_t axis = normalize_axis(n, attr_int(n, "axis", 0), x->rank);
+  p->reduced[axis] = true;
+  p->last = g->opset >= 12 && attr_flag(n, "select_last_index", false);
+  reduce_shape(n, p, attr_flag(n, "keepdims", true), DT_INT64);
+  if (p->count == 0)
+    cn_error_node(n, "axis %lld of %s is empty; there is no index to return", (long long)axis, value_shape_string(x));
+}
+
+/* The largest value of an element type, where a running minimum starts. */
+static const char *emit_highest(DType t) {
   switch (t) {
   case DT_FLOAT:
-  case DT_DOUBLE: return -INFINITY;
-  case DT_INT8: return INT8_MIN;
-  case DT_INT16: return INT16_MIN;
-  case DT_INT32: return INT32_MIN;
-  case DT_INT64: return (double)INT64_MIN;
-  default: return 0;
+  case DT_DOUBLE: return "INFINITY";
+  case DT_INT8: return "INT8_MAX";
+  case DT_INT16: return "INT16_MAX";
+  case DT_INT32: return "INT32_MAX";
+  case DT_INT64: return "INT64_MAX";
+  case DT_UINT8: return "UINT8_MAX";
+  case DT_UINT16: return "UINT16_MAX";
+  case DT_UINT32: return "UINT32_MAX";
+  case DT_UINT64: return "UINT64_MAX";
+  default: cn_unreachable();
   }
+}
+
+/* The accumulator's C type: integer sums and products wrap in uint64_t. */
+static const char *acc_ctype(ReduceStep step, DType t) {
+  bool wrapping = step != STEP_MAX && step != STEP_MIN;
+  return wrapping && !dtype_is_float(t) ? "uint64_t" : dtype_ctype(t);
+}
+
+/* One step folding x into acc, as C. */
+static char *step_code(ReduceStep step, DType t) {
+  bool real = dtype_is_float(t);
+  switch (step) {
+  case STEP_SUM: return cn_strdup(real ? "acc += x;" : "acc += (uint64_t)x;");
+  case STEP_MAX: return cn_strdup("acc = x > acc ? x : acc;");
+  case STEP_MIN: return cn_strdup("acc = x < acc ? x : acc;");
+  case STEP_PROD: return cn_strdup(real ? "acc *= x;" : "acc *= (uint64_t)x;");
+  case STEP_ABS_SUM:
+    if (real)
+      return cn_format("acc += %s(x);", emit_math_fn("fabs", t));
+    return cn_strdup(dtype_is_signed(t) ? "acc += x < 0 ? 0 - (uint64_t)x : (uint64_t)x;" : "acc += x;");
+  case STEP_SQUARE_SUM: return cn_strdup(real ? "acc += x * x;" : "acc += (uint64_t)x * (uint64_t)x;");
+  case STEP_EXP_SUM: return cn_format("acc += %s(x - max);", emit_math_fn("exp", t));
+  }
+  cn_unreachable();
+}
+
+/* Emits loops over the reduced axes (named i<axis>) around `body`, reading x at the input offset; nothing when
+ * the reduction has no elements. The body always gets a scope of its own, so it can run twice per output. */
+static void emit_reduced_loops(Emitter *e, const Node *n, const ReduceParams *p, const char *const *body, int lines) {
+  Value *x = n->in[0];
+  if (p->count == 0)
+    return;
+  int loops = 0;
+  for (int a = 0; a < p->rank; a++)
+    if (p->reduced[a] && x->dims[a] > 1) {
+      emitf(e, "for (int64_t i%d = 0; i%d < %lld; i%d++) {", a, a, (long long)x->dims[a], a);
+      loops++;
+    }
+  if (loops == 0) {
+    emitf(e, "{");
+    loops = 1;
+  }
+  emitf(e, "const %s x = %s[%s];", dtype_ctype(x->dtype), emit_in(n, 0),
+        emit_broadcast_index(x->rank, x->rank, x->dims, "i"));
+  for (int k = 0; k < lines; k++)
+    emitf(e, "%s", body[k]);
+  emit_close(e, loops);
 }
 
 static void reduce_emit(Emitter *e, const Node *n) {
   const ReduceParams *p = n->params;
-  Value *x = n->in[0], *y = n->out[0];
-  const char *X = emit_in(n, 0), *Y = emit_out(n, 0);
+  const ReduceRow *row = p->row;
+  Value *x = n->in[0];
+  DType t = x->dtype;
+  const char *T = dtype_ctype(t), *Y = emit_out(n, 0);
   if (p->identity) {
     emitf(e, "/* no axes and noop_with_empty_axes: a copy */");
-    emitf(e, "memcpy(%s, %s, %lld);", Y, X, (long long)value_bytes(x));
+    emitf(e, "memcpy(%s, %s, %lld);", Y, emit_in(n, 0), (long long)value_bytes(x));
     return;
   }
-  OpKind kind = n->op->kind;
-  long long out_count = (long long)value_count(y);
-  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", out_count);
-  emitf(e, "%s[o] = %s;", Y, kind == OP_REDUCE_MAX ? emit_lowest(y->dtype) : "0");
-  emitf(e, "}");
-  int loops = emit_loops(e, x->rank, x->dims, "i");
-  char *in = cn_format("%s[%s]", X, emit_broadcast_index(x->rank, x->rank, x->dims, "i"));
-  char *out = cn_format("%s[%s]", Y, emit_broadcast_index(x->rank, p->rank, p->kept, "i"));
-  if (kind == OP_REDUCE_MAX)
-    emitf(e, "%s = %s > %s ? %s : %s;", out, in, out, in, out);
-  else
-    emitf(e, "%s += %s;", out, in);
-  emit_close(e, loops);
-  if (kind == OP_REDUCE_MEAN && p->count != 1) {
-    emitf(e, "for (int64_t o = 0; o < %lld; o++) {", out_count);
-    emitf(e, "%s[o] /= %lld;", Y, (long long)p->count);
-    emitf(e, "}");
+  if (emit_if_empty(e, n, 0))
+    return;
+  /* loops over the kept axes, named after the input's axes so the input offset reads the same in both nests */
+  int outer = 0;
+  for (int a = 0; a < p->rank; a++)
+    if (!p->reduced[a] && x->dims[a] > 1) {
+      emitf(e, "for (int64_t i%d = 0; i%d < %lld; i%d++) {", a, a, (long long)x->dims[a], a);
+      outer++;
+    }
+  char *out = cn_format("%s[%s]", Y, emit_broadcast_index(p->rank, p->rank, p->kept, "i"));
+  if (is_arg(n->op->kind)) {
+    const char *better = row->step == STEP_MAX ? (p->last ? ">=" : ">") : (p->last ? "<=" : "<");
+    int axis = 0;
+    while (!p->reduced[axis])
+      axis++;
+    emitf(e, "%s best = %s;", T, row->step == STEP_MAX ? emit_lowest(t) : emit_highest(t));
+    emitf(e, "int64_t best_at = 0;");
+    char *check = cn_format("if (x %s best) {", better);
+    const char *body[] = {check, "best = x;", x->dims[axis] > 1 ? cn_format("best_at = i%d;", axis) : "", "}"};
+    emit_reduced_loops(e, n, p, body, 4);
+    emitf(e, "%s = best_at;", out);
+    emit_close(e, outer);
+    return;
+  }
+  if (row->step == STEP_EXP_SUM) {
+    /* log-sum-exp as max + log(sum(exp(x - max))): exp never overflows */
+    emitf(e, "%s max = -INFINITY;", T);
+    const char *find_max[] = {"max = x > max ? x : max;"};
+    emit_reduced_loops(e, n, p, find_max, 1);
+  }
+  const char *init = row->step == STEP_MAX    ? emit_lowest(t)
+                     : row->step == STEP_MIN  ? emit_highest(t)
+                     : row->step == STEP_PROD ? "1"
+                                              : "0";
+  emitf(e, "%s acc = %s;", acc_ctype(row->step, t), init);
+  const char *step[] = {step_code(row->step, t)};
+  emit_reduced_loops(e, n, p, step, 1);
+  switch (row->final) {
+  case FINAL_NONE: emitf(e, "%s = (%s)acc;", out, T); break;
+  case FINAL_MEAN:
+    if (dtype_is_float(t))
+      emitf(e, "%s = acc / %lld;", out, (long long)p->count);
+    else
+      emitf(e, "%s = (%s)((int64_t)acc / %lld);", out, T, (long long)p->count);
+    break;
+  case FINAL_SQRT: emitf(e, "%s = %s(acc);", out, emit_math_fn("sqrt", t)); break;
+  case FINAL_LOG:
+    if (row->step == STEP_EXP_SUM)
+      emitf(e, "%s = isinf(max) ? max : max + %s(acc); /* all -inf, or a +inf: the sum is that */", out,
+            emit_math_fn("log", t));
+    else
+      emitf(e, "%s = %s(acc);", out, emit_math_fn("log", t));
+    break;
+  }
+  emit_close(e, outer);
+}
+
+/* Compile-time accumulators mirroring the generated code's types. */
+typedef struct Acc {
+  float f;
+  double d;
+  uint64_t u; /* integer sums and products */
+  Scalar s;   /* integer max and min, in the element's kind */
+} Acc;
+
+static Acc acc_init(ReduceStep step, DType t) {
+  Acc a = {0};
+  a.f = a.d = step == STEP_PROD ? 1 : step == STEP_MAX ? -INFINITY : step == STEP_MIN ? INFINITY : 0;
+  a.u = step == STEP_PROD ? 1 : 0;
+  if (!dtype_is_float(t) && (step == STEP_MAX || step == STEP_MIN)) {
+    /* the extreme of t, as emit_lowest and emit_highest spell it */
+    static const struct {
+      DType t;
+      int64_t lo, hi;
+      uint64_t uhi;
+    } limits[] = {
+        {DT_INT8, INT8_MIN, INT8_MAX, 0},       {DT_INT16, INT16_MIN, INT16_MAX, 0},
+        {DT_INT32, INT32_MIN, INT32_MAX, 0},    {DT_INT64, INT64_MIN, INT64_MAX, 0},
+        {DT_UINT8, 0, 0, UINT8_MAX},            {DT_UINT16, 0, 0, UINT16_MAX},
+        {DT_UINT32, 0, 0, UINT32_MAX},          {DT_UINT64, 0, 0, UINT64_MAX},
+    };
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++)
+      if (limits[k].t == t) {
+        if (scalar_kind(t) == SCALAR_UINT)
+          a.s.u = step == STEP_MAX ? 0 : limits[k].uhi;
+        else
+          a.s.i = step == STEP_MAX ? limits[k].lo : limits[k].hi;
+      }
+  }
+  return a;
+}
+
+static void acc_step(Acc *a, ReduceStep step, DType t, Scalar x, Scalar max) {
+  switch (scalar_kind(t)) {
+  case SCALAR_FLOAT:
+    switch (step) {
+    case STEP_SUM: a->f += x.f; break;
+    case STEP_MAX: a->f = x.f > a->f ? x.f : a->f; break;
+    case STEP_MIN: a->f = x.f < a->f ? x.f : a->f; break;
+    case STEP_PROD: a->f *= x.f; break;
+    case STEP_ABS_SUM: a->f += fabsf(x.f); break;
+    case STEP_SQUARE_SUM: a->f += x.f * x.f; break;
+    case STEP_EXP_SUM: a->f += expf(x.f - max.f); break;
+    }
+    return;
+  case SCALAR_DOUBLE:
+    switch (step) {
+    case STEP_SUM: a->d += x.d; break;
+    case STEP_MAX: a->d = x.d > a->d ? x.d : a->d; break;
+    case STEP_MIN: a->d = x.d < a->d ? x.d : a->d; break;
+    case STEP_PROD: a->d *= x.d; break;
+    case STEP_ABS_SUM: a->d += fabs(x.d); break;
+    case STEP_SQUARE_SUM: a->d += x.d * x.d; break;
+    case STEP_EXP_SUM: a->d += exp(x.d - max.d); break;
+    }
+    return;
+  case SCALAR_INT:
+  case SCALAR_UINT:
+    switch (step) {
+    case STEP_SUM: a->u += x.u; break;
+    case STEP_MAX: a->s = scalar_less(a->s, x, t) ? x : a->s; break;
+    case STEP_MIN: a->s = scalar_less(x, a->s, t) ? x : a->s; break;
+    case STEP_PROD: a->u *= x.u; break;
+    case STEP_ABS_SUM: a->u += scalar_kind(t) == SCALAR_INT && x.i < 0 ? 0 - x.u : x.u; break;
+    case STEP_SQUARE_SUM: a->u += x.u * x.u; break;
+    case STEP_EXP_SUM: cn_unreachable();
+    }
+    return;
   }
 }
 
-/* The emitted kernel run at compile time. Each step goes through the output's element type, as at run time. */
+static bool scalar_equal(Scalar a, Scalar b, DType t) {
+  switch (scalar_kind(t)) {
+  case SCALAR_FLOAT: return a.f == b.f;
+  case SCALAR_DOUBLE: return a.d == b.d;
+  case SCALAR_INT: return a.i == b.i;
+  case SCALAR_UINT: return a.u == b.u;
+  }
+  cn_unreachable();
+}
+
+/* The input offsets of one output's elements: the kept axes fixed by `index`, the reduced ones counted up. */
+typedef struct ReduceWalk {
+  int64_t index[CN_MAX_RANK], strides[CN_MAX_RANK];
+} ReduceWalk;
+
+static int64_t walk_offset(const ReduceWalk *w, int rank) {
+  int64_t offset = 0;
+  for (int a = 0; a < rank; a++)
+    offset += w->index[a] * w->strides[a];
+  return offset;
+}
+
+/* Steps the axes where `reduced` matches `which` like an odometer; returns false once they wrap to zero. */
+static bool walk_next(ReduceWalk *w, const ReduceParams *p, const Value *x, bool which) {
+  for (int a = p->rank - 1; a >= 0; a--) {
+    if (p->reduced[a] != which)
+      continue;
+    if (++w->index[a] < x->dims[a])
+      return true;
+    w->index[a] = 0;
+  }
+  return false;
+}
+
 static void reduce_fold(Graph *g, Node *n) {
   (void)g;
   const ReduceParams *p = n->params;
+  const ReduceRow *row = p->row;
   Value *x = n->in[0], *y = n->out[0];
+  DType t = x->dtype;
   if (p->identity) {
     memcpy(y->data, x->data, (size_t)value_bytes(x));
     return;
   }
-  OpKind kind = n->op->kind;
+  ReduceWalk w = {0};
+  shape_strides(x->rank, x->dims, w.strides);
   int64_t out_count = value_count(y);
-  for (int64_t o = 0; o < out_count; o++)
-    value_set_double(y, o, kind == OP_REDUCE_MAX ? lowest(y->dtype) : 0);
-  int64_t out_strides[CN_MAX_RANK], index[CN_MAX_RANK] = {0};
-  shape_strides(p->rank, p->kept, out_strides);
-  int64_t in_count = value_count(x);
-  for (int64_t i = 0; i < in_count; i++) {
-    int64_t o = 0;
-    for (int a = 0; a < p->rank; a++)
-      o += p->kept[a] == 1 ? 0 : index[a] * out_strides[a];
-    double in = value_get_double(x, i), out = value_get_double(y, o);
-    value_set_double(y, o, kind == OP_REDUCE_MAX ? (in > out ? in : out) : out + in);
-    for (int a = p->rank - 1; a >= 0 && ++index[a] == x->dims[a]; a--)
-      index[a] = 0;
+  for (int64_t o = 0; o < out_count; o++, walk_next(&w, p, x, false)) {
+    if (is_arg(n->op->kind)) {
+      Acc extreme = acc_init(row->step, t);
+      Scalar best = t == DT_FLOAT ? (Scalar){.f = extreme.f} : t == DT_DOUBLE ? (Scalar){.d = extreme.d} : extreme.s;
+      int64_t best_at = 0, at = 0;
+      do {
+        Scalar v = scalar_get(x, walk_offset(&w, p->rank));
+        bool wins = row->step == STEP_MAX ? scalar_less(best, v, t) : scalar_less(v, best, t);
+        if (wins || (p->last && scalar_equal(v, best, t)))
+          best = v, best_at = at;
+        at++;
+      } while (walk_next(&w, p, x, true));
+      scalar_set(y, o, (Scalar){.i = best_at});
+      continue;
+    }
+    Scalar max = t == DT_FLOAT ? (Scalar){.f = -INFINITY} : (Scalar){.d = -INFINITY};
+    if (row->step == STEP_EXP_SUM && p->count > 0) {
+      Acc m = acc_init(STEP_MAX, t);
+      do
+        acc_step(&m, STEP_MAX, t, scalar_get(x, walk_offset(&w, p->rank)), max);
+      while (walk_next(&w, p, x, true));
+      max = t == DT_FLOAT ? (Scalar){.f = m.f} : (Scalar){.d = m.d};
+    }
+    Acc a = acc_init(row->step, t);
+    if (p->count > 0) {
+      do
+        acc_step(&a, row->step, t, scalar_get(x, walk_offset(&w, p->rank)), max);
+      while (walk_next(&w, p, x, true));
+    }
+    Scalar r;
+    switch (scalar_kind(t)) {
+    case SCALAR_FLOAT:
+      r.f = row->final == FINAL_MEAN   ? a.f / (float)p->count
+            : row->final == FINAL_SQRT ? sqrtf(a.f)
+            : row->final != FINAL_LOG  ? a.f
+            : row->step != STEP_EXP_SUM ? logf(a.f)
+            : isinf(max.f)             ? max.f
+                                       : max.f + logf(a.f);
+      break;
+    case SCALAR_DOUBLE:
+      r.d = row->final == FINAL_MEAN   ? a.d / (double)p->count
+            : row->final == FINAL_SQRT ? sqrt(a.d)
+            : row->final != FINAL_LOG  ? a.d
+            : row->step != STEP_EXP_SUM ? log(a.d)
+            : isinf(max.d)             ? max.d
+                                       : max.d + log(a.d);
+      break;
+    default:
+      if (row->step == STEP_MAX || row->step == STEP_MIN)
+        r = a.s;
+      else
+        r.u = row->final == FINAL_MEAN ? (uint64_t)((int64_t)a.u / p->count) : a.u;
+      break;
+    }
+    scalar_set(y, o, r);
   }
-  if (kind == OP_REDUCE_MEAN && p->count != 1)
-    for (int64_t o = 0; o < out_count; o++)
-      value_set_double(y, o, value_get_double(y, o) / (double)p->count);
 }
 
-const OpDesc op_reduce_mean = {
-    .kind = OP_REDUCE_MEAN, .name = "ReduceMean", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,
+#define REDUCE_OP(sym, ID, onnx_name)                                                                              \
+  const OpDesc op_##sym = {                                                                                        \
+      .kind = OP_##ID, .name = onnx_name, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,                    \
+      .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,                                             \
+  };
+REDUCE_OP(reduce_sum, REDUCE_SUM, "ReduceSum")
+REDUCE_OP(reduce_mean, REDUCE_MEAN, "ReduceMean")
+REDUCE_OP(reduce_max, REDUCE_MAX, "ReduceMax")
+REDUCE_OP(reduce_min, REDUCE_MIN, "ReduceMin")
+REDUCE_OP(reduce_prod, REDUCE_PROD, "ReduceProd")
+REDUCE_OP(reduce_l1, REDUCE_L1, "ReduceL1")
+REDUCE_OP(reduce_l2, REDUCE_L2, "ReduceL2")
+REDUCE_OP(reduce_sum_square, REDUCE_SUM_SQUARE, "ReduceSumSquare")
+REDUCE_OP(reduce_log_sum, REDUCE_LOG_SUM, "ReduceLogSum")
+REDUCE_OP(reduce_log_sum_exp, REDUCE_LOG_SUM_EXP, "ReduceLogSumExp")
+
+const OpDesc op_arg_max = {
+    .kind = OP_ARG_MAX, .name = "ArgMax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = arg_infer, .fold = reduce_fold, .emit = reduce_emit,
 };
 
-const OpDesc op_reduce_max = {
-    .kind = OP_REDUCE_MAX, .name = "ReduceMax", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,
-};
-
-const OpDesc op_reduce_sum = {
-    .kind = OP_REDUCE_SUM, .name = "ReduceSum", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,
+const OpDesc op_arg_min = {
+    .kind = OP_ARG_MIN, .name = "ArgMin", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = arg_infer, .fold = reduce_fold, .emit = reduce_emit,
 };

@@ -1,4 +1,4 @@
-/* Resize (opsets 10, 11, 13) and Upsample (opsets 7, 9).
+/* Resize (opsets 10, 11, 13, 18, 19) and Upsample (opsets 7, 9).
  *
  * Every output coordinate along an axis reads a few input coordinates ("taps") with fixed weights: 2 for
  * linear, 4 for cubic, and for nearest 2 of which one gets all the weight. All of it depends only on
@@ -7,7 +7,12 @@
  * integer neighbours nearest to x_ori in the edge-padded input, and weight them by the mode's
  * coefficients. The generated code then only reads tables: per axis, the taps' offsets into the input
  * (index times stride) and their weights. Axes that keep every coordinate need no table, and axes where
- * each output copies one input coordinate need no weights, so nearest resizing is a plain gather. */
+ * each output copies one input coordinate need no weights, so nearest resizing is a plain gather.
+ *
+ * Opset 18 added `axes` (scales, sizes and roi then list only those axes), `keep_aspect_ratio_policy` (sizes
+ * bound the output while one scale keeps the aspect ratio) and `antialias`: when shrinking, the linear or cubic
+ * filter is stretched by 1 / scale, so each output averages more taps. Opset 19 added the half_pixel_symmetric
+ * coordinate mode. */
 #include "../cnnc.h"
 
 #include <math.h>
@@ -16,11 +21,14 @@
 /* The tables are printed into the generated code: an axis longer than this (a million outputs, far beyond any
  * image) would make a source file of gigabytes, so it is an error rather than a compile that never ends. */
 #define RESIZE_MAX_AXIS_OUTPUTS ((int64_t)1 << 20)
+/* Antialiasing a large reduction gives each output many taps; the table of an axis holds at most this many. */
+#define RESIZE_MAX_AXIS_TAPS ((int64_t)1 << 22)
 
 typedef enum InterpMode { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } InterpMode;
 
 typedef enum CoordMode {
   COORD_HALF_PIXEL,
+  COORD_HALF_PIXEL_SYMMETRIC,
   COORD_PYTORCH_HALF_PIXEL,
   COORD_ALIGN_CORNERS,
   COORD_ASYMMETRIC,
@@ -44,6 +52,7 @@ typedef struct ResizeSpec {
   NearestMode nearest;
   double cubic_a;
   bool exclude_outside;
+  bool antialias;
   double extrapolation; /* tf_crop_and_resize: value of output points whose source lies outside the input */
   double scale[CN_MAX_RANK];
   int64_t out[CN_MAX_RANK];
@@ -69,6 +78,11 @@ static double source_coordinate(const ResizeSpec *s, int axis, int64_t x, int64_
   double scale = s->scale[axis], out_len = scale * (double)len;
   switch (s->coord) {
   case COORD_HALF_PIXEL: return ((double)x + 0.5) / scale - 0.5;
+  case COORD_HALF_PIXEL_SYMMETRIC: {
+    /* centres the output on the input even when rounding made the output shorter than scale * len */
+    double adjustment = (double)s->out[axis] / out_len, center = (double)len / 2;
+    return center * (1 - adjustment) + ((double)x + 0.5) / scale - 0.5;
+  }
   case COORD_PYTORCH_HALF_PIXEL: return out_len == 1 ? -0.5 : ((double)x + 0.5) / scale - 0.5;
   case COORD_ALIGN_CORNERS: return out_len == 1 ? 0 : (double)x * (double)(len - 1) / (out_len - 1);
   case COORD_ASYMMETRIC: return (double)x / scale;
@@ -83,9 +97,32 @@ static double source_coordinate(const ResizeSpec *s, int axis, int64_t x, int64_
   cn_unreachable();
 }
 
-/* Weights of the taps floor(x_ori) - n/2 + 1 ... floor(x_ori) + n/2, where `ratio` is x_ori minus the tap
- * just left of it, in (0, 1] (an integral x_ori counts as ratio 1 from the tap before it). */
-static int coefficients(const ResizeSpec *s, int axis, double ratio, double *c) {
+/* Taps per output coordinate: 2 for nearest and linear, 4 for cubic; antialiasing a reduction by `scale`
+ * widens the linear and cubic filters to cover 1 / scale times as many input coordinates. */
+static int64_t axis_taps(const ResizeSpec *s, int axis) {
+  if (s->mode == MODE_NEAREST)
+    return 2;
+  if (!s->antialias)
+    return s->mode == MODE_LINEAR ? 2 : 4;
+  double scale = s->scale[axis] < 1 ? s->scale[axis] : 1, support = s->mode == MODE_LINEAR ? 1 : 2;
+  double taps = 2 - 2 * (floor(-support / scale) + 1);
+  /* past the limit the exact count does not matter (and might not fit an integer) */
+  return taps > (double)RESIZE_MAX_AXIS_TAPS ? RESIZE_MAX_AXIS_TAPS + 2 : (int64_t)taps;
+}
+
+/* Keys' cubic convolution kernel with parameter A at distance x. */
+static double cubic_kernel(double A, double x) {
+  x = fabs(x);
+  if (x <= 1)
+    return ((A + 2) * x - (A + 3)) * x * x + 1;
+  if (x < 2)
+    return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+  return 0;
+}
+
+/* Weights of the n taps floor(x_ori) - n/2 + 1 ... floor(x_ori) + n/2 (n from axis_taps), where `ratio` is x_ori
+ * minus the tap just left of it, in (0, 1] (an integral x_ori counts as ratio 1 from the tap before it). */
+static void coefficients(const ResizeSpec *s, int axis, double ratio, int64_t n, double *c) {
   switch (s->mode) {
   case MODE_NEAREST: {
     bool right; /* take the tap right of x_ori */
@@ -103,23 +140,36 @@ static int coefficients(const ResizeSpec *s, int axis, double ratio, double *c) 
     }
     c[0] = right ? 0 : 1;
     c[1] = right ? 1 : 0;
-    return 2;
+    return;
   }
   case MODE_LINEAR:
-    c[0] = 1 - ratio;
-    c[1] = ratio;
-    return 2;
-  case MODE_CUBIC: {
-    /* Keys' cubic convolution with parameter A at distances 1 + ratio, ratio, 1 - ratio, 2 - ratio */
-    double A = s->cubic_a, r = ratio, q = 1 - ratio;
-    c[0] = ((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A;
-    c[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
-    c[2] = ((A + 2) * q - (A + 3)) * q * q + 1;
-    c[3] = ((A * (q + 1) - 5 * A) * (q + 1) + 8 * A) * (q + 1) - 4 * A;
-    return 4;
+    if (!s->antialias) {
+      c[0] = 1 - ratio;
+      c[1] = ratio;
+      return;
+    }
+    break;
+  case MODE_CUBIC:
+    if (!s->antialias) {
+      double A = s->cubic_a;
+      c[0] = cubic_kernel(A, 1 + ratio);
+      c[1] = cubic_kernel(A, ratio);
+      c[2] = cubic_kernel(A, 1 - ratio);
+      c[3] = cubic_kernel(A, 2 - ratio);
+      return;
+    }
+    break;
   }
+  /* antialiased: the filter sampled at distances scaled by min(scale, 1), normalized to sum 1 */
+  double scale = s->scale[axis] < 1 ? s->scale[axis] : 1, sum = 0;
+  int64_t first = 1 - n / 2; /* offset of tap 0 from the tap left of x_ori */
+  for (int64_t k = 0; k < n; k++) {
+    double x = scale * ((double)(first + k) - ratio);
+    c[k] = s->mode == MODE_LINEAR ? fmax(0, 1 - fabs(x)) : cubic_kernel(s->cubic_a, x);
+    sum += c[k];
   }
-  cn_unreachable();
+  for (int64_t k = 0; k < n; k++)
+    c[k] /= sum;
 }
 
 /* The tap that carries all the weight (1, the others 0), or -1. */
@@ -138,7 +188,7 @@ static int single_tap(const double *weight, int taps) {
 /* The taps of every output coordinate along one axis, reduced to a gather or to nothing where possible. */
 static AxisTable plan_axis(const ResizeSpec *s, int axis, int64_t len, int64_t stride) {
   int64_t out = s->out[axis];
-  AxisTable t = {.taps = s->mode == MODE_CUBIC ? 4 : 2};
+  AxisTable t = {.taps = (int)axis_taps(s, axis)};
   t.offset = cn_alloc_array((size_t)(out * t.taps), sizeof *t.offset);
   t.weight = cn_alloc_array((size_t)(out * t.taps), sizeof *t.weight);
   t.outside = cn_alloc_array((size_t)out, sizeof *t.outside);
@@ -156,7 +206,8 @@ static AxisTable plan_axis(const ResizeSpec *s, int axis, int64_t len, int64_t s
     double ratio = x_ori == left ? 1 : x_ori - left;
     if (ratio == 1)
       left -= 1;
-    int n = coefficients(s, axis, ratio, weight);
+    int n = t.taps;
+    coefficients(s, axis, ratio, n, weight);
     /* The reference pads the input with n/2 copies of each edge element and takes the n elements nearest
      * to x_ori; near and past the edges, that window stops at the padding's end. */
     int64_t first = (int64_t)left - n / 2 + 1;
@@ -212,6 +263,9 @@ static void plan_resize(Node *n, const ResizeSpec *s) {
     if (s->out[a] > RESIZE_MAX_AXIS_OUTPUTS)
       cn_error_node(n, "axis %d has %lld outputs; cnnc resizes axes of at most %lld", a,
                     (long long)s->out[a], (long long)RESIZE_MAX_AXIS_OUTPUTS);
+    if (s->out[a] > 0 && axis_taps(s, a) > RESIZE_MAX_AXIS_TAPS / s->out[a])
+      cn_error_node(n, "axis %d would need %lld taps for each of %lld outputs; cnnc antialiases at most %lld taps "
+                    "per axis", a, (long long)axis_taps(s, a), (long long)s->out[a], (long long)RESIZE_MAX_AXIS_TAPS);
     p->axis[a] = plan_axis(s, a, x->dims[a], strides[a]);
   }
   n->params = p;
@@ -219,30 +273,120 @@ static void plan_resize(Node *n, const ResizeSpec *s) {
 
 static void check_length(const Node *n, const Value *v, const char *what, int64_t expected) {
   if (v->rank != 1 || value_count(v) != expected)
-    cn_error_node(n, "%s has shape %s; expected [%lld] for an input of rank %d", what, value_shape_string(v),
-                  (long long)expected, n->in[0]->rank);
+    cn_error_node(n, "%s has shape %s; expected [%lld] for the axes resized", what, value_shape_string(v),
+                  (long long)expected);
 }
 
-/* Output sizes from scales: floor(scale * input size), as the reference computes it. */
-static void sizes_from_scales(const Node *n, ResizeSpec *s, const double *scales) {
+/* The axes that scales, sizes and roi list: all of them, or from opset 18 the `axes` attribute's. */
+typedef struct ResizeAxes {
+  int count;
+  int axis[CN_MAX_RANK];
+} ResizeAxes;
+
+static ResizeAxes every_axis(int rank) {
+  ResizeAxes r = {.count = rank};
+  for (int a = 0; a < rank; a++)
+    r.axis[a] = a;
+  return r;
+}
+
+static ResizeAxes read_resize_axes(const Graph *g, const Node *n) {
+  int rank = n->in[0]->rank;
+  ResizeAxes r = every_axis(rank);
+  int64_t *list;
+  int count = g->opset >= 18 ? attr_ints(n, "axes", &list) : -1;
+  if (count < 0)
+    return r;
+  if (count > rank)
+    cn_error_node(n, "axes lists %d axes; the input has %d", count, rank);
+  bool seen[CN_MAX_RANK] = {false};
+  for (int k = 0; k < count; k++) {
+    int64_t axis = normalize_axis(n, list[k], rank);
+    if (seen[axis])
+      cn_error_node(n, "axis %lld is listed twice in axes", (long long)axis);
+    seen[axis] = true;
+    r.axis[k] = (int)axis;
+  }
+  r.count = count;
+  return r;
+}
+
+/* A constant 1-D input with one value per listed axis (two for roi), as doubles. */
+static void read_per_axis(const Node *n, int i, const char *what, int64_t expected, double *values) {
+  Value *v = node_const_in(n, i, what);
+  check_length(n, v, what, expected);
+  for (int64_t k = 0; k < expected; k++)
+    values[k] = value_get_double(v, k);
+}
+
+/* Output sizes from scales: floor(scale * input size), as the reference computes it. Axes not listed keep
+ * scale 1. */
+static void sizes_from_scales(const Node *n, ResizeSpec *s, const ResizeAxes *axes, const double *scales) {
   Value *x = n->in[0];
   for (int a = 0; a < x->rank; a++) {
-    if (!(scales[a] > 0) || !isfinite(scales[a]))
-      cn_error_node(n, "scales[%d] is %g; scales must be positive", a, scales[a]);
-    s->scale[a] = scales[a];
-    double size = floor(scales[a] * (double)x->dims[a]);
+    s->scale[a] = 1;
+    s->out[a] = x->dims[a];
+  }
+  for (int k = 0; k < axes->count; k++) {
+    int a = axes->axis[k];
+    if (!(scales[k] > 0) || !isfinite(scales[k]))
+      cn_error_node(n, "scales[%d] is %g; scales must be positive", k, scales[k]);
+    s->scale[a] = scales[k];
+    double size = floor(scales[k] * (double)x->dims[a]);
     if (size > (double)CN_MAX_TENSOR_BYTES)
-      cn_error_node(n, "scales[%d] = %g makes axis %d too large", a, scales[a], a);
+      cn_error_node(n, "scales[%d] = %g makes axis %d too large", k, scales[k], a);
     s->out[a] = (int64_t)size;
   }
 }
 
-/* A constant scales input, checked to have one value per axis of X. */
+typedef enum AspectPolicy { ASPECT_STRETCH, ASPECT_NOT_LARGER, ASPECT_NOT_SMALLER } AspectPolicy;
+
+/* Output sizes from sizes. With a policy other than stretch, one scale for all listed axes keeps the aspect
+ * ratio: the largest (not_larger) or smallest (not_smaller) that fits, the sizes then rounded half up. */
+static void sizes_from_sizes(const Node *n, ResizeSpec *s, const ResizeAxes *axes, const double *sizes,
+                             AspectPolicy policy) {
+  Value *x = n->in[0];
+  for (int a = 0; a < x->rank; a++) {
+    s->scale[a] = 1;
+    s->out[a] = x->dims[a];
+  }
+  double common = policy == ASPECT_NOT_LARGER ? INFINITY : 0;
+  for (int k = 0; k < axes->count; k++) {
+    int a = axes->axis[k];
+    if (!(sizes[k] > 0) || sizes[k] > (double)CN_MAX_TENSOR_BYTES)
+      cn_error_node(n, "sizes[%d] is %g; sizes must be positive and at most %lld", k, sizes[k],
+                    (long long)CN_MAX_TENSOR_BYTES);
+    if (x->dims[a] == 0)
+      cn_error_node(n, "cannot resize the empty axis %d of %s to %g", a, value_shape_string(x), sizes[k]);
+    /* the reference's scale for sizes */
+    s->scale[a] = sizes[k] / (double)x->dims[a];
+    s->out[a] = (int64_t)sizes[k];
+    common = policy == ASPECT_NOT_LARGER ? fmin(common, s->scale[a]) : fmax(common, s->scale[a]);
+  }
+  if (policy == ASPECT_STRETCH)
+    return;
+  for (int k = 0; k < axes->count; k++) {
+    int a = axes->axis[k];
+    s->scale[a] = common;
+    s->out[a] = (int64_t)(common * (double)x->dims[a] + 0.5);
+  }
+}
+
+static AspectPolicy parse_policy(const Node *n) {
+  const char *name = attr_string(n, "keep_aspect_ratio_policy", "stretch");
+  if (strcmp(name, "stretch") == 0)
+    return ASPECT_STRETCH;
+  if (strcmp(name, "not_larger") == 0)
+    return ASPECT_NOT_LARGER;
+  if (strcmp(name, "not_smaller") == 0)
+    return ASPECT_NOT_SMALLER;
+  cn_error_node(n, "keep_aspect_ratio_policy '%s' is not one of stretch, not_larger, not_smaller",
+                cn_escape_c_string(name, 40));
+}
+
+/* A constant scales input, checked to have one value per axis of X (Resize-10 and Upsample). */
 static void read_scales(const Node *n, int i, double *scales) {
-  Value *v = node_const_in(n, i, "scales");
-  check_length(n, v, "scales", n->in[0]->rank);
-  for (int a = 0; a < n->in[0]->rank; a++)
-    scales[a] = value_get_double(v, a);
+  read_per_axis(n, i, "scales", n->in[0]->rank, scales);
 }
 
 static InterpMode parse_mode(const Node *n, bool cubic_allowed) {
@@ -257,12 +401,13 @@ static InterpMode parse_mode(const Node *n, bool cubic_allowed) {
                 cubic_allowed ? " or cubic" : "");
 }
 
-static CoordMode parse_coord(const Node *n) {
+static CoordMode parse_coord(const Graph *g, const Node *n) {
   static const struct {
     const char *name;
     CoordMode mode;
   } modes[] = {
       {"half_pixel", COORD_HALF_PIXEL},
+      {"half_pixel_symmetric", COORD_HALF_PIXEL_SYMMETRIC},
       {"pytorch_half_pixel", COORD_PYTORCH_HALF_PIXEL},
       {"align_corners", COORD_ALIGN_CORNERS},
       {"asymmetric", COORD_ASYMMETRIC},
@@ -271,9 +416,10 @@ static CoordMode parse_coord(const Node *n) {
   };
   const char *name = attr_string(n, "coordinate_transformation_mode", "half_pixel");
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-    if (strcmp(name, modes[i].name) == 0)
+    if (strcmp(name, modes[i].name) == 0 && (modes[i].mode != COORD_HALF_PIXEL_SYMMETRIC || g->opset >= 19))
       return modes[i].mode;
-  cn_error_node(n, "coordinate_transformation_mode '%s' is not supported", cn_escape_c_string(name, 40));
+  cn_error_node(n, "coordinate_transformation_mode '%s' is not supported at opset %lld", cn_escape_c_string(name, 40),
+                (long long)g->opset);
 }
 
 static NearestMode parse_nearest(const Node *n) {
@@ -300,16 +446,25 @@ static void resize_infer(Graph *g, Node *n) {
     s.mode = parse_mode(n, false);
     double scales[CN_MAX_RANK];
     read_scales(n, 1, scales);
-    sizes_from_scales(n, &s, scales);
+    ResizeAxes all = every_axis(x->rank);
+    sizes_from_scales(n, &s, &all, scales);
     plan_resize(n, &s);
     return;
   }
   s.mode = parse_mode(n, true);
-  s.coord = parse_coord(n);
+  s.coord = parse_coord(g, n);
   s.nearest = parse_nearest(n);
   s.cubic_a = attr_float(n, "cubic_coeff_a", -0.75f);
-  s.exclude_outside = attr_int(n, "exclude_outside", 0) != 0;
+  s.exclude_outside = attr_flag(n, "exclude_outside", false);
   s.extrapolation = attr_float(n, "extrapolation_value", 0.0f);
+  AspectPolicy policy = ASPECT_STRETCH;
+  if (g->opset >= 18) {
+    s.antialias = attr_flag(n, "antialias", false);
+    policy = parse_policy(n);
+  }
+  if (s.antialias && s.mode == MODE_NEAREST)
+    cn_error_node(n, "antialias applies to the linear and cubic modes, not nearest");
+  ResizeAxes axes = read_resize_axes(g, n);
 
   /* Exactly one of scales and sizes; an empty scales tensor stands for an omitted one. */
   Value *scales = node_in(n, 2), *sizes = node_in(n, 3);
@@ -317,27 +472,25 @@ static void resize_infer(Graph *g, Node *n) {
     scales = NULL;
   if (!scales == !sizes)
     cn_error_node(n, "exactly one of scales and sizes must be given");
+  double values[CN_MAX_RANK];
   if (scales) {
-    double values[CN_MAX_RANK];
-    read_scales(n, 2, values);
-    sizes_from_scales(n, &s, values);
+    read_per_axis(n, 2, "scales", axes.count, values);
+    sizes_from_scales(n, &s, &axes, values);
   } else {
-    node_const_in(n, 3, "sizes");
-    check_length(n, sizes, "sizes", x->rank);
-    for (int a = 0; a < x->rank; a++) {
-      s.out[a] = value_get_int(sizes, a);
-      if (s.out[a] <= 0)
-        cn_error_node(n, "sizes[%d] is %lld; sizes must be positive", a, (long long)s.out[a]);
-      /* the reference's scale for sizes */
-      s.scale[a] = (double)s.out[a] / (double)x->dims[a];
-    }
+    read_per_axis(n, 3, "sizes", axes.count, values);
+    sizes_from_sizes(n, &s, &axes, values, policy);
   }
   if (s.coord == COORD_TF_CROP_AND_RESIZE) {
-    Value *roi = node_const_in(n, 1, "roi");
-    check_length(n, roi, "roi", 2 * (int64_t)x->rank);
+    double roi[2 * CN_MAX_RANK];
+    read_per_axis(n, 1, "roi", 2 * (int64_t)axes.count, roi);
     for (int a = 0; a < x->rank; a++) {
-      s.roi_start[a] = value_get_double(roi, a);
-      s.roi_end[a] = value_get_double(roi, x->rank + a);
+      s.roi_start[a] = 0;
+      s.roi_end[a] = 1;
+    }
+    for (int k = 0; k < axes.count; k++) {
+      int a = axes.axis[k];
+      s.roi_start[a] = roi[k];
+      s.roi_end[a] = roi[axes.count + k];
       if (!isfinite(s.roi_start[a]) || !isfinite(s.roi_end[a]))
         cn_error_node(n, "roi for axis %d is [%g, %g]; it must be finite", a, s.roi_start[a], s.roi_end[a]);
     }
@@ -367,7 +520,8 @@ static void upsample_infer(Graph *g, Node *n) {
   for (int a = 0; a < x->rank; a++)
     if (scales[a] < 1)
       cn_error_node(n, "scales[%d] is %g; Upsample scales must be at least 1", a, scales[a]);
-  sizes_from_scales(n, &s, scales);
+  ResizeAxes all = every_axis(x->rank);
+  sizes_from_scales(n, &s, &all, scales);
   plan_resize(n, &s);
 }
 

@@ -14,6 +14,23 @@ static int64_t *split_sizes(Graph *g, Node *n, int *count) {
   return *count < 0 ? NULL : sizes;
 }
 
+/* Opset 18's num_outputs: parts of ceil(length / num_outputs), the last one smaller (possibly empty) when it
+ * does not divide. */
+static int64_t *num_outputs_sizes(Node *n, int64_t length, int *count) {
+  int64_t parts = attr_int(n, "num_outputs", 0);
+  if (parts != n->n_out)
+    cn_error_node(n, "num_outputs is %lld but the node has %d outputs", (long long)parts, n->n_out);
+  int64_t chunk = (length + parts - 1) / parts;
+  if (chunk * (parts - 1) > length)
+    cn_error_node(n, "an axis of size %lld does not split into %lld parts of %lld and a last, smaller one",
+                  (long long)length, (long long)parts, (long long)chunk);
+  int64_t *sizes = cn_alloc_array((size_t)parts, sizeof *sizes);
+  for (int64_t i = 0; i < parts; i++)
+    sizes[i] = i < parts - 1 ? chunk : length - chunk * (parts - 1);
+  *count = (int)parts;
+  return sizes;
+}
+
 static void split_infer(Graph *g, Node *n) {
   Value *x = n->in[0];
   if (x->rank == 0)
@@ -22,6 +39,11 @@ static void split_infer(Graph *g, Node *n) {
   int64_t length = x->dims[axis];
   int count;
   int64_t *sizes = split_sizes(g, n, &count);
+  if (g->opset >= 18 && node_attr(n, "num_outputs")) {
+    if (sizes)
+      cn_error_node(n, "has both the split input and num_outputs; give one");
+    sizes = num_outputs_sizes(n, length, &count);
+  }
   if (!sizes) {
     if (length % n->n_out != 0)
       cn_error_node(n, "axis %lld has size %lld, which does not split into %d equal parts", (long long)axis,

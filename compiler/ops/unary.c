@@ -10,7 +10,9 @@
  *
  * Formulas call <math.h> functions by their double names. For float tensors the generated code calls the
  * f-suffixed versions, and folding goes through <tgmath.h>, which makes the same choice. A function that
- * rounds must get only float operands (exp(-x), not exp(1 - x * 0.5)), or tgmath would pick the double one. */
+ * rounds must get only float operands (exp(-x), not exp(1 - x * 0.5)), or tgmath would pick the double one.
+ * Irrational constants are named (sqrt1_2, ...): each is declared in the element type where it is used, so it
+ * stays a float operand for float. */
 #include "../cnnc.h"
 
 #include <ctype.h>
@@ -57,7 +59,12 @@ typedef struct IntFormula {
   X(ceil, ceil(x))                                                                                                 \
   /* NaN stays NaN, as numpy.sign has it */                                                                        \
   X(sign, x > 0 ? 1 : x < 0 ? -1 : x)                                                                              \
-  X(erf, erf(x))
+  X(erf, erf(x))                                                                                                   \
+  X(gelu, 0.5f * x * (1 + erf(x * sqrt1_2)))                                                                       \
+  /* Gelu with approximate = "tanh" */                                                                             \
+  X(gelu_tanh, 0.5f * x * (1 + tanh(sqrt_2_over_pi * (x + gelu_cubic * x * x * x))))                               \
+  /* x * tanh(softplus(x)), softplus written as for Softplus */                                                    \
+  X(mish, x * tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
 
 /* Formulas for the integer types an op accepts (none where the op is float-only). Unsigned types get their
  * own, since comparing them with 0 draws -Wtype-limits. */
@@ -70,13 +77,25 @@ typedef struct IntFormula {
   X(abs, x)                                                                                                        \
   X(sign, x > 0)
 
+/* The named constants formulas may use, declared in the element type in folds and generated code alike. */
+#define NAMED_CONSTANTS(X)                                                                                         \
+  X(sqrt1_2, 0.70710678118654752440)                                                                               \
+  X(sqrt_2_over_pi, 0.79788456080286535588)                                                                        \
+  X(gelu_cubic, 0.044715)
+
+#define DECLARE_CONSTANT(T, name, value) const T name = (T)value;
+#define DECLARE_FLOAT(name, value) DECLARE_CONSTANT(float, name, value) (void)name;
+#define DECLARE_DOUBLE(name, value) DECLARE_CONSTANT(double, name, value) (void)name;
+
 #define X(sym, formula)                                                                                            \
   static float sym##_float(float x, float alpha, float beta, float gamma) {                                         \
     (void)alpha, (void)beta, (void)gamma;                                                                          \
+    NAMED_CONSTANTS(DECLARE_FLOAT)                                                                                 \
     return formula;                                                                                                \
   }                                                                                                                \
   static double sym##_double(double x, double alpha, double beta, double gamma) {                                  \
     (void)alpha, (void)beta, (void)gamma;                                                                          \
+    NAMED_CONSTANTS(DECLARE_DOUBLE)                                                                                \
     return formula;                                                                                                \
   }                                                                                                                \
   static const RealFormula sym##_real = {#formula, sym##_float, sym##_double};
@@ -101,6 +120,7 @@ UNSIGNED_FORMULAS(X)
 
 typedef struct UnaryRow {
   OpKind kind;
+  const char *approximate; /* Gelu: the value of its `approximate` attribute this row computes */
   struct {
     bool used; /* the formula reads it, so the op has this attribute */
     float dflt;
@@ -133,6 +153,9 @@ static const UnaryRow rows[] = {
     {.kind = OP_CEIL, .real = &ceil_real},
     {.kind = OP_SIGN, .real = &sign_real, .sint = &sign_signed, .uint = &sign_unsigned},
     {.kind = OP_ERF, .real = &erf_real},
+    {.kind = OP_GELU, .approximate = "none", .real = &gelu_real},
+    {.kind = OP_GELU, .approximate = "tanh", .real = &gelu_tanh_real},
+    {.kind = OP_MISH, .real = &mish_real},
 };
 
 typedef struct UnaryParams {
@@ -140,11 +163,20 @@ typedef struct UnaryParams {
   float attr[N_ATTRS];
 } UnaryParams;
 
-static const UnaryRow *find_row(OpKind kind) {
+/* The first row of an op; fusable activations have only one. */
+static const UnaryRow *row_of_kind(OpKind kind) {
   for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
     if (rows[r].kind == kind)
       return &rows[r];
   cn_unreachable();
+}
+
+static const UnaryRow *find_row(const Node *n) {
+  const char *approximate = n->op->kind == OP_GELU ? attr_string(n, "approximate", "none") : NULL;
+  for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+    if (rows[r].kind == n->op->kind && (!approximate || strcmp(rows[r].approximate, approximate) == 0))
+      return &rows[r];
+  cn_error_node(n, "approximate = '%s'; Gelu computes 'none' (erf) or 'tanh'", cn_escape_c_string(approximate, 40));
 }
 
 static const IntFormula *int_formula(const UnaryRow *row, DType t) {
@@ -154,7 +186,7 @@ static const IntFormula *int_formula(const UnaryRow *row, DType t) {
 static void unary_infer(Graph *g, Node *n) {
   (void)g;
   UnaryParams *p = cn_alloc(sizeof *p);
-  p->row = find_row(n->op->kind);
+  p->row = find_row(n);
   DType t = n->in[0]->dtype;
   bool accepted = dtype_is_float(t) || (t != DT_BOOL && int_formula(p->row, t));
   if (!accepted)
@@ -238,7 +270,7 @@ char *unary_activation_expr(const Activation *act, DType t, const char *x) {
   for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++)
     if (activations[k].act == act->kind) {
       const char *names[4] = {x, emit_float(act->alpha, t), emit_float(act->beta, t), NULL};
-      return cn_format("(%s)", formula_for(find_row(activations[k].op)->real->text, t, names));
+      return cn_format("(%s)", formula_for(row_of_kind(activations[k].op)->real->text, t, names));
     }
   cn_unreachable();
 }
@@ -252,6 +284,11 @@ static void unary_emit(Emitter *e, const Node *n) {
     if (p->row->attr[a].used)
       emitf(e, "const %s %s = %s;", T, attr_names[a], emit_float(p->attr[a], t));
   const char *text = dtype_is_float(t) ? p->row->real->text : int_formula(p->row, t)->text;
+#define EMIT_CONSTANT(name, value)                                                                                 \
+  if (strstr(text, #name))                                                                                         \
+    emitf(e, "const %s %s = %s;", T, #name, emit_float(value, t));
+  NAMED_CONSTANTS(EMIT_CONSTANT)
+#undef EMIT_CONSTANT
   char *in_index, *out_index;
   int loops = emit_elementwise_loops(e, out, 1, &in, &in_index, &out_index);
   emitf(e, "const %s x = %s[%s];", T, emit_in(n, 0), in_index);
@@ -304,3 +341,5 @@ UNARY_OP(floor, FLOOR, "Floor")
 UNARY_OP(ceil, CEIL, "Ceil")
 UNARY_OP(sign, SIGN, "Sign")
 UNARY_OP(erf, ERF, "Erf")
+UNARY_OP(gelu, GELU, "Gelu")
+UNARY_OP(mish, MISH, "Mish")

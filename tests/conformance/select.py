@@ -25,14 +25,19 @@ MAX_OPSET = 17
 ELEMENTWISE = set("""
 Relu LeakyRelu PRelu Elu Selu Celu ThresholdedRelu Sigmoid HardSigmoid HardSwish
 Tanh Softplus Softsign Clip Add Sub Mul Div Pow Max Min Mean Sum Neg Abs Exp Log
-Sqrt Reciprocal Floor Ceil Sign Erf Cast Where""".split())
+Sqrt Reciprocal Floor Ceil Sign Erf Cast CastLike Where Gelu Mish
+Equal Greater Less GreaterOrEqual LessOrEqual And Or Xor Not""".split())
 DATA_MOVEMENT = set("""
 Concat Flatten Reshape Transpose Squeeze Unsqueeze Pad Dropout Identity Constant
-Shape Gather Slice Split Expand Tile ConstantOfShape""".split())
-SUPPORTED = ELEMENTWISE | DATA_MOVEMENT | set("""
+Shape Gather Slice Split Expand Tile ConstantOfShape DepthToSpace SpaceToDepth
+Range""".split())
+REDUCE = set("""
+ReduceMean ReduceMax ReduceSum ReduceMin ReduceProd ReduceL1 ReduceL2
+ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin""".split())
+SUPPORTED = ELEMENTWISE | DATA_MOVEMENT | REDUCE | set("""
 Conv ConvTranspose MaxPool AveragePool GlobalAveragePool GlobalMaxPool LpPool
 BatchNormalization InstanceNormalization LRN Softmax LogSoftmax Gemm MatMul
-ReduceMean ReduceMax ReduceSum Resize Upsample""".split())
+Resize Upsample LayerNormalization GroupNormalization TopK""".split())
 
 # Input slots whose *values* a static-shape compiler must know (they decide
 # output shapes or the generated loop structure).  Indices past an old opset's
@@ -41,7 +46,11 @@ COMPILE_TIME = {
     "Reshape": (1,), "Expand": (1,), "Tile": (1, 2), "Slice": (1, 2, 3, 4),
     "Pad": (1, 2, 3), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,),
     "ConstantOfShape": (0,), "Resize": (1, 2, 3), "Upsample": (1,),
-    "ReduceMean": (1,), "ReduceMax": (1,), "ReduceSum": (1,),
+    "ReduceMean": (1,), "ReduceMax": (1,), "ReduceSum": (1,), "ReduceMin": (1,),
+    "ReduceProd": (1,), "ReduceL1": (1,), "ReduceL2": (1,), "ReduceSumSquare": (1,),
+    "ReduceLogSum": (1,), "ReduceLogSumExp": (1,),
+    # Range's inputs decide its length; TopK's K its output shape
+    "Range": (0, 1, 2), "TopK": (1,),
     # ratio/training_mode decide whether Dropout is an identity at all
     "Dropout": (1, 2),
 }
@@ -89,8 +98,8 @@ def exclusion_reasons(model, ops, opset):
         else:
             elem_types.add(vi.type.tensor_type.elem_type)
     reasons += sorted({BAD_TYPES[t] for t in elem_types if t in BAD_TYPES})
-    # double is implemented for elementwise and data-movement ops only
-    if TP.DOUBLE in elem_types and not ops <= ELEMENTWISE | DATA_MOVEMENT:
+    # double is implemented for the elementwise, data-movement and reduce ops only
+    if TP.DOUBLE in elem_types and not ops <= ELEMENTWISE | DATA_MOVEMENT | REDUCE:
         reasons.append("float64")
     return reasons
 

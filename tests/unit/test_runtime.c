@@ -812,15 +812,15 @@ static void test_image_errors(void) {
   CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_ERR_FORMAT);
   write_file(path, "P5 # comment\n4 4\n255\n0123456789abcdef", 37);
   CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_OK);
-  /* A JPEG Huffman table declaring 16 * 255 codes; stb 2.27 would write
-   * them past its 257-entry table. */
+  /* A JPEG Huffman table declaring 16 * 255 codes (stb 2.27 wrote them
+   * past its 257-entry table; JPEG now goes to libjpeg-turbo). */
   bytes jpeg = {.len = 0};
   put(&jpeg, "\xff\xd8\xff\xc4\x00\x13\x00", 7);
   for (int i = 0; i < 16; i++)
     put(&jpeg, "\xff", 1);
   write_file(path, jpeg.data, jpeg.len);
   CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_ERR_FORMAT);
-  CU_ASSERT(contains(cnnrt_last_error(), "Huffman table declares 4080"));
+  CU_ASSERT(contains(cnnrt_last_error(), "cannot decode JPEG"));
   remove(path);
   CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_ERR_IO);
   CU_ASSERT(contains(cnnrt_last_error(), "cannot open"));

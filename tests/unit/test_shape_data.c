@@ -19,79 +19,6 @@ static bool infer_fails_with(Graph *g, const char *expected) {
   return failed;
 }
 
-static int live_nodes(const Graph *g) {
-  int count = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    count += !g->nodes[i]->dead;
-  return count;
-}
-
-/* ---- Running the same graph folded and compiled ---- */
-
-typedef struct TestInput {
-  DType dtype;
-  int rank;
-  int64_t dims[CN_MAX_RANK];
-  const void *data;
-} TestInput;
-
-/* Builds the op under test on xs and marks its outputs as graph outputs. */
-typedef void (*BuildFn)(Graph *g, Value **xs);
-
-static char *bytes_literal(const void *data, int64_t n) {
-  char *s = cn_strdup("");
-  for (int64_t i = 0; i < n; i++)
-    s = cn_format("%s%s%u", s, i ? "," : "", ((const unsigned char *)data)[i]);
-  return n ? s : cn_strdup("0");
-}
-
-/* Builds the graph once with constant inputs (so it folds) and once with run-time inputs (so it is compiled),
- * runs the generated code on the same data and checks it gives the folded outputs byte for byte. Returns the
- * folded graph for further checks. */
-static Graph *check_fold_matches_code(int64_t opset, int n_in, const TestInput *ins, BuildFn build) {
-  Value *xs[4];
-  Graph *folded = tb_graph(opset);
-  for (int i = 0; i < n_in; i++)
-    xs[i] = tb_const(folded, cn_format("x%d", i), ins[i].dtype, ins[i].rank, ins[i].dims, ins[i].data);
-  build(folded, xs);
-  tb_infer(folded);
-  CU_ASSERT_EQUAL(live_nodes(folded), 0);
-
-  Graph *compiled = tb_graph(opset);
-  for (int i = 0; i < n_in; i++)
-    xs[i] = tb_input(compiled, cn_format("x%d", i), ins[i].dtype, ins[i].rank, ins[i].dims);
-  build(compiled, xs);
-  tb_infer(compiled);
-  CU_ASSERT_EQUAL_FATAL(compiled->n_outputs, folded->n_outputs);
-
-  char *driver = cn_strdup("#include <string.h>\n");
-  char *in_list = cn_strdup(""), *out_list = cn_strdup(""), *checks = cn_strdup("");
-  for (int i = 0; i < n_in; i++) {
-    Value *x = compiled->inputs[i];
-    driver = cn_format("%sstatic const union { unsigned char b[%lld]; int64_t align; } in%d = {{%s}};\n", driver,
-                       (long long)value_bytes(x) + 1, i, bytes_literal(ins[i].data, value_bytes(x)));
-    in_list = cn_format("%s%sin%d.b", in_list, i ? ", " : "", i);
-  }
-  for (int j = 0; j < folded->n_outputs; j++) {
-    Value *want = folded->outputs[j], *got = compiled->outputs[j];
-    CU_ASSERT_PTR_NOT_NULL_FATAL(want->data);
-    CU_ASSERT_EQUAL(got->rank, want->rank);
-    CU_ASSERT_EQUAL_FATAL(value_bytes(got), value_bytes(want));
-    driver = cn_format("%sstatic const unsigned char want%d[%lld] = {%s};\n"
-                       "static union { unsigned char b[%lld]; int64_t align; } got%d;\n",
-                       driver, j, (long long)value_bytes(want) + 1, bytes_literal(want->data, value_bytes(want)),
-                       (long long)value_bytes(want) + 1, j);
-    out_list = cn_format("%s%sgot%d.b", out_list, j ? ", " : "", j);
-    checks = cn_format("%s  if (memcmp(got%d.b, want%d, %lld) != 0) return 10 + %d;\n", checks, j, j,
-                       (long long)value_bytes(want), j);
-  }
-  driver = cn_format("%sint main(void) {\n  const void *in[] = {%s};\n  void *out[] = {%s};\n"
-                     "  if (model_run(in, out) != 0) return 1;\n%s  return 0;\n}\n",
-                     driver, n_in ? in_list : "NULL", out_list, checks);
-  CU_ASSERT_EQUAL(tb_compile_and_run(compiled, driver), 0);
-  return folded;
-}
-
 static const float iota24[24] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
 
 static TestInput f234(void) { return (TestInput){DT_FLOAT, 3, {2, 3, 4}, iota24}; }
@@ -213,7 +140,7 @@ static void build_reshapes(Graph *g, Value **xs) {
 
 static void test_reshape_family_runs(void) {
   TestInput x = f234();
-  Graph *g = check_fold_matches_code(13, 1, &x, build_reshapes);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_reshapes);
   TB_ASSERT_SHAPE(g->outputs[0], 4, 6);
   CU_ASSERT_EQUAL(out_f(g, 0)[23], 23);
 }
@@ -246,7 +173,7 @@ static void build_transpose(Graph *g, Value **xs) {
 
 static void test_transpose_runs(void) {
   TestInput x = f234();
-  Graph *g = check_fold_matches_code(13, 1, &x, build_transpose);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_transpose);
   TB_ASSERT_SHAPE(g->outputs[0], 4, 2, 3);
   /* y[k][i][j] = x[i][j][k] = 12i + 4j + k */
   CU_ASSERT_EQUAL(out_f(g, 0)[1 * 6 + 1 * 3 + 2], 12 + 8 + 1);
@@ -282,7 +209,7 @@ static void build_concat(Graph *g, Value **xs) {
 static void test_concat_runs(void) {
   static const int64_t b[] = {100, 101, 102, 103, 104, 105};
   TestInput ins[2] = {{DT_INT64, 2, {2, 2}, (const int64_t[]){1, 2, 3, 4}}, {DT_INT64, 2, {2, 3}, b}};
-  Graph *g = check_fold_matches_code(13, 2, ins, build_concat);
+  Graph *g = tb_fold_matches_code(13, 2, ins, build_concat);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 7);
   const int64_t want[] = {1, 2, 100, 101, 102, 1, 2, 3, 4, 103, 104, 105, 3, 4};
   CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, want, sizeof want), 0);
@@ -330,7 +257,7 @@ static void build_split(Graph *g, Value **xs) {
 
 static void test_split_runs(void) {
   TestInput x = f234();
-  Graph *g = check_fold_matches_code(13, 1, &x, build_split);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_split);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 1, 4);
   TB_ASSERT_SHAPE(g->outputs[1], 2, 0, 4);
   TB_ASSERT_SHAPE(g->outputs[2], 2, 2, 4);
@@ -392,7 +319,7 @@ static void build_slice(Graph *g, Value **xs) {
 
 static void test_slice_runs(void) {
   TestInput x = f234();
-  Graph *g = check_fold_matches_code(13, 1, &x, build_slice);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_slice);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 2, 2);
   const float want[] = {12 + 4 + 3, 12 + 4 + 1, 12 + 8 + 3, 12 + 8 + 1, 4 + 3, 4 + 1, 8 + 3, 8 + 1};
   CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, want, sizeof want), 0);
@@ -409,7 +336,7 @@ static void build_empty_intermediate(Graph *g, Value **xs) {
 
 static void test_empty_intermediate_runs(void) {
   TestInput x = f234();
-  Graph *g = check_fold_matches_code(13, 1, &x, build_empty_intermediate);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_empty_intermediate);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 3, 4);
   CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, iota24, sizeof iota24), 0);
 }
@@ -442,7 +369,7 @@ static void build_gather(Graph *g, Value **xs) {
 
 static void test_gather_runs(void) {
   TestInput ins[2] = {f234(), {DT_INT32, 2, {2, 2}, (const int32_t[]){2, -1, 0, -3}}};
-  Graph *g = check_fold_matches_code(13, 2, ins, build_gather);
+  Graph *g = tb_fold_matches_code(13, 2, ins, build_gather);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 2, 2, 4);
   CU_ASSERT_EQUAL(out_f(g, 0)[4], 8);      /* [0][0][1][0]: index -1 is row 2 */
   CU_ASSERT_EQUAL(out_f(g, 0)[16 + 12], 12); /* [1][1][1][0]: index -3 is row 0 */
@@ -505,16 +432,16 @@ static void build_pad(Graph *g, Value **xs) {
 static void test_pad_runs(void) {
   TestInput x = f234();
   pad_mode = "constant";
-  Graph *g = check_fold_matches_code(11, 1, &x, build_pad);
+  Graph *g = tb_fold_matches_code(11, 1, &x, build_pad);
   TB_ASSERT_SHAPE(g->outputs[0], 3, 6, 5);
   CU_ASSERT_EQUAL(out_f(g, 0)[0], -1.5f);
   CU_ASSERT_EQUAL(out_f(g, 0)[4 * 5], 1); /* y[0][4][0] = x[0][0][1]: 4 rows padded, column 0 cropped */
   pad_mode = "edge";
-  g = check_fold_matches_code(11, 1, &x, build_pad);
+  g = tb_fold_matches_code(11, 1, &x, build_pad);
   CU_ASSERT_EQUAL(out_f(g, 0)[0], 1);     /* clamped to x[0][0][1] */
   CU_ASSERT_EQUAL(out_f(g, 0)[2 * 30 + 29], 19); /* the last element: x[1][1][3], as row 2 is cropped */
   pad_mode = "reflect";
-  g = check_fold_matches_code(11, 1, &x, build_pad);
+  g = tb_fold_matches_code(11, 1, &x, build_pad);
   /* rows: 4 pads before 3 rows reflect as 0 1 2 1 | 0 1 (row 2 cropped); columns: 1 2 3 | 2 1 */
   CU_ASSERT_EQUAL(out_f(g, 0)[0], 1);
   CU_ASSERT_EQUAL(out_f(g, 0)[5 * 5 + 4], 4 + 1);
@@ -560,7 +487,7 @@ static void build_expand_tile(Graph *g, Value **xs) {
 
 static void test_expand_tile_run(void) {
   TestInput x = {DT_UINT8, 2, {2, 1}, (const uint8_t[]){5, 6}};
-  Graph *g = check_fold_matches_code(13, 1, &x, build_expand_tile);
+  Graph *g = tb_fold_matches_code(13, 1, &x, build_expand_tile);
   TB_ASSERT_SHAPE(g->outputs[0], 2, 2, 3);
   TB_ASSERT_SHAPE(g->outputs[1], 6, 2);
   CU_ASSERT_EQUAL(memcmp(g->outputs[0]->data, (const uint8_t[]){5, 5, 5, 6, 6, 6, 5, 5, 5, 6, 6, 6}, 12), 0);
@@ -601,7 +528,7 @@ static void test_constant(void) {
   CU_ASSERT_EQUAL(one_int->out[0]->rank, 0);
   CU_ASSERT_EQUAL(one_int->out[0]->dtype, DT_INT64);
   CU_ASSERT_EQUAL(value_get_int(one_int->out[0], 0), -7);
-  CU_ASSERT_EQUAL(live_nodes(g), 0);
+  CU_ASSERT_EQUAL(tb_live_nodes(g), 0);
 
   g = tb_graph(13);
   tb_node(g, "Constant", 0, NULL, 1);
@@ -654,7 +581,7 @@ static void test_shape_of_runtime_input_folds(void) {
   tb_attr_int(empty, "start", 3);
   tb_attr_int(empty, "end", 1);
   tb_infer(g);
-  CU_ASSERT_EQUAL(live_nodes(g), 0);
+  CU_ASSERT_EQUAL(tb_live_nodes(g), 0);
   TB_ASSERT_SHAPE(all->out[0], 4);
   CU_ASSERT_EQUAL(memcmp(all->out[0]->data, TB_DIMS(2, 3, 4, 5), 4 * sizeof(int64_t)), 0);
   TB_ASSERT_SHAPE(middle->out[0], 2);
@@ -677,7 +604,7 @@ static void test_exported_view_folds_to_reshape(void) {
   Node *reshape = op2(g, "Reshape", x, concat->out[0]);
   tb_output(g, reshape->out[0]);
   tb_infer(g);
-  CU_ASSERT_EQUAL(live_nodes(g), 1);
+  CU_ASSERT_EQUAL(tb_live_nodes(g), 1);
   CU_ASSERT_FALSE(reshape->dead);
   Value *target = reshape->in[1];
   CU_ASSERT_PTR_NULL(target->producer);

@@ -300,7 +300,7 @@ static void test_reduce_errors(void) {
 
   g = tb_graph(11);
   x = tb_input(g, "x", DT_FLOAT, 2, TB_DIMS(0, 3));
-  n = single(g, "ReduceMax", 1, (Value *[]){x});
+  n = single(g, "ReduceMean", 1, (Value *[]){x});
   tb_attr_ints(n, "axes", 1, TB_DIMS(0));
   CU_ASSERT(tb_fails_with(infer_graph, g, "empty dimension"));
 }
@@ -415,7 +415,7 @@ static void test_resize_errors(void) {
   g = tb_graph(13);
   x = tb_input(g, "x", DT_FLOAT, 2, TB_DIMS(2, 2));
   single(g, "Resize", 3, (Value *[]){x, NULL, tb_const_floats(g, "scales", 3, (const float[]){1, 2, 2})});
-  CU_ASSERT(tb_fails_with(infer_graph, g, "expected [2] for an input of rank 2"));
+  CU_ASSERT(tb_fails_with(infer_graph, g, "expected [2] for the axes resized"));
 
   g = tb_graph(13);
   x = tb_input(g, "x", DT_INT32, 2, TB_DIMS(2, 2));

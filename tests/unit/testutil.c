@@ -26,7 +26,8 @@ Value *tb_const(Graph *g, const char *name, DType t, int rank, const int64_t *di
   Value *v = graph_add_value(g, name);
   value_set_shape(v, NULL, t, rank, dims);
   v->data = cn_alloc((size_t)value_bytes(v));
-  memcpy(v->data, data, (size_t)value_bytes(v));
+  if (value_bytes(v) > 0) /* an empty tensor's data may be NULL, which memcpy must not get */
+    memcpy(v->data, data, (size_t)value_bytes(v));
   v->flags |= VAL_INITIALIZER;
   return v;
 }
@@ -91,6 +92,65 @@ void tb_infer(Graph *g) {
   shape_infer(g);
 }
 
+int tb_live_nodes(const Graph *g) {
+  int count = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    count += !g->nodes[i]->dead;
+  return count;
+}
+
+static char *bytes_literal(const void *data, int64_t n) {
+  char *s = cn_strdup("");
+  for (int64_t i = 0; i < n; i++)
+    s = cn_format("%s%s%u", s, i ? "," : "", ((const unsigned char *)data)[i]);
+  return n ? s : cn_strdup("0");
+}
+
+Graph *tb_fold_matches_code(int64_t opset, int n_in, const TestInput *ins, BuildFn build) {
+  Value *xs[4];
+  CU_ASSERT_FATAL(n_in <= 4);
+  Graph *folded = tb_graph(opset);
+  for (int i = 0; i < n_in; i++)
+    xs[i] = tb_const(folded, cn_format("x%d", i), ins[i].dtype, ins[i].rank, ins[i].dims, ins[i].data);
+  build(folded, xs);
+  tb_infer(folded);
+  CU_ASSERT_EQUAL(tb_live_nodes(folded), 0);
+
+  Graph *compiled = tb_graph(opset);
+  for (int i = 0; i < n_in; i++)
+    xs[i] = tb_input(compiled, cn_format("x%d", i), ins[i].dtype, ins[i].rank, ins[i].dims);
+  build(compiled, xs);
+  tb_infer(compiled);
+  CU_ASSERT_EQUAL_FATAL(compiled->n_outputs, folded->n_outputs);
+
+  char *driver = cn_strdup("#include <string.h>\n");
+  char *in_list = cn_strdup(""), *out_list = cn_strdup(""), *checks = cn_strdup("");
+  for (int i = 0; i < n_in; i++) {
+    Value *x = compiled->inputs[i];
+    driver = cn_format("%sstatic const union { unsigned char b[%lld]; int64_t align; } in%d = {{%s}};\n", driver,
+                       (long long)value_bytes(x) + 1, i, bytes_literal(ins[i].data, value_bytes(x)));
+    in_list = cn_format("%s%sin%d.b", in_list, i ? ", " : "", i);
+  }
+  for (int j = 0; j < folded->n_outputs; j++) {
+    Value *want = folded->outputs[j], *got = compiled->outputs[j];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want->data);
+    CU_ASSERT_EQUAL(got->rank, want->rank);
+    CU_ASSERT_EQUAL_FATAL(value_bytes(got), value_bytes(want));
+    driver = cn_format("%sstatic const unsigned char want%d[%lld] = {%s};\n"
+                       "static union { unsigned char b[%lld]; int64_t align; } got%d;\n",
+                       driver, j, (long long)value_bytes(want) + 1, bytes_literal(want->data, value_bytes(want)),
+                       (long long)value_bytes(want) + 1, j);
+    out_list = cn_format("%s%sgot%d.b", out_list, j ? ", " : "", j);
+    checks = cn_format("%s  if (memcmp(got%d.b, want%d, %lld) != 0) return 10 + %d;\n", checks, j, j,
+                       (long long)value_bytes(want), j);
+  }
+  driver = cn_format("%sint main(void) {\n  const void *in[] = {%s};\n  void *out[] = {%s};\n"
+                     "  if (model_run(in, out) != 0) return 1;\n%s  return 0;\n}\n",
+                     driver, n_in ? in_list : "NULL", out_list, checks);
+  CU_ASSERT_EQUAL(tb_compile_and_run(compiled, driver), 0);
+  return folded;
+}
+
 static jmp_buf catch_point;
 static char last_error[2048];
 
@@ -149,6 +209,8 @@ static int compile_and_run(Graph *g, const char *driver_c, Target target, const 
     return 100 + status;
   const char *run[] = {exe, NULL};
   status = cn_spawn(run);
+  if (status != 0)
+    fprintf(stderr, "\n  the test program in %s exited with status %d\n", dir, status);
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;

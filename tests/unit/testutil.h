@@ -62,6 +62,25 @@ int tb_compare_graphs(Graph *plain, Graph *transformed, double tol);
  * index of the first pair that does not (or the status of a failed build, >= 100). */
 int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol);
 
+/* The live (not folded, not dead) nodes of g. */
+int tb_live_nodes(const Graph *g);
+
+/* An input of a fold-versus-code check. */
+typedef struct TestInput {
+  DType dtype;
+  int rank;
+  int64_t dims[CN_MAX_RANK];
+  const void *data;
+} TestInput;
+
+/* Builds the op under test on xs and marks its outputs as graph outputs. */
+typedef void (*BuildFn)(Graph *g, Value **xs);
+
+/* Builds the graph once with constant inputs (so it folds) and once with run-time inputs (so it is compiled),
+ * runs the generated code on the same data and checks it gives the folded outputs byte for byte. Returns the
+ * folded graph for further checks. At most 4 inputs. */
+Graph *tb_fold_matches_code(int64_t opset, int n_in, const TestInput *ins, BuildFn build);
+
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
   do {                                                                                                               \
