@@ -112,7 +112,10 @@ enum {
    * through it; generated code keeps it in mutable storage that the optimizer updates. */
   VAL_PARAM = 1 << 3,
   VAL_STATE = 1 << 4, /* training: mutable but not trained (BatchNormalization running statistics); `init` too */
-  VAL_GRAD = 1 << 5,  /* training: a gradient, made by the backward construction */
+  /* Training: d(loss)/d(a VAL_PARAM), made by the backward construction. Like a parameter it lives outside the
+   * arena and outlives the step (P_get_grad reads it, the optimizer update after the nodes consumes it), so it
+   * counts as used. Gradients of activations are ordinary intermediate values. */
+  VAL_GRAD = 1 << 5,
 };
 
 struct Value {
@@ -289,6 +292,7 @@ typedef struct LoadOptions {
   int n_binds;
   DimSetting *dims;
   int n_dims;
+  int64_t batch; /* > 0: every graph input's first dimension becomes this (--batch) */
 } LoadOptions;
 
 Graph *onnx_load(const char *path, const LoadOptions *opts);
@@ -321,7 +325,9 @@ struct OpDesc {
    * from dy[k] = d(loss)/d(out[k]) (NULL where the loss does not depend on out[k]). The backward
    * construction sums the dx of a value used several times. NULL when the op is not differentiable. */
   void (*grad)(Graph *g, Node *n, Value *const *dy, Value **dx);
-  /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. */
+  /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. Their
+   * nodes are made by grad hooks, which may set n->params from the forward node before infer runs (the window of
+   * a pooling gradient, say); infer then checks the inputs against them and sets the outputs. */
   bool internal;
 };
 
@@ -354,6 +360,74 @@ void fold_dead_code(Graph *g);
 void fold_mark_folded(Node *n);
 
 //
+// backward.c: training. train_mark, before shape inference, turns the trainable initializers into parameters
+// (so nothing folds through them); backward_build, after it, turns the forward graph into one training step:
+// the forward in training mode, the loss, and the backward nodes each op's grad hook adds.
+//
+
+typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_NLL, LOSS_MSE } LossKind;
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptimizerKind;
+
+/* Which TrainOptions fields were given (on the command line): a front end with training settings of its own
+ * (the DSL) fills the others, then train_options_finish gives the rest torch.optim's defaults. */
+enum {
+  TRAIN_GIVEN_LOSS = 1 << 0,
+  TRAIN_GIVEN_OPTIMIZER = 1 << 1,
+  TRAIN_GIVEN_LR = 1 << 2,
+  TRAIN_GIVEN_MOMENTUM = 1 << 3,
+  TRAIN_GIVEN_NESTEROV = 1 << 4,
+  TRAIN_GIVEN_WEIGHT_DECAY = 1 << 5,
+  TRAIN_GIVEN_BETA1 = 1 << 6,
+  TRAIN_GIVEN_BETA2 = 1 << 7,
+  TRAIN_GIVEN_EPS = 1 << 8,
+  TRAIN_GIVEN_SEED = 1 << 9,
+};
+
+typedef struct TrainOptions {
+  LossKind loss;
+  OptimizerKind optimizer; /* torch.optim.SGD, Adam or AdamW, step for step */
+  double lr, momentum, weight_decay, beta1, beta2, eps;
+  bool nesterov;
+  uint64_t seed;       /* of Dropout's masks */
+  const char **freeze; /* initializer names kept constant */
+  int n_freeze;
+  unsigned given; /* TRAIN_GIVEN_* */
+} TrainOptions;
+
+/* Defaults for the fields not given (lr 0.01 for SGD and 0.001 for Adam/AdamW, AdamW's weight decay 0.01, ...);
+ * checks the combination (nesterov needs momentum, ...). */
+void train_options_finish(TrainOptions *o);
+const char *loss_name(LossKind k);
+const char *optimizer_name(OptimizerKind k);
+void train_mark(Graph *g, const TrainOptions *o);
+void backward_build(Graph *g, const TrainOptions *o);
+/* The node train_mark and backward_build add the loss with; NULL before. */
+const Node *backward_loss_node(const Graph *g);
+
+/* Building blocks for grad hooks. bw_node adds a backward node reading `ins` (NULL entries are omitted inputs)
+ * with n_out fresh outputs, named after `from`; attributes and preset params go on it before bw_finish, which
+ * runs its infer and returns out[0]. */
+Node *bw_node(Graph *g, const Node *from, OpKind kind, int n_in, Value *const *ins, int n_out);
+void bw_attr_int(Node *n, const char *name, int64_t v);
+void bw_attr_float(Node *n, const char *name, float v);
+void bw_attr_ints(Node *n, const char *name, int count, const int64_t *v);
+void bw_copy_attrs(Node *to, const Node *from);
+Value *bw_finish(Graph *g, Node *n);
+/* A scalar constant of type t; a 1-D int64 constant. */
+Value *bw_scalar(Graph *g, DType t, double x);
+Value *bw_ints(Graph *g, int count, const int64_t *v);
+/* A one- or two-input op without attributes (Neg, Add, Mul, Div, ...). */
+Value *bw_unary(Graph *g, const Node *from, OpKind kind, Value *a);
+Value *bw_binary(Graph *g, const Node *from, OpKind kind, Value *a, Value *b);
+/* v summed over the axes along which a value of shape `like` was broadcast to v's shape (numpy alignment), in
+ * `like`'s shape; v itself when nothing was broadcast. bw_sum_kept sums the axes where kept[] is 1 (kept has
+ * v's rank) and gives the result like's shape. */
+Value *bw_sum_to(Graph *g, const Node *from, Value *v, const Value *like);
+Value *bw_sum_kept(Graph *g, const Node *from, Value *v, const int64_t *kept, const Value *like);
+/* v with like's shape (same element count); v itself when the shapes agree. */
+Value *bw_reshape(Graph *g, const Node *from, Value *v, const Value *like);
+
+//
 // plan.c
 //
 
@@ -374,6 +448,7 @@ typedef struct EmitOptions {
   const char *command_line;
   const char *header_name; /* file name the .c includes */
   Target target;
+  const TrainOptions *train; /* --train: the graph is a training step (backward_build); NULL for inference */
 } EmitOptions;
 
 struct Emitter {
@@ -392,6 +467,39 @@ const char *emit_out(const Node *n, int i);
 /* A float literal that round-trips exactly, e.g. "0.100000001f", "INFINITY". */
 char *emit_float(double x, DType t);
 char *emit_dims_comment(const Value *v);
+
+/* Training code: file-scope names op emitters read. P_train_step sets EMIT_TRAINING and P_run clears it, so the
+ * forward nodes serve both (BatchNormalization on batch or running statistics, Dropout masking or copying);
+ * Dropout's counter-based generator hashes EMIT_RNG_SEED, EMIT_RNG_STEP (one per training step), the node
+ * and the element. */
+#define EMIT_TRAINING "training"
+#define EMIT_RNG_SEED "rng_seed"
+#define EMIT_RNG_STEP "rng_step"
+
+/* What emit_train.c shares with emit.c: the graph, which inputs each node's function reads, and every value's
+ * storage as a C expression in the entry points (NULL for values an entry point names itself). */
+typedef struct EmitProgram {
+  Graph *graph;
+  bool **uses;
+  char **names;
+} EmitProgram;
+/* A static union of typed arrays over `size` bytes (padded to 64) named `symbol`, initialized with `bytes` as a
+ * string literal (or zeroed when bytes is NULL); const for weights, mutable for training's storage. */
+void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size);
+/* Calls the node functions in order, with the values named by `names`: the forward nodes, and the backward
+ * ones too when `backward`. */
+void emit_calls(Emitter *e, const EmitProgram *p, char *const *names, bool backward);
+
+//
+// emit_train.c: the training entry points around a graph from backward_build
+//
+
+/* Before the node functions: parameters and running statistics (mutable, initialized), gradients and
+ * optimizer state (zeroed), the mode flag and the generator state; fills `names` for those values. */
+void emit_train_storage(Emitter *e, Graph *g, char **names);
+/* After P_run: P_train_step, the parameter accessors, the learning rate and the state for checkpoints. */
+void emit_train_entries(Emitter *e, const EmitProgram *p);
+void emit_train_header(FILE *h, const Graph *g, const EmitOptions *o);
 
 //
 // ops/common.c: loop nests shared by many op files
@@ -507,11 +615,21 @@ char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
 
 //
+// ops/batch_norm.c, ops/identity.c: the forward ops that behave differently in training (backward_build calls)
+//
+
+/* BatchNormalization becomes BatchNormTrain: batch statistics, saved for the backward, and the running
+ * statistics as state outputs it updates in place. Dropout becomes DropoutTrain: a seeded mask, kept. */
+void batch_norm_train_form(Graph *g, Node *n);
+void dropout_train_form(Graph *g, Node *n);
+
+//
 // pipeline.c: the stages from a model file to a planned graph, in order
 //
 
 typedef struct PipelineOptions {
   LoadOptions load;
+  TrainOptions *train; /* --train: compile a training step; NULL for inference */
   FILE *dump; /* -d: the graph after each stage goes here; NULL for none */
 } PipelineOptions;
 

@@ -7,9 +7,11 @@
 #define ARENA_ALIGN 64
 
 /* Whether the value needs arena space (the caller's buffers hold inputs and outputs; constants are in the
- * weights). */
+ * weights; training's parameters, running statistics and parameter gradients outlive a run in storage of their
+ * own). */
 static bool in_arena(const Value *v) {
-  return v->producer && !v->producer->dead && !v->data && !(v->flags & VAL_GRAPH_OUTPUT);
+  return v->producer && !v->producer->dead && !v->data &&
+         !(v->flags & (VAL_GRAPH_OUTPUT | VAL_PARAM | VAL_STATE | VAL_GRAD));
 }
 
 typedef struct Block {

@@ -177,7 +177,128 @@ static void conv_emit(Emitter *e, const Node *n) {
   emitf(e, "}");       /* n */
 }
 
+/* Gradients: dX is a ConvTranspose of dY with W and the same window (output_padding restores the input columns
+ * no window reached), dW a ConvGradWeight of X and dY, dB the sum of dY over all but the channel axis. */
+static void conv_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ConvParams *p = n->params;
+  const Window *w = &p->w;
+  Value *x = n->in[0], *weights = n->in[1], *b = node_in(n, 2);
+  int r = w->rank;
+  if (x->requires_grad) {
+    int64_t pads[2 * CN_MAX_RANK], output_padding[CN_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+      pads[i] = w->pad_begin[i];
+      pads[r + i] = w->pad_end[i];
+      int64_t room = w->in[i] + w->pad_begin[i] + w->pad_end[i] - ((w->kernel[i] - 1) * w->dilation[i] + 1);
+      output_padding[i] = room % w->stride[i];
+    }
+    Value *ins[2] = {dy[0], weights};
+    Node *t = bw_node(g, n, OP_CONV_TRANSPOSE, 2, ins, 1);
+    bw_attr_ints(t, "kernel_shape", r, w->kernel);
+    bw_attr_ints(t, "strides", r, w->stride);
+    bw_attr_ints(t, "dilations", r, w->dilation);
+    bw_attr_ints(t, "pads", 2 * r, pads);
+    bw_attr_ints(t, "output_padding", r, output_padding);
+    bw_attr_int(t, "group", p->group);
+    dx[0] = bw_finish(g, t);
+  }
+  if (weights->requires_grad) {
+    Value *ins[2] = {x, dy[0]};
+    Node *t = bw_node(g, n, OP_CONV_GRAD_WEIGHT, 2, ins, 1);
+    ConvParams *q = cn_alloc(sizeof *q);
+    *q = *p;
+    t->params = q;
+    dx[1] = bw_finish(g, t);
+  }
+  if (b && b->requires_grad) {
+    int64_t kept[CN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+      kept[i] = i == 1 ? dy[0]->dims[1] : 1;
+    dx[2] = bw_sum_kept(g, n, dy[0], kept, b);
+  }
+}
+
 const OpDesc op_conv = {
     .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_infer, .emit = conv_emit,
+    .infer = conv_infer, .emit = conv_emit, .grad = conv_grad,
+};
+
+/* ConvGradWeight(X, dY) -> dW, the weight gradient of a Conv whose window and groups conv_grad presets:
+ *
+ *   dW[m, c, t...] = sum over n, o... of dY[n, m, o...] * X[n, g * C/group + c, o * stride + t * dilation - pad]
+ *
+ * For each (n, m, c) and output row it takes, per kernel tap, the dot product of the dY row with the strided X
+ * row under that tap, over the columns the tap table says stay inside X. */
+static void conv_grad_weight_infer(Graph *g, Node *n) {
+  (void)g;
+  const ConvParams *p = n->params;
+  const Value *x = n->in[0], *dy = n->in[1];
+  CN_ASSERT(p && dy->dtype == x->dtype && dy->rank == x->rank);
+  int64_t dims[CN_MAX_RANK] = {dy->dims[1], x->dims[1] / p->group};
+  for (int i = 0; i < p->w.rank; i++) {
+    CN_ASSERT(dy->dims[i + 2] == p->w.out[i] && x->dims[i + 2] == p->w.in[i]);
+    dims[i + 2] = p->w.kernel[i];
+  }
+  value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
+}
+
+static void conv_grad_weight_emit(Emitter *e, const Node *n) {
+  const ConvParams *p = n->params;
+  const Window *w = &p->w;
+  const char *T = dtype_ctype(n->in[0]->dtype);
+  int last = w->rank - 1;
+  int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = n->in[1]->dims[1];
+  int64_t group_channels = channels / p->group, group_maps = maps / p->group;
+  int64_t in_size = 1, plane = 1, kernel_size = 1;
+  for (int i = 0; i < w->rank; i++) {
+    in_size *= w->in[i];
+    plane *= w->out[i];
+    kernel_size *= w->kernel[i];
+  }
+  int64_t row = w->out[last], in_row = w->in[last];
+  emitf(e, "/* %s */", window_describe(w));
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  window_emit_tap_ranges(e, w, row, in_row);
+  emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
+  emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
+  emitf(e, "const %s *dy = X1 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)plane);
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
+  char *channel = p->group > 1 ? cn_format("m / %lld * %lld + c", (long long)group_maps, (long long)group_channels)
+                               : cn_strdup("c");
+  emitf(e, "const %s *x = X0 + (n * %lld + %s) * %lld;", T, (long long)channels, channel, (long long)in_size);
+  emitf(e, "%s *dw = Y0 + (m * %lld + c) * %lld;", T, (long long)group_channels, (long long)kernel_size);
+  char *out_row = cn_strdup("0"), *in_rows = cn_strdup("0"), *taps = cn_strdup("0");
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
+    window_emit_taps(e, w, a);
+    out_row = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_row, w->out[a]), a);
+  }
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
+    char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
+    in_rows = a == 0 ? index : cn_format("%s + %s", expr_times(in_rows, w->in[a]), index);
+    taps = a == 0 ? cn_format("k%d", a) : cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
+  }
+  emitf(e, "const %s *dy_row = dy%s;", T, last ? cn_format(" + %s", expr_times(out_row, row)) : "");
+  emitf(e, "const %s *x_row = x%s;", T, last ? cn_format(" + %s", expr_times(in_rows, in_row)) : "");
+  emitf(e, "%s *dw_taps = dw%s;", T, last ? cn_format(" + %s", expr_times(taps, w->kernel[last])) : "");
+  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)w->kernel[last]);
+  emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
+        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
+  emitf(e, "%s acc = 0;", T);
+  emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
+  emitf(e, "  acc += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+  emitf(e, "dw_taps[k] += acc;");
+  emitf(e, "}");
+  emit_close(e, last); /* kernel taps of the leading axes */
+  emit_close(e, last); /* output rows */
+  emitf(e, "}");       /* c */
+  emitf(e, "}");       /* m */
+  emitf(e, "}");       /* n */
+}
+
+const OpDesc op_conv_grad_weight = {
+    .kind = OP_CONV_GRAD_WEIGHT, .name = "ConvGradWeight", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = conv_grad_weight_infer, .emit = conv_grad_weight_emit, .internal = true,
 };

@@ -147,9 +147,26 @@ static void reduce_fold(Graph *g, Node *n) {
       value_set_double(y, o, value_get_double(y, o) / (double)p->count);
 }
 
+/* ReduceSum and ReduceMean spread dy back over the axes they reduced (divided by the count for the mean). */
+static void reduce_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ReduceParams *p = n->params;
+  Value *x = n->in[0];
+  if (p->identity) {
+    dx[0] = dy[0];
+    return;
+  }
+  Value kept = {.rank = p->rank};
+  memcpy(kept.dims, p->kept, (size_t)p->rank * sizeof *p->kept);
+  Value *d = bw_reshape(g, n, dy[0], &kept);
+  if (n->op->kind == OP_REDUCE_MEAN)
+    d = bw_binary(g, n, OP_DIV, d, bw_scalar(g, x->dtype, (double)p->count));
+  Value *ins[2] = {d, bw_ints(g, x->rank, x->dims)};
+  dx[0] = bw_finish(g, bw_node(g, n, OP_EXPAND, 2, ins, 1));
+}
+
 const OpDesc op_reduce_mean = {
     .kind = OP_REDUCE_MEAN, .name = "ReduceMean", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,
+    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit, .grad = reduce_grad,
 };
 
 const OpDesc op_reduce_max = {
@@ -159,5 +176,34 @@ const OpDesc op_reduce_max = {
 
 const OpDesc op_reduce_sum = {
     .kind = OP_REDUCE_SUM, .name = "ReduceSum", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,
+    .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit, .grad = reduce_grad,
+};
+
+/* ReduceSumTo: the backward's sum over broadcast axes (bw_sum_kept). Attributes: `kept`, the input's dims with
+ * the summed axes set to 1, and `shape`, the output's (same element count as kept). The kernel is ReduceSum's. */
+static void reduce_sum_to_infer(Graph *g, Node *n) {
+  (void)g;
+  Value *x = n->in[0];
+  int64_t *kept, *shape;
+  int n_kept = attr_ints(n, "kept", &kept), n_shape = attr_ints(n, "shape", &shape);
+  CN_ASSERT(n_kept == x->rank && n_shape >= 0);
+  ReduceParams *p = cn_alloc(sizeof *p);
+  p->rank = x->rank;
+  p->count = 1;
+  int64_t kept_count = 1;
+  for (int i = 0; i < x->rank; i++) {
+    CN_ASSERT(kept[i] == 1 || kept[i] == x->dims[i]);
+    p->kept[i] = kept[i];
+    kept_count *= kept[i];
+    if (kept[i] != x->dims[i])
+      p->count *= x->dims[i];
+  }
+  n->params = p;
+  value_set_shape(n->out[0], n, x->dtype, n_shape, shape);
+  CN_ASSERT(value_count(n->out[0]) == kept_count);
+}
+
+const OpDesc op_reduce_sum_to = {
+    .kind = OP_REDUCE_SUM_TO, .name = "ReduceSumTo", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = reduce_sum_to_infer, .emit = reduce_emit, .internal = true,
 };
