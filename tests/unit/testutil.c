@@ -113,7 +113,9 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 
 const char *tb_last_error(void) { return last_error; }
 
-int tb_compile_and_run(Graph *g, const char *driver_c) {
+int tb_compile_and_run(Graph *g, const char *driver_c) { return tb_compile_and_run_train(g, NULL, driver_c); }
+
+int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -122,10 +124,10 @@ int tb_compile_and_run(Graph *g, const char *driver_c) {
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
   FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w"), *d = fopen(d_path, "w");
-  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h"};
+  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h", .train = train};
   g->path = "/dev/null"; /* hashed into the header comment */
   emit_c(g, &plan, &o, c, h);
-  fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n", d);
+  fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n", d);
   fputs(driver_c, d);
   fclose(c);
   fclose(h);

@@ -32,6 +32,8 @@ const char *tb_last_error(void);
 /* Compiles g to C with prefix "model", builds it together with `driver_c` (a C source that calls model_run
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
+/* The same for a graph from backward_build: training code with these options. */
+int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c);
 
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
