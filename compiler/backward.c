@@ -140,7 +140,7 @@ void train_mark(Graph *g, const TrainOptions *o) {
 Node *bw_node(Graph *g, const Node *from, OpKind kind, int n_in, Value *const *ins, int n_out) {
   const OpDesc *op = op_get(kind);
   const char *base = from->name && from->name[0] ? from->name : from->op->name;
-  Node *n = graph_add_node(g, cn_format("%s/%s%d", base, op->name, g->n_nodes), op->name, n_in, n_out);
+  Node *n = graph_add_node(g, cn_format("%s/grad/%s", base, op->name), op->name, n_in, n_out);
   n->op = op;
   n->backward = true;
   for (int i = 0; i < n_in; i++)
@@ -262,13 +262,16 @@ Value *bw_reshape(Graph *g, const Node *from, Value *v, const Value *like) {
 // backward_build
 //
 
-/* The gradient a value receives from one more use: summed with those it has. */
+/* The gradient a value receives from one more use: summed with those it has. A fresh gradient is named after
+ * the value, for comments and dumps ("grad(conv1.weight)"). */
 static void accumulate(Graph *g, const Node *from, Value *v, Value *dx) {
   if (!same_shape(dx, v) || dx->dtype != v->dtype)
     cn_internal(__FILE__, __LINE__,
                 cn_format("the grad hook of %s gave a %s gradient for input '%s' %s", from->op->name,
                           value_shape_string(dx), cn_escape_c_string(v->name, 100), value_shape_string(v)));
   v->grad = v->grad ? bw_binary(g, from, OP_ADD, v->grad, dx) : dx;
+  if (v->grad->producer && v->grad->name == v->grad->producer->name)
+    v->grad->name = cn_format("grad(%s)", v->name);
 }
 
 static void propagate_requires_grad(Graph *g) {

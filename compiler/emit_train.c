@@ -121,13 +121,13 @@ void emit_train_storage(Emitter *e, Graph *g, char **names) {
                   "training step's forward. */\n",
           (long long)l.optimizer_bytes);
   emit_blob(e, false, train_blob, NULL, l.train_bytes);
-  for (int i = 0; i < g->n_values; i++) {
-    Value *v = g->values[i];
-    if (l.value_offset[i] < 0 || !(v->flags & VAL_GRAD))
+  for (int k = 0; k < l.n_params; k++) {
+    Value *grad = l.params[k]->grad;
+    if (!grad || names[grad->id])
       continue;
-    names[i] = cn_format("g%d_%s", i, cn_sanitize_ident(v->name, 40));
-    fprintf(e->out, "static %s *const %s = %s; /* a parameter's gradient */\n", dtype_ctype(v->dtype), names[i],
-            blob_element(train_blob, v->dtype, l.value_offset[i]));
+    names[grad->id] = cn_format("grad%d_%s", k, cn_sanitize_ident(l.params[k]->name, 40));
+    fprintf(e->out, "static %s *const %s = %s;\n", dtype_ctype(grad->dtype), names[grad->id],
+            blob_element(train_blob, grad->dtype, l.value_offset[grad->id]));
   }
   fprintf(e->out, "\n/* P_train_step sets it, P_run clears it: BatchNormalization and Dropout read it. */\n");
   fprintf(e->out, "static bool %s;\n", EMIT_TRAINING);
@@ -168,20 +168,19 @@ static void emit_update_function(Emitter *e, const TrainOptions *o, DType t) {
     fputc('\n', e->out);
     return;
   }
+  bool decoupled = o->optimizer == OPT_ADAMW && o->weight_decay != 0;
   emitf(e, "/* torch.optim.%s: betas (%g, %g), eps %g, weight decay %g */", o->optimizer == OPT_ADAM ? "Adam" : "AdamW",
         o->beta1, o->beta2, o->eps, o->weight_decay);
   emitf(e, "static void adam_update(%s *restrict param, const %s *restrict grad, %s *restrict exp_avg, "
-           "%s *restrict exp_avg_sq, int64_t count, %s step_size, %s bias_correction2_sqrt, %s decay)",
-        T, T, T, T, T, T, T);
+           "%s *restrict exp_avg_sq, int64_t count, %s step_size, %s bias_correction2_sqrt%s%s%s)",
+        T, T, T, T, T, T, decoupled ? ", " : "", decoupled ? T : "", decoupled ? " decay" : "");
   emitf(e, "{");
-  if (o->optimizer != OPT_ADAMW || o->weight_decay == 0)
-    emitf(e, "(void)decay;");
   emitf(e, "for (int64_t i = 0; i < count; i++) {");
   emitf(e, "%s g = grad[i];", T);
   if (o->optimizer == OPT_ADAM && o->weight_decay != 0)
     emitf(e, "g = g + %s * param[i];", wd);
-  if (o->optimizer == OPT_ADAMW && o->weight_decay != 0)
-    emitf(e, "param[i] = param[i] * decay; /* decoupled: 1 - lr * weight_decay */");
+  if (decoupled)
+    emitf(e, "param[i] = param[i] * decay; /* 1 - lr * weight_decay */");
   emitf(e, "exp_avg[i] = exp_avg[i] * %s + %s * g;", emit_float(o->beta1, t), emit_float(1 - o->beta1, t));
   emitf(e, "exp_avg_sq[i] = exp_avg_sq[i] * %s + %s * g * g;", emit_float(o->beta2, t), emit_float(1 - o->beta2, t));
   emitf(e, "const %s denom = %s(exp_avg_sq[i]) / bias_correction2_sqrt + %s;", T, emit_math_fn("sqrt", t),
@@ -205,7 +204,8 @@ static void emit_update_calls(Emitter *e, const TrainLayout *l, const TrainOptio
     emitf(e, "const double bias_correction2 = 1 - pow(%s, (double)*steps);", emit_float(o->beta2, DT_DOUBLE));
     emitf(e, "const %s step_size = (%s)(learning_rate / bias_correction1);", T, T);
     emitf(e, "const %s bias_correction2_sqrt = (%s)sqrt(bias_correction2);", T, T);
-    emitf(e, "const %s decay = (%s)(1 - learning_rate * %s);", T, T, emit_float(o->weight_decay, DT_DOUBLE));
+    if (o->optimizer == OPT_ADAMW && o->weight_decay != 0)
+      emitf(e, "const %s decay = (%s)(1 - learning_rate * %s);", T, T, emit_float(o->weight_decay, DT_DOUBLE));
   }
   for (int k = 0; k < l->n_params; k++) {
     Value *v = l->params[k];
@@ -220,8 +220,9 @@ static void emit_update_calls(Emitter *e, const TrainLayout *l, const TrainOptio
       emitf(e, "sgd_update(%s, %s, %s%s%lld, neg_lr, first);", names[v->id], names[v->grad->id],
             l->moments ? moment : "", l->moments ? ", " : "", count);
     else
-      emitf(e, "adam_update(%s, %s, %s, %s, %lld, step_size, bias_correction2_sqrt, decay);", names[v->id],
-            names[v->grad->id], moment, second, count);
+      emitf(e, "adam_update(%s, %s, %s, %s, %lld, step_size, bias_correction2_sqrt%s);", names[v->id],
+            names[v->grad->id], moment, second, count,
+            o->optimizer == OPT_ADAMW && o->weight_decay != 0 ? ", decay" : "");
   }
   if (o->optimizer == OPT_SGD)
     emitf(e, "++*steps;");
