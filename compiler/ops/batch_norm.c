@@ -106,13 +106,10 @@ static void emit_table(Emitter *e, const char *T, DType t, const char *name, con
   emitf(e, "};");
 }
 
-/* Batch statistics per channel, accumulated in double over every (n, spatial) element. */
-static void emit_training(Emitter *e, const Node *n, int64_t batch, int64_t channels, int64_t size) {
-  const BatchNormParams *p = n->params;
-  DType t = n->in[0]->dtype;
-  const char *T = dtype_ctype(t);
+/* Inside a loop over the channels c: `sum` and `squares` (of the deviations from `mean`) of X0's channel c over
+ * every (n, spatial) element, accumulated in double, and `mean` itself. */
+static void emit_channel_statistics(Emitter *e, int64_t batch, int64_t channels, int64_t size) {
   double count = (double)(batch * size);
-  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)channels);
   emitf(e, "double sum = 0, squares = 0;");
   emitf(e, "for (int64_t n = 0; n < %lld; n++)", (long long)batch);
   emitf(e, "  for (int64_t i = 0; i < %lld; i++)", (long long)size);
@@ -124,14 +121,29 @@ static void emit_training(Emitter *e, const Node *n, int64_t batch, int64_t chan
   emitf(e, "squares += d * d;");
   emitf(e, "}");
   emitf(e, "}");
+}
+
+/* Inside a loop over the channels c: Y0 = X0 * alpha + beta over channel c, for alpha and beta in scope. */
+static void emit_channel_affine(Emitter *e, const char *T, int64_t batch, int64_t channels, int64_t size) {
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
+  emitf(e, "const %s *x = X0 + (n * %lld + c) * %lld;", T, (long long)channels, (long long)size);
+  emitf(e, "%s *y = Y0 + (n * %lld + c) * %lld;", T, (long long)channels, (long long)size);
+  emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
+  emitf(e, "  y[i] = x[i] * alpha + beta;");
+  emitf(e, "}");
+}
+
+/* The ONNX training form: batch statistics, and the running averages as outputs 1 and 2. */
+static void emit_training(Emitter *e, const Node *n, int64_t batch, int64_t channels, int64_t size) {
+  const BatchNormParams *p = n->params;
+  const char *T = dtype_ctype(n->in[0]->dtype);
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)channels);
+  emit_channel_statistics(e, batch, channels, size);
   emitf(e, "const double var = squares / %s; /* population variance, as the spec's reference */",
-        emit_float(count, DT_DOUBLE));
-  emitf(e, "const %s multiplier = (%s)(X1[c] / sqrt(var + %s));", T, T, emit_float(p->epsilon, DT_DOUBLE));
-  emitf(e, "const %s offset = (%s)(X2[c] - mean * multiplier);", T, T);
-  emitf(e, "for (int64_t n = 0; n < %lld; n++)", (long long)batch);
-  emitf(e, "  for (int64_t i = 0; i < %lld; i++)", (long long)size);
-  emitf(e, "    Y0[(n * %lld + c) * %lld + i] = X0[(n * %lld + c) * %lld + i] * multiplier + offset;",
-        (long long)channels, (long long)size, (long long)channels, (long long)size);
+        emit_float((double)(batch * size), DT_DOUBLE));
+  emitf(e, "const %s alpha = (%s)(X1[c] / sqrt(var + %s));", T, T, emit_float(p->epsilon, DT_DOUBLE));
+  emitf(e, "const %s beta = (%s)(X2[c] - mean * alpha);", T, T);
+  emit_channel_affine(e, T, batch, channels, size);
   if (n->n_out > 1 && n->out[1])
     emitf(e, "Y1[c] = (%s)(X3[c] * %s + mean * %s);", T, emit_float(p->momentum, DT_DOUBLE),
           emit_float(1 - p->momentum, DT_DOUBLE));
@@ -234,43 +246,28 @@ static void batch_norm_train_infer(Graph *g, Node *n) {
 static void batch_norm_train_emit(Emitter *e, const Node *n) {
   const BatchNormParams *p = n->params;
   const Value *x = n->in[0];
-  DType t = x->dtype;
-  const char *T = dtype_ctype(t);
+  const char *T = dtype_ctype(x->dtype);
   int64_t batch = x->dims[0], channels = x->dims[1], size = plane_size(x);
   double count = (double)(batch * size);
+  char *momentum = emit_float(p->momentum, DT_DOUBLE), *rest = emit_float(1 - p->momentum, DT_DOUBLE);
   emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)channels);
-  emitf(e, "double mean, invstd;");
+  emitf(e, "double center, invstd;");
   emitf(e, "if (%s) {", EMIT_TRAINING);
-  emitf(e, "double sum = 0, squares = 0;");
-  emitf(e, "for (int64_t n = 0; n < %lld; n++)", (long long)batch);
-  emitf(e, "  for (int64_t i = 0; i < %lld; i++)", (long long)size);
-  emitf(e, "    sum += X0[(n * %lld + c) * %lld + i];", (long long)channels, (long long)size);
-  emitf(e, "mean = sum / %s;", emit_float(count, DT_DOUBLE));
-  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
-  emitf(e, "for (int64_t i = 0; i < %lld; i++) {", (long long)size);
-  emitf(e, "const double d = X0[(n * %lld + c) * %lld + i] - mean;", (long long)channels, (long long)size);
-  emitf(e, "squares += d * d;");
-  emitf(e, "}");
-  emitf(e, "}");
+  emit_channel_statistics(e, batch, channels, size);
+  emitf(e, "center = mean;");
   emitf(e, "invstd = 1 / sqrt(squares / %s + %s);", emit_float(count, DT_DOUBLE), emit_float(p->epsilon, DT_DOUBLE));
   emitf(e, "Y1[c] = (%s)mean;", T);
   emitf(e, "Y2[c] = (%s)invstd;", T);
-  emitf(e, "Y3[c] = (%s)(Y3[c] * %s + mean * %s);", T, emit_float(p->momentum, DT_DOUBLE),
-        emit_float(1 - p->momentum, DT_DOUBLE));
-  emitf(e, "Y4[c] = (%s)(Y4[c] * %s + squares / %s * %s); /* unbiased */", T, emit_float(p->momentum, DT_DOUBLE),
-        emit_float(count - 1, DT_DOUBLE), emit_float(1 - p->momentum, DT_DOUBLE));
+  emitf(e, "Y3[c] = (%s)(Y3[c] * %s + mean * %s);", T, momentum, rest);
+  emitf(e, "Y4[c] = (%s)(Y4[c] * %s + squares / %s * %s); /* unbiased */", T, momentum,
+        emit_float(count - 1, DT_DOUBLE), rest);
   emitf(e, "} else {");
-  emitf(e, "mean = Y3[c];");
+  emitf(e, "center = Y3[c];");
   emitf(e, "invstd = 1 / sqrt((double)Y4[c] + %s);", emit_float(p->epsilon, DT_DOUBLE));
   emitf(e, "}");
   emitf(e, "const %s alpha = (%s)(X1[c] * invstd);", T, T);
-  emitf(e, "const %s beta = (%s)(X2[c] - mean * alpha);", T, T);
-  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
-  emitf(e, "const %s *x = X0 + (n * %lld + c) * %lld;", T, (long long)channels, (long long)size);
-  emitf(e, "%s *y = Y0 + (n * %lld + c) * %lld;", T, (long long)channels, (long long)size);
-  emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)size);
-  emitf(e, "  y[i] = x[i] * alpha + beta;");
-  emitf(e, "}");
+  emitf(e, "const %s beta = (%s)(X2[c] - center * alpha);", T, T);
+  emit_channel_affine(e, T, batch, channels, size);
   emitf(e, "}");
 }
 
