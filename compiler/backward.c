@@ -322,12 +322,11 @@ static void add_loss(Graph *g, const TrainOptions *o) {
                    producer->op->name);
   }
   t->flags |= VAL_GRAPH_INPUT;
-  Value *ins[2] = {y, t};
   Node *n = graph_add_node(g, "loss", op_get(kind)->name, 2, 2);
   n->op = op_get(kind);
   n->backward = true;
-  n->in[0] = ins[0];
-  n->in[1] = ins[1];
+  n->in[0] = y;
+  n->in[1] = t;
   n->out[0] = graph_add_value(g, "loss");
   n->out[1] = graph_add_value(g, cn_format("grad(%s)", y->name));
   for (int k = 0; k < 2; k++)
