@@ -1,7 +1,7 @@
 /* Training: from a forward graph to one training step.
  *
  * train_mark runs before shape inference. The float initializers that feed differentiable weight inputs (Conv
- * W and B, Gemm and MatMul operands, the bias added to a MatMul, BatchNormalization scale and B, PRelu's slope)
+ * and ConvTranspose W and B, Gemm and MatMul operands, the bias added to a MatMul, BatchNormalization scale and B, PRelu's slope)
  * become parameters (VAL_PARAM), BatchNormalization's running statistics state (VAL_STATE): their contents
  * move to `init`, so nothing folds through them and the generated code keeps them in mutable storage.
  *
@@ -71,7 +71,8 @@ static bool is_float_initializer(const Value *v) {
 /* Whether input i of n is one of the weight inputs whose initializers are trained. */
 static bool weight_input(const Node *n, int i) {
   switch (n->op->kind) {
-  case OP_CONV: return i == 1 || i == 2;
+  case OP_CONV:
+  case OP_CONV_TRANSPOSE: return i == 1 || i == 2;
   case OP_GEMM:
   case OP_MATMUL: return true;
   case OP_BATCH_NORMALIZATION: return i == 1 || i == 2;
@@ -126,7 +127,8 @@ void train_mark(Graph *g, const TrainOptions *o) {
   for (int k = 0; k < o->n_freeze; k++)
     if (!frozen_seen[k])
       cn_error("--freeze %s: the model has no trainable tensor of that name (trainable: the float initializers of "
-               "Conv, Gemm and MatMul weights and biases, BatchNormalization scale and B, PRelu slopes)",
+               "Conv, ConvTranspose, Gemm and MatMul weights and biases, BatchNormalization scale and B, PRelu "
+               "slopes)",
                cn_escape_c_string(o->freeze[k], 100));
   if (params == 0)
     cn_error("nothing to train: no initializer feeds a Conv, Gemm, MatMul, BatchNormalization or PRelu weight%s",

@@ -216,19 +216,14 @@ static void conv_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
     bw_attr_int(t, "group", p->group);
     dx[0] = bw_finish(g, t);
   } else if (x->requires_grad) {
-    int64_t pads[2 * CN_MAX_RANK], output_padding[CN_MAX_RANK];
+    int64_t output_padding[CN_MAX_RANK];
     for (int i = 0; i < r; i++) {
-      pads[i] = w->pad_begin[i];
-      pads[r + i] = w->pad_end[i];
       int64_t room = w->in[i] + w->pad_begin[i] + w->pad_end[i] - ((w->kernel[i] - 1) * w->dilation[i] + 1);
       output_padding[i] = room % w->stride[i];
     }
     Value *ins[2] = {dy[0], weights};
     Node *t = bw_node(g, n, OP_CONV_TRANSPOSE, 2, ins, 1);
-    bw_attr_ints(t, "kernel_shape", r, w->kernel);
-    bw_attr_ints(t, "strides", r, w->stride);
-    bw_attr_ints(t, "dilations", r, w->dilation);
-    bw_attr_ints(t, "pads", 2 * r, pads);
+    window_set_attrs(t, w);
     bw_attr_ints(t, "output_padding", r, output_padding);
     bw_attr_int(t, "group", p->group);
     dx[0] = bw_finish(g, t);
@@ -236,9 +231,8 @@ static void conv_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
   if (weights->requires_grad) {
     Value *ins[2] = {x, dy[0]};
     Node *t = bw_node(g, n, OP_CONV_GRAD_WEIGHT, 2, ins, 1);
-    ConvParams *q = cn_alloc(sizeof *q);
-    *q = *p;
-    t->params = q;
+    window_set_attrs(t, w);
+    bw_attr_int(t, "group", p->group);
     dx[1] = bw_finish(g, t);
   }
   if (b && b->requires_grad) {
@@ -254,7 +248,7 @@ const OpDesc op_conv = {
     .infer = conv_infer, .emit = conv_emit, .grad = conv_grad,
 };
 
-/* ConvGradWeight(X, dY) -> dW, the weight gradient of a Conv whose window and groups conv_grad presets:
+/* ConvGradWeight(X, dY) -> dW, the weight gradient of a Conv (attributes as the Conv's: the window and groups):
  *
  *   dW[m, c, t...] = sum over n, o... of dY[n, m, o...] * X[n, g * C/group + c, o * stride + t * dilation - pad]
  *
@@ -262,16 +256,21 @@ const OpDesc op_conv = {
  * accumulate per (last-axis tap, output column) in a local array: the innermost loop multiplies a dY row by the
  * shifted X row element by element, which vectorizes, and each tap's column sums are added up once at the end.
  * The per-tap table gives the output columns whose input column is inside X. */
+/* The window comes from attributes, as a Conv's: X is the input, dY must have the output's shape. */
 static void conv_grad_weight_infer(Graph *g, Node *n) {
   (void)g;
-  const ConvParams *p = n->params;
   const Value *x = n->in[0], *dy = n->in[1];
-  CN_ASSERT(p && dy->dtype == x->dtype && dy->rank == x->rank);
+  ConvParams *p = cn_alloc(sizeof *p);
+  p->group = attr_int(n, "group", 1);
+  window_read(n, &p->w, NULL);
+  window_forward(n, &p->w, false);
+  CN_ASSERT(dy->dtype == x->dtype && dy->rank == x->rank && x->dims[1] % p->group == 0);
   int64_t dims[CN_MAX_RANK] = {dy->dims[1], x->dims[1] / p->group};
   for (int i = 0; i < p->w.rank; i++) {
-    CN_ASSERT(dy->dims[i + 2] == p->w.out[i] && x->dims[i + 2] == p->w.in[i]);
+    CN_ASSERT(dy->dims[i + 2] == p->w.out[i]);
     dims[i + 2] = p->w.kernel[i];
   }
+  n->params = p;
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 

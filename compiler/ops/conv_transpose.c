@@ -190,7 +190,46 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   emitf(e, "}");       /* n */
 }
 
+/* ConvTranspose is the adjoint of a Conv over the same window from its output back to its input, so its gradients
+ * are that Conv's: dX = Conv(dY, W), dW = ConvGradWeight(dY, X) (dY in the Conv input's place), dB the sum of dY
+ * over all but the channel axis. The Conv must map the output size back to the input size, which explicit pads
+ * guarantee; an output_shape larger than the pads give (filled with the bias alone) is not trained. */
+static void conv_transpose_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ConvTransposeParams *p = n->params;
+  Value *x = n->in[0], *weights = n->in[1], *b = node_in(n, 2);
+  Window conv = p->w;
+  for (int i = 0; i < conv.rank; i++) {
+    conv.in[i] = p->w.out[i];
+    conv.out[i] = p->w.in[i];
+    int64_t room = conv.in[i] + conv.pad_begin[i] + conv.pad_end[i] - ((conv.kernel[i] - 1) * conv.dilation[i] + 1);
+    if (room < 0 || room / conv.stride[i] + 1 != conv.out[i])
+      cn_error_node(n, "cnnc trains ConvTranspose when its pads give its output size; on spatial axis %d the output "
+                       "is %lld",
+                    i, (long long)p->w.out[i]);
+  }
+  if (x->requires_grad) {
+    Value *ins[2] = {dy[0], weights};
+    Node *t = bw_node(g, n, OP_CONV, 2, ins, 1);
+    window_set_attrs(t, &conv);
+    bw_attr_int(t, "group", p->group);
+    dx[0] = bw_finish(g, t);
+  }
+  if (weights->requires_grad) {
+    Value *ins[2] = {dy[0], x};
+    Node *t = bw_node(g, n, OP_CONV_GRAD_WEIGHT, 2, ins, 1);
+    window_set_attrs(t, &conv);
+    bw_attr_int(t, "group", p->group);
+    dx[1] = bw_finish(g, t);
+  }
+  if (b && b->requires_grad) {
+    int64_t kept[CN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+      kept[i] = i == 1 ? dy[0]->dims[1] : 1;
+    dx[2] = bw_sum_kept(g, n, dy[0], kept, b);
+  }
+}
+
 const OpDesc op_conv_transpose = {
     .kind = OP_CONV_TRANSPOSE, .name = "ConvTranspose", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_transpose_infer, .emit = conv_transpose_emit,
+    .infer = conv_transpose_infer, .emit = conv_transpose_emit, .grad = conv_transpose_grad,
 };

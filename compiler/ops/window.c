@@ -211,3 +211,15 @@ void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t 
   emit_table_lines(e, "col_begin", begins, taps);
   emit_table_lines(e, "col_end", ends, taps);
 }
+
+void window_set_attrs(Node *n, const Window *w) {
+  int64_t pads[2 * CN_MAX_RANK];
+  for (int i = 0; i < w->rank; i++) {
+    pads[i] = w->pad_begin[i];
+    pads[w->rank + i] = w->pad_end[i];
+  }
+  bw_attr_ints(n, "kernel_shape", w->rank, w->kernel);
+  bw_attr_ints(n, "strides", w->rank, w->stride);
+  bw_attr_ints(n, "dilations", w->rank, w->dilation);
+  bw_attr_ints(n, "pads", 2 * w->rank, pads);
+}

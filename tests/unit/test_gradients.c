@@ -178,6 +178,26 @@ static void test_conv_uncovered_rows(void) {
   check_gradients(g, LOSS_MSE);
 }
 
+/* ConvTranspose: stride 2 with pads and output_padding, groups, dilation. */
+static void check_conv_transpose(int64_t channels, int64_t maps, int64_t stride, int64_t pad, int64_t output_padding,
+                                 int64_t dilation, int64_t group) {
+  Graph *g = tb_graph(13);
+  Value *ins[3] = {param(g, "x", 4, TB_DIMS(2, channels, 3, 4)),
+                   param(g, "w", 4, TB_DIMS(channels, maps / group, 3, 2)), param(g, "b", 1, TB_DIMS(maps))};
+  Node *n = op(g, "ConvTranspose", 3, ins);
+  tb_attr_ints(n, "strides", 2, TB_DIMS(stride, stride));
+  tb_attr_ints(n, "pads", 4, TB_DIMS(pad, 0, pad, 1));
+  tb_attr_ints(n, "output_padding", 2, TB_DIMS(output_padding, 0));
+  tb_attr_ints(n, "dilations", 2, TB_DIMS(dilation, 1));
+  tb_attr_int(n, "group", group);
+  check_gradients(g, LOSS_MSE);
+}
+
+static void test_conv_transpose(void) {
+  check_conv_transpose(2, 3, 2, 1, 1, 1, 1);
+  check_conv_transpose(4, 2, 1, 0, 0, 2, 2);
+}
+
 static void check_gemm(bool trans_a, bool trans_b, float alpha, float beta, int c_rank) {
   Graph *g = tb_graph(13);
   Value *a = param(g, "a", 2, trans_a ? TB_DIMS(4, 3) : TB_DIMS(3, 4));
@@ -459,6 +479,7 @@ CU_TestInfo gradient_nn_tests[] = {
     {"conv_groups", test_conv_groups},
     {"conv_depthwise", test_conv_depthwise},
     {"conv_uncovered_rows", test_conv_uncovered_rows},
+    {"conv_transpose", test_conv_transpose},
     {"gemm", test_gemm},
     {"matmul", test_matmul},
     {"max_pool", test_max_pool},
