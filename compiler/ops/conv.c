@@ -254,8 +254,9 @@ const OpDesc op_conv = {
  *
  * For each (m, c) and kernel taps of the leading axes, partial sums over the batch and the leading output axes
  * accumulate per (last-axis tap, output column) in a local array: the innermost loop multiplies a dY row by the
- * shifted X row element by element, which vectorizes, and each tap's column sums are added up once at the end.
- * The per-tap table gives the output columns whose input column is inside X. */
+ * shifted X row element by element, which vectorizes, and each tap's column sums are added up once at the end
+ * (rows too long for the stack sum each tap's products at once instead). The per-tap table gives the output
+ * columns whose input column is inside X. */
 /* The window comes from attributes, as a Conv's: X is the input, dY must have the output's shape. */
 static void conv_grad_weight_infer(Graph *g, Node *n) {
   (void)g;
@@ -274,6 +275,14 @@ static void conv_grad_weight_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 
+/* The flat index of the leading axes' kernel taps k0, k1, ... */
+static char *lead_taps_expr(const Window *w) {
+  char *taps = cn_strdup("0");
+  for (int a = 0; a < w->rank - 1; a++)
+    taps = a == 0 ? cn_strdup("k0") : cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
+  return taps;
+}
+
 static void conv_grad_weight_emit(Emitter *e, const Node *n) {
   const ConvParams *p = n->params;
   const Window *w = &p->w;
@@ -288,22 +297,25 @@ static void conv_grad_weight_emit(Emitter *e, const Node *n) {
     kernel_size *= w->kernel[i];
   }
   int64_t row = w->out[last], in_row = w->in[last], taps = w->kernel[last];
+  /* rows too long for the column sums on the stack sum each tap's products at once, into dW */
+  bool per_column = taps * row * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_ACC_BYTES;
+  char *tap_at = last ? cn_format("%s + k", expr_times(lead_taps_expr(w), taps)) : cn_strdup("k");
   emitf(e, "/* %s */", window_describe(w));
   emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
   window_emit_tap_ranges(e, w, row, in_row);
+  if (!per_column)
+    emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
   emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
   emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
   char *channel = p->group > 1 ? cn_format("m / %lld * %lld + c", (long long)group_maps, (long long)group_channels)
                                : cn_strdup("c");
   emitf(e, "%s *dw = Y0 + (m * %lld + c) * %lld;", T, (long long)group_channels, (long long)kernel_size);
   /* the kernel taps of the leading axes, and for each the output rows whose input row is inside X */
-  char *lead_taps = cn_strdup("0");
-  for (int a = 0; a < last; a++) {
+  for (int a = 0; a < last; a++)
     emitf(e, "for (int64_t k%d = 0; k%d < %lld; k%d++) {", a, a, (long long)w->kernel[a], a);
-    lead_taps = a == 0 ? cn_strdup("k0") : cn_format("%s + k%d", expr_times(lead_taps, w->kernel[a]), a);
-  }
-  emitf(e, "%s acc[%lld][%lld] = {{0}}; /* per kernel column and output column */", T, (long long)taps,
-        (long long)row);
+  if (per_column)
+    emitf(e, "%s acc[%lld][%lld] = {{0}}; /* per kernel column and output column */", T, (long long)taps,
+          (long long)row);
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "const %s *dy = X1 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)plane);
   emitf(e, "const %s *x = X0 + (n * %lld + %s) * %lld;", T, (long long)channels, channel, (long long)in_size);
@@ -324,17 +336,26 @@ static void conv_grad_weight_emit(Emitter *e, const Node *n) {
   emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)taps);
   emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
         expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
-  emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
-  emitf(e, "  acc[k][o] += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+  if (per_column) {
+    emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
+    emitf(e, "  acc[k][o] += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+  } else {
+    emitf(e, "%s sum = 0;", T);
+    emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
+    emitf(e, "  sum += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+    emitf(e, "dw[%s] += sum;", tap_at);
+  }
   emitf(e, "}");
   emit_close(e, last); /* output rows of the leading axes */
   emitf(e, "}");       /* n */
-  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)taps);
-  emitf(e, "%s sum = 0;", T);
-  emitf(e, "for (int64_t o = 0; o < %lld; o++)", (long long)row);
-  emitf(e, "  sum += acc[k][o];");
-  emitf(e, "dw[%s] = sum;", last ? cn_format("%s + k", expr_times(lead_taps, taps)) : "k");
-  emitf(e, "}");
+  if (per_column) {
+    emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)taps);
+    emitf(e, "%s sum = 0;", T);
+    emitf(e, "for (int64_t o = 0; o < %lld; o++)", (long long)row);
+    emitf(e, "  sum += acc[k][o];");
+    emitf(e, "dw[%s] = sum;", tap_at);
+    emitf(e, "}");
+  }
   emit_close(e, last); /* kernel taps of the leading axes */
   emitf(e, "}");       /* c */
   emitf(e, "}");       /* m */

@@ -178,6 +178,18 @@ static void test_conv_uncovered_rows(void) {
   check_gradients(g, LOSS_MSE);
 }
 
+/* Rows too long for ConvGradWeight's column sums on the stack: X is a constant, W is checked. */
+static void test_conv_long_row(void) {
+  Graph *g = tb_graph(13);
+  double *x = cn_alloc_array(2 * 3000, sizeof *x);
+  for (int i = 0; i < 2 * 3000; i++)
+    x[i] = next_value();
+  Value *ins[2] = {tb_const(g, "x", DT_DOUBLE, 3, TB_DIMS(1, 2, 3000), x), param(g, "w", 3, TB_DIMS(2, 2, 3))};
+  Node *n = op(g, "Conv", 2, ins);
+  tb_attr_ints(n, "pads", 2, TB_DIMS(1, 1));
+  check_gradients(g, LOSS_MSE);
+}
+
 /* ConvTranspose: stride 2 with pads and output_padding, groups, dilation. */
 static void check_conv_transpose(int64_t channels, int64_t maps, int64_t stride, int64_t pad, int64_t output_padding,
                                  int64_t dilation, int64_t group) {
@@ -479,6 +491,7 @@ CU_TestInfo gradient_nn_tests[] = {
     {"conv_groups", test_conv_groups},
     {"conv_depthwise", test_conv_depthwise},
     {"conv_uncovered_rows", test_conv_uncovered_rows},
+    {"conv_long_row", test_conv_long_row},
     {"conv_transpose", test_conv_transpose},
     {"gemm", test_gemm},
     {"matmul", test_matmul},
