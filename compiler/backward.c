@@ -1,8 +1,8 @@
 /* Training: from a forward graph to one training step.
  *
  * train_mark runs before shape inference. The float initializers that feed differentiable weight inputs (Conv
- * and ConvTranspose W and B, Gemm and MatMul operands, the bias added to a MatMul, BatchNormalization scale and B, PRelu's slope)
- * become parameters (VAL_PARAM), BatchNormalization's running statistics state (VAL_STATE): their contents
+ * and ConvTranspose W and B, Gemm and MatMul operands, the bias added to a MatMul, BatchNormalization scale and B,
+ * PRelu's slope), directly or through reshapes and masks, become parameters (VAL_PARAM), BatchNormalization's running statistics state (VAL_STATE): their contents
  * move to `init`, so nothing folds through them and the generated code keeps them in mutable storage.
  *
  * backward_build runs after it and makes the graph one training step:
@@ -86,6 +86,49 @@ static bool weight_input(const Node *n, int i) {
   }
 }
 
+/* Whether v holds zeros and ones only: a mask a Mul applies to weights, constant itself. */
+static bool is_mask(const Value *v) {
+  if (!is_float_initializer(v))
+    return false;
+  for (int64_t i = 0; i < value_count(v); i++) {
+    double x = value_get_double(v, i);
+    if (x != 0 && x != 1)
+      return false;
+  }
+  return true;
+}
+
+/* Per value id: whether it becomes a weight, at a weight input or flowing into one through ops that only reshape
+ * or mask weights (pruned weights, LeNet-5's table of partial connections: a Mul by zeros and ones trains its
+ * other operand). Walks the sorted nodes backwards, so every consumer is seen before its producers. */
+static bool *weight_values(const Graph *g) {
+  bool *weight = cn_alloc_array((size_t)g->n_values, sizeof *weight);
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    const Node *n = g->nodes[i];
+    for (int k = 0; k < n->n_in; k++)
+      if (n->in[k] && weight_input(n, k))
+        weight[n->in[k]->id] = true;
+    if (!n->out[0] || !weight[n->out[0]->id])
+      continue;
+    switch (n->op->kind) {
+    case OP_IDENTITY:
+    case OP_RESHAPE:
+    case OP_FLATTEN:
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE:
+    case OP_TRANSPOSE: weight[n->in[0]->id] = true; break;
+    case OP_MUL: {
+      bool mask_a = is_mask(n->in[0]), mask_b = is_mask(n->in[1]);
+      weight[n->in[0]->id] |= !mask_a || mask_b;
+      weight[n->in[1]->id] |= !mask_b || mask_a;
+      break;
+    }
+    default: break;
+    }
+  }
+  return weight;
+}
+
 static bool listed(const char *name, const char *const *names, int count, bool *seen) {
   for (int k = 0; k < count; k++)
     if (strcmp(names[k], name) == 0) {
@@ -103,16 +146,17 @@ static void make_mutable(Value *v, int flag) {
 
 void train_mark(Graph *g, const TrainOptions *o) {
   bool *frozen_seen = cn_alloc_array((size_t)o->n_freeze + 1, sizeof *frozen_seen);
+  bool *weight = weight_values(g);
   int params = 0;
-  for (int i = 0; i < g->n_nodes; i++) {
-    Node *n = g->nodes[i];
-    for (int k = 0; k < n->n_in; k++) {
-      Value *v = n->in[k];
-      if (!weight_input(n, k) || !is_float_initializer(v) || listed(v->name, o->freeze, o->n_freeze, frozen_seen))
-        continue;
+  for (int i = 0; i < g->n_values; i++) {
+    Value *v = g->values[i];
+    if (weight[i] && is_float_initializer(v) && !listed(v->name, o->freeze, o->n_freeze, frozen_seen)) {
       make_mutable(v, VAL_PARAM);
       params++;
     }
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    Node *n = g->nodes[i];
     /* the training step decides the mode, whatever the model's training_mode input says */
     if (n->op->kind == OP_DROPOUT && n->n_in > 2)
       n->in[2] = NULL;

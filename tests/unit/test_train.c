@@ -197,6 +197,31 @@ static void test_frozen_prefix(void) {
   CU_ASSERT_PTR_NULL(x->grad);
 }
 
+/* Weights multiplied by a mask of zeros and ones (pruning, LeNet-5's partial connections) train; the mask does not,
+ * and a masked-out weight gets no gradient. */
+static void test_masked_weights(void) {
+  Graph *g = tb_graph(13);
+  float w[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mask[8] = {1, 0, 1, 1, 0, 0, 1, 1};
+  Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(2, 2, 3, 3));
+  Value *mul_in[2] = {tb_const(g, "mask", DT_FLOAT, 4, TB_DIMS(2, 2, 1, 2), mask),
+                      tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(2, 2, 1, 2), w)};
+  Node *masked = tb_node(g, "Mul", 2, mul_in, 1);
+  Value *conv_in[2] = {x, masked->out[0]};
+  Node *conv = tb_node(g, "Conv", 2, conv_in, 1);
+  Node *flat = tb_node(g, "Flatten", 1, conv->out, 1);
+  tb_output(g, flat->out[0]);
+  TrainOptions o = {.loss = LOSS_MSE};
+  train_options_finish(&o);
+  train_mark(g, &o);
+  CU_ASSERT(mul_in[1]->flags & VAL_PARAM);
+  CU_ASSERT_FALSE(mul_in[0]->flags & VAL_PARAM);
+  CU_ASSERT_PTR_NOT_NULL(mul_in[0]->data);
+  tb_infer(g);
+  backward_build(g, &o);
+  CU_ASSERT_PTR_NOT_NULL(mul_in[1]->grad);
+  CU_ASSERT_PTR_NULL(mul_in[0]->grad);
+}
+
 /* torch.optim's defaults, and the combinations it refuses. */
 static void test_optimizer_defaults(void) {
   TrainOptions o = {.optimizer = OPT_ADAMW};
@@ -215,6 +240,7 @@ CU_TestInfo train_tests[] = {
     {"nll_needs_log_softmax", test_nll_needs_log_softmax},
     {"optimizer_options", test_optimizer_options},
     {"frozen_prefix", test_frozen_prefix},
+    {"masked_weights", test_masked_weights},
     {"optimizer_defaults", test_optimizer_defaults},
     CU_TEST_INFO_NULL,
 };
