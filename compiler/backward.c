@@ -2,8 +2,9 @@
  *
  * train_mark runs before shape inference. The float initializers that feed differentiable weight inputs (Conv
  * and ConvTranspose W and B, Gemm and MatMul operands, the bias added to a MatMul, BatchNormalization scale and B,
- * PRelu's slope), directly or through reshapes and masks, become parameters (VAL_PARAM), BatchNormalization's running statistics state (VAL_STATE): their contents
- * move to `init`, so nothing folds through them and the generated code keeps them in mutable storage.
+ * PRelu's slope), directly or through reshapes and masks, become parameters (VAL_PARAM), BatchNormalization's
+ * running statistics state (VAL_STATE): their contents move to `init`, so nothing folds through them and the
+ * generated code keeps them in mutable storage.
  *
  * backward_build runs after it and makes the graph one training step:
  *   1. the forward in training mode: BatchNormalization and Dropout take their training forms;
@@ -44,7 +45,8 @@ void train_options_finish(TrainOptions *o) {
   if (!(o->given & TRAIN_GIVEN_SEED))
     o->seed = 0;
   if (adam && (o->given & (TRAIN_GIVEN_MOMENTUM | TRAIN_GIVEN_NESTEROV)))
-    cn_error("--momentum and --nesterov are SGD's; --optimizer=%s takes --beta1 and --beta2", optimizer_name(o->optimizer));
+    cn_error("--momentum and --nesterov are SGD's; --optimizer=%s takes --beta1 and --beta2",
+             optimizer_name(o->optimizer));
   if (!adam && (o->given & (TRAIN_GIVEN_BETA1 | TRAIN_GIVEN_BETA2 | TRAIN_GIVEN_EPS)))
     cn_error("--beta1, --beta2 and --eps are Adam's; --optimizer=sgd takes --momentum and --nesterov");
   if (o->nesterov && o->momentum <= 0)

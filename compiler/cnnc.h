@@ -607,6 +607,8 @@ void window_check_conv_inputs(const Node *n, const char *w_layout);
 /* Emits static tables col_begin[k] and col_end[k] over the kernel taps k of the last spatial axis: the positions
  * p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
 void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit);
+/* A static int64_t table of per-tap values named `name`. */
+void window_emit_table(Emitter *e, const char *name, const int64_t *values, int64_t count);
 /* The window as attributes (kernel_shape, strides, dilations, explicit pads) of a node a grad hook makes. */
 void window_set_attrs(Node *n, const Window *w);
 /* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */

@@ -131,7 +131,7 @@ void emit_train_storage(Emitter *e, Graph *g, char **names) {
   }
   fprintf(e->out, "\n/* P_train_step sets it, P_run clears it: BatchNormalization and Dropout read it. */\n");
   fprintf(e->out, "static bool %s;\n", EMIT_TRAINING);
-  fprintf(e->out, "/* Dropout's counter-based generator: masks hash the seed, the step, the node and the element. */\n");
+  fprintf(e->out, "/* Dropout's counter-based generator: masks hash the seed, the step, the node, the element. */\n");
   fprintf(e->out, "static uint64_t %s = %lluu, %s;\n", EMIT_RNG_SEED, (unsigned long long)o->seed, EMIT_RNG_STEP);
   fprintf(e->out, "static double learning_rate = %s;\n\n", emit_float(o->lr, DT_DOUBLE));
 }
@@ -262,7 +262,7 @@ static void emit_train_step(Emitter *e, const EmitProgram *p, const TrainLayout 
   for (int j = 0; j < g->n_outputs; j++) {
     Value *v = g->outputs[j];
     if (l->value_offset[v->id] >= 0)
-      names[v->id] = cn_format("(%s *)%s", dtype_ctype(v->dtype), blob_element(train_blob, v->dtype, l->value_offset[v->id]));
+      names[v->id] = blob_element(train_blob, v->dtype, l->value_offset[v->id]);
   }
   fputc('\n', e->out);
   emitf(e, "%s = true;", EMIT_TRAINING);

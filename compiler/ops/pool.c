@@ -324,7 +324,8 @@ static void global_pool_emit(Emitter *e, const Node *n) {
 static void global_average_pool_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
   Value *x = n->in[0];
   int64_t planes = x->dims[0] * x->dims[1];
-  Value *share = bw_binary(g, n, OP_DIV, dy[0], bw_scalar(g, x->dtype, (double)(value_count(x) / (planes ? planes : 1))));
+  double size = (double)(value_count(x) / (planes ? planes : 1));
+  Value *share = bw_binary(g, n, OP_DIV, dy[0], bw_scalar(g, x->dtype, size));
   Value *ins[2] = {share, bw_ints(g, x->rank, x->dims)};
   dx[0] = bw_finish(g, bw_node(g, n, OP_EXPAND, 2, ins, 1));
 }
