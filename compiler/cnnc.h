@@ -438,6 +438,14 @@ typedef struct Plan {
 Plan plan_memory(Graph *g);
 
 //
+// cost.c: the arithmetic a node performs, for profiles and reports
+//
+
+/* Multiply-adds of a Conv, ConvTranspose, Gemm, MatMul or ConvGradWeight, including a depthwise Conv fused into
+ * it as its window; 0 for every other op. A FLOP count is 2 x this (the convention of shared/models/manifest.json). */
+int64_t node_macs(const Node *n);
+
+//
 // emit.c
 //
 

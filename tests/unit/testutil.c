@@ -113,9 +113,19 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 
 const char *tb_last_error(void) { return last_error; }
 
-int tb_compile_and_run(Graph *g, const char *driver_c) { return tb_compile_and_run_train(g, NULL, driver_c); }
+static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, const char *cflag);
+
+int tb_compile_and_run(Graph *g, const char *driver_c) { return compile_and_run(g, NULL, driver_c, NULL); }
+
+int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag) {
+  return compile_and_run(g, NULL, driver_c, cflag);
+}
 
 int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c) {
+  return compile_and_run(g, train, driver_c, NULL);
+}
+
+static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, const char *cflag) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -133,8 +143,8 @@ int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *dr
   fclose(h);
   fclose(d);
   CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
-  const char *args[] = {"-o", exe, c_path, d_path, "-lm"};
-  int status = cc_run(&cc, args, 5);
+  const char *args[] = {"-o", exe, c_path, d_path, "-lm", cflag};
+  int status = cc_run(&cc, args, cflag ? 6 : 5);
   if (status != 0)
     return 100 + status;
   const char *run[] = {exe, NULL};

@@ -34,6 +34,8 @@ const char *tb_last_error(void);
 int tb_compile_and_run(Graph *g, const char *driver_c);
 /* The same for a graph from backward_build: training code with these options. */
 int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c);
+/* The same, with one more compiler flag (NULL for none), e.g. "-DCNNC_PROFILE". */
+int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag);
 
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
