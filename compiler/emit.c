@@ -13,8 +13,6 @@
 
 #define WEIGHT_ALIGN 64
 
-static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
-
 void emitf(Emitter *e, const char *fmt, ...) {
   char small[512];
   va_list ap;
@@ -140,6 +138,7 @@ static void emit_weight_bytes(FILE *out, const unsigned char *p, int64_t n) {
   }
 }
 
+static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
 /* Per value id: whether generated code reads it, i.e. it is a graph output or a node function's body mentions it.
  * Constants only read at compile time (a Reshape's shape) stay out of the weights. */
