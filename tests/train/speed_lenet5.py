@@ -34,7 +34,7 @@ static double cpu_seconds(void) {
 
 /* net_train_step on random batches: `steps` steps after one warm-up; prints the CPU seconds. */
 int main(int argc, char **argv) {
-  int steps = atoi(argv[1]);
+  int steps = argc > 1 ? atoi(argv[1]) : 50;
   static float x[net_INPUT_0_COUNT];
   static int64_t t[net_BATCH];
   srand(1);
