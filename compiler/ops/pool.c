@@ -265,15 +265,8 @@ static void pool_grad_emit(Emitter *e, const Node *n) {
     in_size *= w->in[a];
     out_size *= w->out[a];
   }
-  /* Windows that tile X exactly (stride = kernel, no padding or dilation) write every element of dX once, so
-   * MaxPool's needs no clearing first and no accumulation */
-  bool tiles = max;
-  for (int a = 0; a < w->rank; a++)
-    tiles = tiles && w->stride[a] == w->kernel[a] && w->dilation[a] == 1 && w->pad_begin[a] == 0 &&
-            w->pad_end[a] == 0 && w->out[a] * w->stride[a] == w->in[a];
   emitf(e, "/* %s */", window_describe(w));
-  if (!tiles)
-    emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
+  emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
   emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
   if (max)
     emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);
@@ -285,17 +278,7 @@ static void pool_grad_emit(Emitter *e, const Node *n) {
     window_emit_taps(e, w, a);
     out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
   }
-  if (tiles) {
-    emit_window_reduce(e, t, p, true, 0);
-    emitf(e, "const %s g = dy[%s];", T, out_at);
-    for (int a = 0; a < w->rank; a++) {
-      emitf(e, "for (int64_t k%d = 0; k%d < %lld; k%d++) {", a, a, (long long)w->kernel[a], a);
-      char *index = cn_format("i%d + k%d", a, a);
-      at = a == 0 ? index : cn_format("%s + %s", expr_times(at, w->in[a]), index);
-    }
-    emitf(e, "dx[%s] = %s == best_at ? g : 0;", at, at);
-    emit_close(e, w->rank);
-  } else if (max) {
+  if (max) {
     emit_window_reduce(e, t, p, true, 0);
     emitf(e, "dx[best_at] += dy[%s];", out_at);
   } else {
