@@ -197,10 +197,12 @@ static void emit_im2col(Emitter *e, const ConvGemm *k, const char *x) {
   emitf(e, "  dst[ow] = 0;");
   char *from = expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
                          -w->pad_begin[1]);
-  if (w->stride[1] == 1) { /* a contiguous run */
-    emitf(e, "if (col_end[kw] > col_begin[kw])");
-    emitf(e, "  memcpy(dst + col_begin[kw], src + %s, (size_t)(col_end[kw] - col_begin[kw]) * sizeof *dst);",
-          expr_plus(cn_format("col_begin[kw] + %s", expr_times("kw", w->dilation[1])), -w->pad_begin[1]));
+  if (w->stride[1] == 1) { /* a contiguous run, copied a vector at a time (runs are short for a memcpy call) */
+    emitf(e, "const float *from = src + %s;", expr_plus(expr_times("kw", w->dilation[1]), -w->pad_begin[1]));
+    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow += VLEN) {");
+    emitf(e, "const int lanes = col_end[kw] - ow < VLEN ? (int)(col_end[kw] - ow) : VLEN;");
+    emitf(e, "vstore_partial(dst + ow, vload_partial(from + ow, lanes), lanes);");
+    emitf(e, "}");
   } else {
     emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
     emitf(e, "  dst[ow] = src[%s];", from);
