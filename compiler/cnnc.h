@@ -154,7 +154,10 @@ enum {
    * through it; generated code keeps it in mutable storage that the optimizer updates. */
   VAL_PARAM = 1 << 3,
   VAL_STATE = 1 << 4, /* training: mutable but not trained (BatchNormalization running statistics); `init` too */
-  VAL_GRAD = 1 << 5,  /* training: a gradient, made by the backward construction */
+  /* Training: d(loss)/d(a VAL_PARAM), made by the backward construction. Like a parameter it lives outside the
+   * arena and outlives the step (P_get_grad reads it, the optimizer update after the nodes consumes it), so it
+   * counts as used. Gradients of activations are ordinary intermediate values. */
+  VAL_GRAD = 1 << 5,
 };
 
 struct Value {
@@ -351,6 +354,7 @@ typedef struct LoadOptions {
   int n_binds;
   DimSetting *dims;
   int n_dims;
+  int64_t batch; /* > 0: every graph input's first dimension becomes this (--batch) */
 } LoadOptions;
 
 Graph *onnx_load(const char *path, const LoadOptions *opts);
@@ -415,7 +419,9 @@ struct OpDesc {
    * from dy[k] = d(loss)/d(out[k]) (NULL where the loss does not depend on out[k]). The backward
    * construction sums the dx of a value used several times. NULL when the op is not differentiable. */
   void (*grad)(Graph *g, Node *n, Value *const *dy, Value **dx);
-  /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. */
+  /* cnnc's own ops (backward kernels, losses, optimizer steps): never matched against a model's op_type. Their
+   * nodes are made by grad hooks, which may set n->params from the forward node before infer runs (the window of
+   * a pooling gradient, say); infer then checks the inputs against them and sets the outputs. */
   bool internal;
   /* SIMD targets (layout.c). Optional: when a template kernel (templates/) can run the node, chooses it: names
    * it in n->kernel, may pack constant inputs into the order the kernel reads them (replacing n->in[i] with the
@@ -456,6 +462,102 @@ void fold_dead_code(Graph *g);
 void fold_mark_folded(Node *n);
 
 //
+// backward.c: training. train_mark, before shape inference, turns the trainable initializers into parameters
+// (so nothing folds through them); backward_build, after it, turns the forward graph into one training step:
+// the forward in training mode, the loss, and the backward nodes each op's grad hook adds.
+//
+
+typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_NLL, LOSS_MSE } LossKind;
+typedef enum OptimizerKind { OPTIMIZER_SGD, OPTIMIZER_ADAM, OPTIMIZER_ADAMW } OptimizerKind;
+typedef enum ScheduleKind { SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE } ScheduleKind;
+
+/* TrainSettings.given: which settings the file wrote (the others hold the defaults). */
+enum {
+  TRAIN_GIVEN_LOSS = 1 << 0,
+  TRAIN_GIVEN_OPTIMIZER = 1 << 1,
+  TRAIN_GIVEN_LR = 1 << 2,
+  TRAIN_GIVEN_MOMENTUM = 1 << 3,
+  TRAIN_GIVEN_NESTEROV = 1 << 4,
+  TRAIN_GIVEN_WEIGHT_DECAY = 1 << 5,
+  TRAIN_GIVEN_BETA1 = 1 << 6,
+  TRAIN_GIVEN_BETA2 = 1 << 7,
+  TRAIN_GIVEN_EPS = 1 << 8,
+  TRAIN_GIVEN_BATCH_SIZE = 1 << 9,
+  TRAIN_GIVEN_EPOCHS = 1 << 10,
+  TRAIN_GIVEN_SCHEDULE = 1 << 11,
+  TRAIN_GIVEN_STEP_SIZE = 1 << 12,
+  TRAIN_GIVEN_GAMMA = 1 << 13,
+  TRAIN_GIVEN_MIN_LR = 1 << 14,
+  TRAIN_GIVEN_SEED = 1 << 15,
+};
+
+/* A .cnn file's `train { ... }` section, for the training code (defaults in parentheses; PyTorch's where it
+ * has one). Command-line options override it. */
+struct TrainSettings {
+  LossKind loss;           /* (cross_entropy) */
+  OptimizerKind optimizer; /* (sgd) */
+  double lr;               /* (sgd 0.01; adam, adamw 0.001) */
+  double momentum;         /* sgd (0) */
+  bool nesterov;           /* sgd (false) */
+  double weight_decay;     /* (sgd, adam 0; adamw 0.01) */
+  double beta1, beta2;     /* adam, adamw (0.9, 0.999) */
+  double eps;              /* adam, adamw (1e-8) */
+  int64_t batch_size;      /* (64) */
+  int64_t epochs;          /* (1) */
+  ScheduleKind schedule;   /* learning rate per epoch (constant) */
+  int64_t step_size;       /* step: lr *= gamma every step_size epochs (1) */
+  double gamma;            /* step (0.1) */
+  double min_lr;           /* cosine: lr follows half a cosine from lr down to min_lr over `epochs` (0) */
+  uint64_t seed;           /* shuffling, augmentation, dropout (the train section's `seed`, else the file's) */
+  unsigned given;          /* TRAIN_GIVEN_* */
+};
+
+/* What --train compiles with: the command line's options over the file's TrainSettings (`given` says which the
+ * command line set), then train_options_finish's defaults. */
+typedef struct TrainOptions {
+  LossKind loss;
+  OptimizerKind optimizer; /* torch.optim.SGD, Adam or AdamW, step for step */
+  double lr, momentum, weight_decay, beta1, beta2, eps;
+  bool nesterov;
+  uint64_t seed;       /* of Dropout's masks */
+  const char **freeze; /* initializer names kept constant */
+  int n_freeze;
+  unsigned given; /* TRAIN_GIVEN_* */
+} TrainOptions;
+
+/* The fields the command line did not give from the file's settings (NULL for none), the rest torch.optim's
+ * defaults (lr 0.01 for SGD and 0.001 for Adam/AdamW, AdamW's weight decay 0.01, ...); checks the combination
+ * (nesterov needs momentum, ...). */
+void train_options_finish(TrainOptions *o, const TrainSettings *file);
+const char *loss_name(LossKind k);
+const char *optimizer_name(OptimizerKind k);
+void train_mark(Graph *g, const TrainOptions *o);
+void backward_build(Graph *g, const TrainOptions *o);
+/* The node train_mark and backward_build add the loss with; NULL before. */
+const Node *backward_loss_node(const Graph *g);
+
+/* Building blocks for grad hooks. bw_node adds a backward node reading `ins` (NULL entries are omitted inputs)
+ * with n_out fresh outputs, named after `from`; attributes and preset params go on it before bw_finish, which
+ * runs its infer and returns out[0]. */
+Node *bw_node(Graph *g, const Node *from, OpKind kind, int n_in, Value *const *ins, int n_out);
+void bw_attr_int(Node *n, const char *name, int64_t v);
+void bw_attr_float(Node *n, const char *name, float v);
+void bw_attr_ints(Node *n, const char *name, int count, const int64_t *v);
+void bw_copy_attrs(Node *to, const Node *from);
+Value *bw_finish(Graph *g, Node *n);
+/* A scalar constant of type t; a 1-D int64 constant. */
+Value *bw_scalar(Graph *g, DType t, double x);
+Value *bw_ints(Graph *g, int count, const int64_t *v);
+/* A one- or two-input op without attributes (Neg, Add, Mul, Div, ...). */
+Value *bw_unary(Graph *g, const Node *from, OpKind kind, Value *a);
+Value *bw_binary(Graph *g, const Node *from, OpKind kind, Value *a, Value *b);
+/* v summed over the axes along which a value of shape `like` was broadcast to v's shape (numpy alignment), in
+ * `like`'s shape; v itself when nothing was broadcast. bw_sum_kept sums the axes where kept[] is 1 (kept has
+ * v's rank) and gives the result like's shape. */
+Value *bw_sum_to(Graph *g, const Node *from, Value *v, const Value *like);
+Value *bw_sum_kept(Graph *g, const Node *from, Value *v, const int64_t *kept, const Value *like);
+/* v with like's shape (same element count); v itself when the shapes agree. */
+Value *bw_reshape(Graph *g, const Node *from, Value *v, const Value *like);
 // fold_bn.c
 //
 
@@ -511,7 +613,7 @@ Plan plan_memory(Graph *g);
 // cost.c: the arithmetic a node performs, for profiles and reports
 //
 
-/* Multiply-adds of a Conv, ConvTranspose, Gemm or MatMul from its ONNX shapes and attributes; 0 for every
+/* Multiply-adds of a Conv, ConvTranspose, Gemm, MatMul or ConvGradWeight from its ONNX shapes and attributes; 0 for every
  * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
 int64_t cost_count_macs(const Node *n);
 /* Elements of the float initializers (the model's weights) n reads, before packing, padding or folding change
@@ -528,9 +630,10 @@ int64_t node_macs(const Node *n);
 typedef struct EmitOptions {
   const char *prefix;
   const char *command_line;
-  const char *header_name; /* file name the .c includes */
-  Target target;           /* the pipeline's (layout.c chose kernels for it) */
-  const char *target_why;  /* how the target was chosen, for the header comment; NULL: --target named it */
+  const char *header_name;   /* file name the .c includes */
+  Target target;             /* the pipeline's (layout.c chose kernels for it) */
+  const char *target_why;    /* how the target was chosen, for the header comment; NULL: --target named it */
+  const TrainOptions *train; /* --train: the graph is a training step (backward_build); NULL for inference */
 } EmitOptions;
 
 struct Emitter {
@@ -587,6 +690,39 @@ bool tpl_epilogue(Instance *t, const Fusion *f);
 void tpl_end(Instance *t);
 /* The text of an embedded template file; an internal error if there is none of that name. */
 const char *template_text(const char *file, size_t *size);
+
+/* Training code: file-scope names op emitters read. P_train_step sets EMIT_TRAINING and P_run clears it, so the
+ * forward nodes serve both (BatchNormalization on batch or running statistics, Dropout masking or copying);
+ * Dropout's counter-based generator hashes EMIT_RNG_SEED, EMIT_RNG_STEP (one per training step), the node
+ * and the element. */
+#define EMIT_TRAINING "training"
+#define EMIT_RNG_SEED "rng_seed"
+#define EMIT_RNG_STEP "rng_step"
+
+/* What emit_train.c shares with emit.c: the graph, which inputs each node's function reads, and every value's
+ * storage as a C expression in the entry points (NULL for values an entry point names itself). */
+typedef struct EmitProgram {
+  Graph *graph;
+  bool **uses;
+  char **names;
+} EmitProgram;
+/* A static union of typed arrays over `size` bytes (padded to 64) named `symbol`, initialized with `bytes` as a
+ * string literal (or zeroed when bytes is NULL); const for weights, mutable for training's storage. */
+void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size);
+/* Calls the node functions in order, with the values named by `names`: the forward nodes, and the backward
+ * ones too when `backward`. */
+void emit_calls(Emitter *e, const EmitProgram *p, char *const *names, bool backward);
+
+//
+// emit_train.c: the training entry points around a graph from backward_build
+//
+
+/* Before the node functions: parameters and running statistics (mutable, initialized), gradients and
+ * optimizer state (zeroed), the mode flag and the generator state; fills `names` for those values. */
+void emit_train_storage(Emitter *e, Graph *g, char **names);
+/* After P_run: P_train_step, the parameter accessors, the learning rate and the state for checkpoints. */
+void emit_train_entries(Emitter *e, const EmitProgram *p);
+void emit_train_header(FILE *h, const Graph *g, const EmitOptions *o);
 
 //
 // ops/common.c: loop nests shared by many op files
@@ -648,6 +784,13 @@ bool eltwise_binary_simd(Graph *g, Node *n, Target t, const Activation *act, Lay
                          Layout *out_layout);
 /* `op` is the simd.h function of the operation: "vadd", "vsub", "vmul", "vdiv". */
 void eltwise_binary_emit(Emitter *e, const Node *n, const char *op);
+
+/* ops/conv_gemm.c: Conv with weights known only at run time (training), and ConvGradWeight, as im2col and a
+ * GEMM template. conv_gemm_simd is conv_simd's choice for such a Conv (layouts stay row-major). */
+bool conv_gemm_simd(Node *n, Target t);
+void conv_gemm_emit(Emitter *e, const Node *n);
+bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void conv_gemm_emit_weight_grad(Emitter *e, const Node *n);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops
@@ -727,6 +870,10 @@ void window_emit_taps(Emitter *e, const Window *w, int axis);
 /* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
  * names W's axes for the message, e.g. "M, C/group". */
 void window_check_conv_inputs(const Node *n, const char *w_layout);
+/* A static int64_t table of per-tap values named `name`. */
+void window_emit_table(Emitter *e, const char *name, const int64_t *values, int64_t count);
+/* The window as attributes (kernel_shape, strides, dilations, explicit pads) of a node a grad hook makes. */
+void window_set_attrs(Node *n, const Window *w);
 /* Emits static tables <name>_begin[k] and <name>_end[k] over the kernel taps k of the last spatial axis: the
  * positions p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
 void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit, const char *name);
@@ -790,53 +937,17 @@ bool conv_winograd_owns(const Node *n);
 void conv_winograd_emit(Emitter *e, const Node *n);
 
 //
-// dsl.c: the .cnn front end (docs/dsl.md)
+// ops/batch_norm.c, ops/identity.c: the forward ops that behave differently in training (backward_build calls)
 //
 
-typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_NLL, LOSS_MSE } LossKind;
-typedef enum OptimizerKind { OPTIMIZER_SGD, OPTIMIZER_ADAM, OPTIMIZER_ADAMW } OptimizerKind;
-typedef enum ScheduleKind { SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE } ScheduleKind;
+/* BatchNormalization becomes BatchNormTrain: batch statistics, saved for the backward, and the running
+ * statistics as state outputs it updates in place. Dropout becomes DropoutTrain: a seeded mask, kept. */
+void batch_norm_train_form(Graph *g, Node *n);
+void dropout_train_form(Graph *g, Node *n);
 
-/* TrainSettings.given: which settings the file wrote (the others hold the defaults). */
-enum {
-  TRAIN_GIVEN_LOSS = 1 << 0,
-  TRAIN_GIVEN_OPTIMIZER = 1 << 1,
-  TRAIN_GIVEN_LR = 1 << 2,
-  TRAIN_GIVEN_MOMENTUM = 1 << 3,
-  TRAIN_GIVEN_NESTEROV = 1 << 4,
-  TRAIN_GIVEN_WEIGHT_DECAY = 1 << 5,
-  TRAIN_GIVEN_BETA1 = 1 << 6,
-  TRAIN_GIVEN_BETA2 = 1 << 7,
-  TRAIN_GIVEN_EPS = 1 << 8,
-  TRAIN_GIVEN_BATCH_SIZE = 1 << 9,
-  TRAIN_GIVEN_EPOCHS = 1 << 10,
-  TRAIN_GIVEN_SCHEDULE = 1 << 11,
-  TRAIN_GIVEN_STEP_SIZE = 1 << 12,
-  TRAIN_GIVEN_GAMMA = 1 << 13,
-  TRAIN_GIVEN_MIN_LR = 1 << 14,
-  TRAIN_GIVEN_SEED = 1 << 15,
-};
-
-/* A .cnn file's `train { ... }` section, for the training code (defaults in parentheses; PyTorch's where it
- * has one). Command-line options override it. */
-struct TrainSettings {
-  LossKind loss;           /* (cross_entropy) */
-  OptimizerKind optimizer; /* (sgd) */
-  double lr;               /* (sgd 0.01; adam, adamw 0.001) */
-  double momentum;         /* sgd (0) */
-  bool nesterov;           /* sgd (false) */
-  double weight_decay;     /* (sgd, adam 0; adamw 0.01) */
-  double beta1, beta2;     /* adam, adamw (0.9, 0.999) */
-  double eps;              /* adam, adamw (1e-8) */
-  int64_t batch_size;      /* (64) */
-  int64_t epochs;          /* (1) */
-  ScheduleKind schedule;   /* learning rate per epoch (constant) */
-  int64_t step_size;       /* step: lr *= gamma every step_size epochs (1) */
-  double gamma;            /* step (0.1) */
-  double min_lr;           /* cosine: lr follows half a cosine from lr down to min_lr over `epochs` (0) */
-  uint64_t seed;           /* shuffling, augmentation, dropout (the train section's `seed`, else the file's) */
-  unsigned given;          /* TRAIN_GIVEN_* */
-};
+//
+// dsl.c: the .cnn front end (docs/dsl.md)
+//
 
 /* Whether a model file is DSL text: a .cnn name, or (any other name but .onnx) text where ONNX would be binary. */
 bool dsl_detect(const char *path);
@@ -940,8 +1051,9 @@ void epilogue_emit_window(Emitter *e, const Node *anchor, int block, EmitAnchorR
 
 typedef struct PipelineOptions {
   LoadOptions load;
-  Target target; /* the kernels' instruction set: decides layouts and kernels (layout.c) */
-  FILE *dump;    /* -d: the graph after each stage goes here; NULL for none */
+  Target target;       /* the kernels' instruction set: decides layouts and kernels (layout.c) */
+  TrainOptions *train; /* --train: compile a training step; NULL for inference */
+  FILE *dump;          /* -d: the graph after each stage goes here; NULL for none */
 } PipelineOptions;
 
 typedef struct Compiled {

@@ -41,9 +41,17 @@ static int64_t matmul_macs(const Node *n) {
   return value_count(n->out[0]) * a->dims[a->rank - 1];
 }
 
+/* ConvGradWeight (training): every weight (M, C/group, kernel...) is a dot product over dY's batch and spatial
+ * positions. */
+static int64_t conv_grad_weight_macs(const Node *n) {
+  const Value *dy = n->in[1], *dw = n->out[0];
+  return value_count(dy) * dw->dims[1] * product(dw->dims + 2, dw->rank - 2);
+}
+
 int64_t cost_count_macs(const Node *n) {
   switch (n->op->kind) {
   case OP_CONV: return conv_macs(n);
+  case OP_CONV_GRAD_WEIGHT: return conv_grad_weight_macs(n);
   case OP_CONV_TRANSPOSE: return conv_transpose_macs(n);
   case OP_GEMM: return gemm_macs(n);
   case OP_MATMUL: return matmul_macs(n);

@@ -1523,6 +1523,10 @@ static void build_input(Builder *b, const Stmt *s) {
   int64_t dims[CN_MAX_RANK];
   for (int i = 0; i < shape->n; i++) {
     const Arg *d = shape->items[i];
+    if (i == 0 && b->opts->batch > 0) { /* --batch, or the train section's batch for --train */
+      dims[0] = b->opts->batch;
+      continue;
+    }
     if (d->kind == ARG_WORD) {
       bool found = false;
       for (int k = 0; k < b->opts->n_dims && !found; k++)

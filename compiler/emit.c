@@ -170,26 +170,38 @@ static int64_t layout_weights(Graph *g, const bool *read, int64_t *offsets) {
   return size;
 }
 
-static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t size, Names *names) {
-  const char *P = e->opts->prefix;
-  if (size == 0)
-    return;
+void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size) {
   int64_t blob = size < WEIGHT_ALIGN ? WEIGHT_ALIGN : size;
-  unsigned char *bytes = cn_alloc((size_t)blob);
-  for (int i = 0; i < g->n_values; i++)
-    if (offsets[i] >= 0)
-      memcpy(bytes + offsets[i], g->values[i]->data, (size_t)value_bytes(g->values[i]));
-  fprintf(e->out, "/* Constants (weights, folded tensors), %lld bytes. The union gives typed access to the bytes. */\n",
-          (long long)size);
-  fprintf(e->out, "static const union {\n  unsigned char bytes[%lld];\n", (long long)blob);
+  fprintf(e->out, "static %sunion {\n  unsigned char bytes[%lld];\n", is_const ? "const " : "", (long long)blob);
   static const DType member_types[] = {DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32, DT_INT16, DT_INT8, DT_UINT64,
                                        DT_UINT32, DT_UINT16, DT_UINT8, DT_BOOL};
   for (size_t k = 0; k < sizeof member_types / sizeof member_types[0]; k++)
     fprintf(e->out, "  %s v_%s[%lld];\n", dtype_ctype(member_types[k]), dtype_name(member_types[k]),
             (long long)(blob / (int64_t)dtype_size(member_types[k])));
-  fprintf(e->out, "  _Alignas(%d) unsigned char align;\n} %s_weights = {.bytes =\n", WEIGHT_ALIGN, P);
-  emit_weight_bytes(e->out, bytes, blob);
+  fprintf(e->out, "  _Alignas(%d) unsigned char align;\n} %s", WEIGHT_ALIGN, symbol);
+  if (!bytes) {
+    fprintf(e->out, ";\n\n");
+    return;
+  }
+  unsigned char *padded = cn_alloc((size_t)blob);
+  memcpy(padded, bytes, (size_t)size);
+  fprintf(e->out, " = {.bytes =\n");
+  emit_weight_bytes(e->out, padded, blob);
   fprintf(e->out, "};\n\n");
+  cn_free(padded);
+}
+
+static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t size, Names *names) {
+  const char *P = e->opts->prefix;
+  if (size == 0)
+    return;
+  unsigned char *bytes = cn_alloc((size_t)size);
+  for (int i = 0; i < g->n_values; i++)
+    if (offsets[i] >= 0)
+      memcpy(bytes + offsets[i], g->values[i]->data, (size_t)value_bytes(g->values[i]));
+  fprintf(e->out, "/* Constants (weights, folded tensors), %lld bytes. The union gives typed access to the bytes. */\n",
+          (long long)size);
+  emit_blob(e, true, cn_format("%s_weights", P), bytes, size);
   cn_free(bytes);
   for (int i = 0; i < g->n_values; i++) {
     Value *v = g->values[i];
@@ -256,7 +268,8 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   fputs(kernels, e->out);
   free(kernels);
 
-  fprintf(e->out, "/* %s '%s' (ONNX node %d)%s%s%s\n", n->op->name, cn_escape_comment(n->name, 200), n->id,
+  fprintf(e->out, "/* %s '%s' (%s node %d)%s%s%s\n", n->op->name, cn_escape_comment(n->name, 200),
+          n->backward ? "backward" : "ONNX", n->id,
           n->kernel ? ": kernel " : "", n->kernel ? n->kernel : "",
           n->fusion && n->fusion->n_covers > 1 ? (n->kernel ? "; fused with" : ", fused with") : "");
   for (int k = 1; n->fusion && k < n->fusion->n_covers; k++) {
@@ -345,6 +358,35 @@ static int output_index(const Graph *g, const Value *v) {
   return -1;
 }
 
+void emit_calls(Emitter *e, const EmitProgram *p, char *const *names, bool backward) {
+  const Graph *g = p->graph;
+  bool any = false;
+  for (int i = 0; i < g->n_nodes && !any; i++)
+    any = emits_code(g->nodes[i]) && (backward || !g->nodes[i]->backward);
+  if (any) /* the profile clock would be an unused variable */
+    emitf(e, "CNNC_PROFILE_START();");
+  /* layers are numbered over every node with code, so P_run and P_train_step share one profile table */
+  int layer = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    Node *n = g->nodes[i];
+    if (!emits_code(n))
+      continue;
+    int index = layer++;
+    if (n->backward && !backward)
+      continue;
+    char *args = cn_strdup("");
+    for (int k = 0; k < n->n_in; k++)
+      if (p->uses[i][k])
+        args = cn_format("%s%s%s", args, args[0] ? ", " : "", names[n->in[k]->id]);
+    for (int k = 0; k < n->n_out; k++)
+      if (n->out[k])
+        args = cn_format("%s%s%s", args, args[0] ? ", " : "", names[n->out[k]->id]);
+    emitf(e, "%s(%s); CNNC_PROFILE_LAYER(%d);", emit_function_name(n), args, index);
+  }
+}
+
+/* P_run. For a training graph it runs the forward nodes with the mode flag clear: inference with the current
+ * parameters and running statistics. */
 static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   const char *P = e->opts->prefix;
   emitf(e, "int %s_run(const void *const inputs[], void *const outputs[])", P);
@@ -393,25 +435,10 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
                                : names->value[root->id];
   }
   fputc('\n', e->out);
-  int layer = 0;
-  for (int i = 0; i < g->n_nodes && !layer; i++)
-    layer = emits_code(g->nodes[i]);
-  if (layer) /* the profile clock would be an unused variable */
-    emitf(e, "CNNC_PROFILE_START();");
-  layer = 0;
-  for (int i = 0; i < g->n_nodes; i++) {
-    Node *n = g->nodes[i];
-    if (!emits_code(n))
-      continue;
-    char *args = cn_strdup("");
-    for (int k = 0; k < n->n_in; k++)
-      if (uses[i][k])
-        args = cn_format("%s%s%s", args, args[0] ? ", " : "", names->value[n->in[k]->id]);
-    for (int k = 0; k < n->n_out; k++)
-      if (n->out[k])
-        args = cn_format("%s%s%s", args, args[0] ? ", " : "", names->value[n->out[k]->id]);
-    emitf(e, "%s(%s); CNNC_PROFILE_LAYER(%d);", emit_function_name(n), args, layer++);
-  }
+  if (e->opts->train)
+    emitf(e, "%s = false;", EMIT_TRAINING);
+  EmitProgram program = {g, uses, names->value};
+  emit_calls(e, &program, names->value, false);
   /* outputs no node writes: constants, inputs passed through, or a value listed twice */
   for (int j = 0; j < g->n_outputs; j++) {
     Value *v = g->outputs[j];
@@ -539,6 +566,8 @@ static void emit_header(FILE *h, const Graph *g, const Plan *plan, const EmitOpt
   fprintf(h, "int %s_run(const void *const inputs[], void *const outputs[]);\n\n", P);
   fprintf(h, "/* The same, with the tensors' real shapes. */\n%s;\n\n", typed_signature(g, P));
   emit_profile_declaration(h, P);
+  if (o->train)
+    emit_train_header(h, g, o);
   fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -598,6 +627,8 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
         "#define CNNC_NODE\n#endif\n\n",
         c_out);
   emit_weights(&e, g, offsets, weight_bytes, &names);
+  if (o->train)
+    emit_train_storage(&e, g, names.value);
   /* an arena no call passes a tensor of would be an unused variable */
   bool arena_used = false;
   for (int i = 0; i < g->n_nodes; i++) {
@@ -625,5 +656,7 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   emit_typed_entry(&e, g);
   emit_info(&e, g->inputs, g->n_inputs, "input");
   emit_info(&e, g->outputs, g->n_outputs, "output");
+  if (o->train)
+    emit_train_entries(&e, &(EmitProgram){g, uses, names.value});
   emit_header(h_out, g, plan, o);
 }

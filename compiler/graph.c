@@ -119,7 +119,8 @@ void graph_sort(Graph *g) {
       if (pending[i] > 0)
         cn_error_node(g->nodes[i], "the graph has a cycle through this node");
   }
-  Node **sorted = cn_alloc_array((size_t)n, sizeof *sorted);
+  /* room as grow_when_full expects it, so passes can add nodes after sorting */
+  Node **sorted = cn_alloc_array(((size_t)n + 255) / 256 * 256, sizeof *sorted);
   for (int i = 0; i < n; i++)
     sorted[i] = g->nodes[order[i]];
   graph_set_order(g, sorted);
@@ -147,6 +148,10 @@ void graph_count_uses(Graph *g) {
   }
   for (int i = 0; i < g->n_outputs; i++)
     g->outputs[i]->n_uses++;
+  /* a parameter's gradient is read after the nodes (the optimizer update, P_get_grad) */
+  for (int i = 0; i < g->n_values; i++)
+    if (g->values[i]->flags & VAL_GRAD)
+      g->values[i]->n_uses++;
 }
 
 Readers graph_readers(const Graph *g) {

@@ -59,6 +59,20 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n"
     "  --version          print the version and the git commit cnnc was built from, and exit\n"
     "\n"
+    "Training options (--train writes training code: see the README's Training section; a .cnn file's train\n"
+    "section gives the defaults):\n"
+    "  --train            compile one training step (forward, loss, backward, optimizer) and inference\n"
+    "  --batch N          every graph input's first dimension becomes N\n"
+    "  --loss=cross-entropy|nll|mse\n"
+    "                     softmax cross-entropy on logits (default), NLL on log-probabilities, mean squared error\n"
+    "  --optimizer=sgd|adam|adamw  as torch.optim (default sgd)\n"
+    "  --lr R             learning rate (default 0.01 for sgd, 0.001 for adam/adamw)\n"
+    "  --momentum M --nesterov      sgd (default 0, off)\n"
+    "  --beta1 B --beta2 B --eps E  adam/adamw (default 0.9, 0.999, 1e-8)\n"
+    "  --weight-decay W   L2 penalty (sgd, adam) or decoupled decay (adamw; default 0.01, else 0)\n"
+    "  --freeze NAME,...  keep these initializers fixed\n"
+    "  --seed S           seed of Dropout's masks (default 0, or the .cnn file's)\n"
+    "\n"
     "Exit status:\n"
     "  0 on success (check: every output passes); 1 for an error in the model, the data or the files, or an\n"
     "  output out of tolerance; 2 for a usage error. Errors name the model file, the node and what was\n"
@@ -70,7 +84,8 @@ typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG, EMIT_ONNX, EMIT_D
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
   Command command;
-  bool json;
+  bool json, train;
+  TrainOptions train_opts;
   EmitKind emit;
   PipelineOptions pipeline;
   EmitOptions emit_opts;
@@ -112,6 +127,100 @@ static double parse_double(const char *s, const char *opt) {
   if (*end || x < 0)
     usage_error("%s takes a non-negative number", opt);
   return x;
+}
+
+static double parse_number(const char *s, const char *opt) {
+  char *end;
+  double x = strtod(s, &end);
+  if (!*s || *end)
+    usage_error("%s takes a number", opt);
+  return x;
+}
+
+/* "a,b,c" appended to names. */
+static void split_list(const char *s, const char ***names, int *count) {
+  int parts = 1;
+  for (const char *p = s; *p; p++)
+    parts += *p == ',';
+  const char **grown = cn_alloc_array((size_t)(*count + parts), sizeof *grown);
+  if (*count)
+    memcpy(grown, *names, (size_t)*count * sizeof *grown);
+  *names = grown;
+  for (const char *p = s; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0)
+      usage_error("%s", "--freeze takes NAME,NAME,... without empty names");
+    (*names)[(*count)++] = cn_strndup(p, len);
+    p += len + (comma ? 1 : 0);
+  }
+}
+
+/* The training options; returns false when argv[*i] is none of them. */
+static bool parse_train_option(Args *a, int argc, char **argv, int *i) {
+  TrainOptions *t = &a->train_opts;
+  const char *v;
+  if (strcmp(argv[*i], "--train") == 0) {
+    a->train = true;
+  } else if (strcmp(argv[*i], "--nesterov") == 0) {
+    t->nesterov = true;
+    t->given |= TRAIN_GIVEN_NESTEROV;
+  } else if ((v = option_value("--batch", argc, argv, i))) {
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < 1 || n > (1 << 24))
+      usage_error("--batch takes a positive integer, not '%s'", v);
+    a->pipeline.load.batch = n;
+  } else if ((v = option_value("--loss", argc, argv, i))) {
+    if (strcmp(v, "cross-entropy") == 0)
+      t->loss = LOSS_CROSS_ENTROPY;
+    else if (strcmp(v, "nll") == 0)
+      t->loss = LOSS_NLL;
+    else if (strcmp(v, "mse") == 0)
+      t->loss = LOSS_MSE;
+    else
+      usage_error("--loss takes cross-entropy, nll or mse, not '%s'", v);
+    t->given |= TRAIN_GIVEN_LOSS;
+  } else if ((v = option_value("--optimizer", argc, argv, i))) {
+    if (strcmp(v, "sgd") == 0)
+      t->optimizer = OPTIMIZER_SGD;
+    else if (strcmp(v, "adam") == 0)
+      t->optimizer = OPTIMIZER_ADAM;
+    else if (strcmp(v, "adamw") == 0)
+      t->optimizer = OPTIMIZER_ADAMW;
+    else
+      usage_error("--optimizer takes sgd, adam or adamw, not '%s'", v);
+    t->given |= TRAIN_GIVEN_OPTIMIZER;
+  } else if ((v = option_value("--lr", argc, argv, i))) {
+    t->lr = parse_number(v, "--lr");
+    t->given |= TRAIN_GIVEN_LR;
+  } else if ((v = option_value("--momentum", argc, argv, i))) {
+    t->momentum = parse_number(v, "--momentum");
+    t->given |= TRAIN_GIVEN_MOMENTUM;
+  } else if ((v = option_value("--weight-decay", argc, argv, i))) {
+    t->weight_decay = parse_number(v, "--weight-decay");
+    t->given |= TRAIN_GIVEN_WEIGHT_DECAY;
+  } else if ((v = option_value("--beta1", argc, argv, i))) {
+    t->beta1 = parse_number(v, "--beta1");
+    t->given |= TRAIN_GIVEN_BETA1;
+  } else if ((v = option_value("--beta2", argc, argv, i))) {
+    t->beta2 = parse_number(v, "--beta2");
+    t->given |= TRAIN_GIVEN_BETA2;
+  } else if ((v = option_value("--eps", argc, argv, i))) {
+    t->eps = parse_number(v, "--eps");
+    t->given |= TRAIN_GIVEN_EPS;
+  } else if ((v = option_value("--seed", argc, argv, i))) {
+    char *end;
+    t->seed = strtoull(v, &end, 0);
+    if (!*v || *end)
+      usage_error("--seed takes a non-negative integer, not '%s'", v);
+    t->given |= TRAIN_GIVEN_SEED;
+  } else if ((v = option_value("--freeze", argc, argv, i))) {
+    split_list(v, &t->freeze, &t->n_freeze);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 static Args parse_args(int argc, char **argv) {
@@ -207,6 +316,8 @@ static Args parse_args(int argc, char **argv) {
       a.json = true;
     } else if (strcmp(argv[i], "-d") == 0) {
       a.pipeline.dump = stderr;
+    } else if (parse_train_option(&a, argc, argv, &i)) {
+      continue;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       usage_error("unknown option '%s'", argv[i]);
     } else {
@@ -222,6 +333,12 @@ static Args parse_args(int argc, char **argv) {
     usage_error("%s", "check needs a test data directory, or --input and --expect files");
   if (a.command != CMD_CHECK && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
+  if (a.train && a.emit != EMIT_C && a.emit != EMIT_OBJ)
+    usage_error("%s", "--train writes C or an object (--emit=c|obj); the other --emit kinds are for inference");
+  if (a.train && a.command != CMD_COMPILE)
+    usage_error("%s", "--train writes C or an object; check and report are for inference");
+  if (!a.train && (a.train_opts.given || a.train_opts.n_freeze))
+    usage_error("%s", "training options need --train");
   a.pipeline.target = a.emit_opts.target;
   a.model = positional[0];
   a.data_dir = a.command == CMD_CHECK && n_pos == 2 ? positional[1] : NULL;
@@ -431,6 +548,8 @@ static void write_graph(const Compiled *c, EmitKind emit, const char *path) {
 int main(int argc, char **argv) {
   Args a = parse_args(argc, argv);
   a.emit_opts.command_line = command_line(argc, argv);
+  if (a.train)
+    a.pipeline.train = &a.train_opts;
   if (a.command == CMD_CHECK) {
     a.check_opts.cc.werror = true; /* generated code must compile warning-free: check proves it */
     return check_model(a.model, a.data_dir, &a.pipeline, &a.emit_opts, &a.check_opts);
@@ -457,6 +576,7 @@ int main(int argc, char **argv) {
     usage_error("--name '%s' is not a C identifier", a.emit_opts.prefix);
 
   Compiled compiled = pipeline_run(a.model, &a.pipeline);
+  a.emit_opts.train = a.pipeline.train;
   if (a.emit == EMIT_C) {
     char *h_path = cn_format("%s.h", stem);
     a.emit_opts.header_name = base_name(h_path);

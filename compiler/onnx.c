@@ -407,7 +407,7 @@ static void copy_attr(Attr *a, const Onnx__AttributeProto *p, const Node *n) {
                          : ATTR_INT;
 }
 
-/* Shape of a run-time graph input, with symbolic dims resolved through --dim. */
+/* Shape of a run-time graph input, with symbolic dims resolved through --dim, and the first set by --batch. */
 static void input_shape(Value *v, const Onnx__ValueInfoProto *vi, const LoadOptions *o) {
   const char *name = cn_escape_c_string(v->name, 100);
   const Onnx__TypeProto *tp = vi->type;
@@ -421,6 +421,10 @@ static void input_shape(Value *v, const Onnx__ValueInfoProto *vi, const LoadOpti
   int64_t dims[CN_MAX_RANK];
   for (size_t i = 0; i < tt->shape->n_dim; i++) {
     const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    if (i == 0 && o->batch > 0) {
+      dims[i] = o->batch;
+      continue;
+    }
     if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
       dims[i] = d->dim_value;
       continue;

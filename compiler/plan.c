@@ -14,9 +14,11 @@
 #define ARENA_ALIGN 64
 
 /* Whether a root needs arena space: computed at run time into storage that is neither the caller's (inputs and
- * outputs) nor the weights (constants). */
+ * outputs) nor the weights (constants); training's parameters, running statistics and parameter gradients
+ * outlive a run in storage of their own. */
 static bool in_arena(const Value *root, int first_write) {
-  return first_write != INT_MAX && !root->data && !(root->flags & (VAL_GRAPH_INPUT | VAL_GRAPH_OUTPUT));
+  return first_write != INT_MAX && !root->data &&
+         !(root->flags & (VAL_GRAPH_INPUT | VAL_GRAPH_OUTPUT | VAL_PARAM | VAL_STATE | VAL_GRAD));
 }
 
 typedef struct Block {

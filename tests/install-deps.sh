@@ -3,7 +3,7 @@
 set -eu
 packages="cmake make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcunit1-dev
   zlib1g-dev libjpeg62-turbo-dev libstb-dev libonnx-testdata dataset-fashion-mnist help2man graphviz python3 dpkg-dev
-  file python3-onnx python3-pil libclang-rt-14-dev"
+  file python3-onnx python3-pil python3-torch python3-numpy libclang-rt-14-dev"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -215,15 +215,102 @@ static bool binary_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *
 
 static void binary_emit_simd(Emitter *e, const Node *n) { eltwise_binary_emit(e, n, vector_op(n->op->kind)); }
 
-#define BINARY_OP(sym, ID, onnx_name, simd_hooks)                                                                  \
+/* Gradients. Operand k as the loops read it (its shape padded for old-opset broadcasting): the value itself, or
+ * a reshape of it. */
+static Value *operand(Graph *g, const Node *n, int k) {
+  const BinaryParams *p = n->params;
+  return bw_reshape(g, n, n->in[k], &p->operand[k]);
+}
+
+/* A gradient of output shape, summed down to operand k and given that input's shape. */
+static Value *to_input(Graph *g, const Node *n, Value *d, int k) {
+  const BinaryParams *p = n->params;
+  return bw_reshape(g, n, bw_sum_to(g, n, d, &p->operand[k]), n->in[k]);
+}
+
+/* Add: dA = dy, dB = dy; Sub: dB = -dy; Mul: dA = dy * B, dB = dy * A; Div: dA = dy / B, dB = -dy / B * Y
+ * (= -dy * A / B^2); each summed over the axes its operand was broadcast along. */
+static void binary_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  Value *a = n->in[0], *b = n->in[1];
+  switch (n->op->kind) {
+  case OP_ADD:
+  case OP_SUB:
+    if (a->requires_grad)
+      dx[0] = to_input(g, n, dy[0], 0);
+    if (b->requires_grad) {
+      dx[1] = to_input(g, n, dy[0], 1);
+      if (n->op->kind == OP_SUB)
+        dx[1] = bw_unary(g, n, OP_NEG, dx[1]);
+    }
+    break;
+  case OP_MUL:
+    if (a->requires_grad)
+      dx[0] = to_input(g, n, bw_binary(g, n, OP_MUL, dy[0], operand(g, n, 1)), 0);
+    if (b->requires_grad)
+      dx[1] = to_input(g, n, bw_binary(g, n, OP_MUL, dy[0], operand(g, n, 0)), 1);
+    break;
+  case OP_DIV: {
+    Value *quotient = bw_binary(g, n, OP_DIV, dy[0], operand(g, n, 1));
+    if (a->requires_grad)
+      dx[0] = to_input(g, n, quotient, 0);
+    if (b->requires_grad)
+      dx[1] = bw_unary(g, n, OP_NEG, to_input(g, n, bw_binary(g, n, OP_MUL, quotient, n->out[0]), 1));
+    break;
+  }
+  case OP_PRELU: {
+    /* PReluGrad(dy, x, slope) -> dx, and dy * x where x < 0 (in x's shape), summed to the slope's */
+    Value *ins[3] = {dy[0], a, operand(g, n, 1)};
+    Node *t = bw_node(g, n, OP_PRELU_GRAD, 3, ins, 2);
+    if (!a->requires_grad)
+      t->out[0] = NULL;
+    if (!b->requires_grad)
+      t->out[1] = NULL;
+    bw_finish(g, t);
+    dx[0] = t->out[0];
+    if (t->out[1])
+      dx[1] = to_input(g, n, t->out[1], 1);
+    break;
+  }
+  default: cn_unreachable();
+  }
+}
+
+#define BINARY_OP(sym, ID, onnx_name, grad_hook, simd_hooks)                                                       \
   const OpDesc op_##sym = {                                                                                        \
       .kind = OP_##ID, .name = onnx_name, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,                    \
-      .infer = binary_infer, .fold = binary_fold, .emit = binary_emit, simd_hooks                                  \
+      .infer = binary_infer, .fold = binary_fold, .emit = binary_emit, .grad = grad_hook, simd_hooks               \
   };
 #define SIMD_HOOKS .simd = binary_simd, .emit_simd = binary_emit_simd,
-BINARY_OP(add, ADD, "Add", SIMD_HOOKS)
-BINARY_OP(sub, SUB, "Sub", SIMD_HOOKS)
-BINARY_OP(mul, MUL, "Mul", SIMD_HOOKS)
-BINARY_OP(div, DIV, "Div", SIMD_HOOKS)
-BINARY_OP(pow, POW, "Pow", )
-BINARY_OP(prelu, PRELU, "PRelu", )
+BINARY_OP(add, ADD, "Add", binary_grad, SIMD_HOOKS)
+BINARY_OP(sub, SUB, "Sub", binary_grad, SIMD_HOOKS)
+BINARY_OP(mul, MUL, "Mul", binary_grad, SIMD_HOOKS)
+BINARY_OP(div, DIV, "Div", binary_grad, SIMD_HOOKS)
+BINARY_OP(pow, POW, "Pow", NULL, )
+BINARY_OP(prelu, PRELU, "PRelu", binary_grad, )
+
+static void prelu_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  const Value *x = n->in[1];
+  CN_ASSERT(dtype_is_float(x->dtype));
+  for (int k = 0; k < 2; k++)
+    if (n->out[k])
+      value_set_shape(n->out[k], n, x->dtype, x->rank, x->dims);
+}
+
+static void prelu_grad_emit(Emitter *e, const Node *n) {
+  const char *T = dtype_ctype(n->in[1]->dtype);
+  char *in_index[3], *out_index;
+  int loops = emit_elementwise_loops(e, n->in[1], 3, (const Value *const *)n->in, in_index, &out_index);
+  emitf(e, "const %s dy = X0[%s];", T, in_index[0]);
+  emitf(e, "const %s x = X1[%s];", T, in_index[1]);
+  if (n->out[0])
+    emitf(e, "Y0[%s] = x > 0 ? dy : dy * X2[%s];", out_index, in_index[2]);
+  if (n->out[1])
+    emitf(e, "Y1[%s] = x > 0 ? 0 : dy * x;", out_index);
+  emit_close(e, loops);
+}
+
+const OpDesc op_prelu_grad = {
+    .kind = OP_PRELU_GRAD, .name = "PReluGrad", .min_in = 3, .max_in = 3, .min_out = 2, .max_out = 2,
+    .infer = prelu_grad_infer, .emit = prelu_grad_emit, .internal = true,
+};

@@ -148,7 +148,54 @@ static bool clip_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *ou
   return eltwise_unary_simd(n, t, &act, in_layout, out_layout);
 }
 
+/* The gradient passes where the input lies strictly between the bounds, as PyTorch's hardtanh (ReLU6), which
+ * exports as Clip. The output tells as well as the input (y is inside exactly when x is), so ClipGrad reads y:
+ * ClipGrad(dy, y, min, max), the bounds at inputs 2 and 3 when they are computed at run time. */
+static void clip_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ClipParams *p = n->params;
+  Value *ins[4] = {dy[0], n->out[0], node_in(n, 1), node_in(n, 2)};
+  ClipParams *q = cn_alloc(sizeof *q);
+  *q = *p;
+  q->lo.input = 2;
+  q->hi.input = 3;
+  if (g->opset < 11)
+    ins[2] = ins[3] = NULL;
+  Node *b = bw_node(g, n, OP_CLIP_GRAD, 4, ins, 1);
+  b->params = q;
+  dx[0] = bw_finish(g, b);
+}
+
 const OpDesc op_clip = {
     .kind = OP_CLIP, .name = "Clip", .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
     .infer = clip_infer, .fold = clip_fold, .emit = clip_emit, .simd = clip_simd, .emit_simd = eltwise_unary_emit,
+    .grad = clip_grad,
+};
+
+static void clip_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  CN_ASSERT(n->params && dtype_is_float(n->in[0]->dtype));
+  infer_same_as_input(n, 0);
+}
+
+static void clip_grad_emit(Emitter *e, const Node *n) {
+  const ClipParams *p = n->params;
+  const Value *ins[2] = {n->in[0], n->in[1]};
+  emit_bound(e, n, &p->lo, "lo");
+  emit_bound(e, n, &p->hi, "hi");
+  char *in_index[2], *out_index;
+  int loops = emit_elementwise_loops(e, n->out[0], 2, ins, in_index, &out_index);
+  const char *T = dtype_ctype(n->out[0]->dtype);
+  emitf(e, "const %s y = X1[%s];", T, in_index[1]);
+  char *inside = cn_format("%s%s%s", p->lo.present ? "y > lo" : "", p->lo.present && p->hi.present ? " && " : "",
+                           p->hi.present ? "y < hi" : "");
+  if (inside[0])
+    emitf(e, "Y0[%s] = %s ? X0[%s] : 0;", out_index, inside, in_index[0]);
+  else
+    emitf(e, "Y0[%s] = X0[%s]; /* no bounds */", out_index, in_index[0]);
+  emit_close(e, loops);
+}
+
+const OpDesc op_clip_grad = {
+    .kind = OP_CLIP_GRAD, .name = "ClipGrad", .min_in = 2, .max_in = 4, .min_out = 1, .max_out = 1,
+    .infer = clip_grad_infer, .emit = clip_grad_emit, .internal = true,
 };

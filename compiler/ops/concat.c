@@ -119,8 +119,62 @@ static void concat_emit_simd(Emitter *e, const Node *n) {
   }
 }
 
+/* dX_i is input i's band of dY: ConcatGrad(dY) -> dX_0, dX_1, ... (NULL where no gradient is needed), each the
+ * forward's strided copy run backwards. */
+typedef struct ConcatGradParams {
+  StridedCopy *copies; /* from dY's band into dX_i */
+  Value **shapes;      /* of the forward's inputs */
+} ConcatGradParams;
+
+static void concat_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const StridedCopy *forward = n->params;
+  ConcatGradParams *q = cn_alloc(sizeof *q);
+  q->copies = cn_alloc_array((size_t)n->n_in, sizeof *q->copies);
+  q->shapes = n->in;
+  for (int i = 0; i < n->n_in; i++) {
+    StridedCopy c = forward[i];
+    q->copies[i] = c;
+    q->copies[i].src_base = c.dst_base;
+    q->copies[i].dst_base = c.src_base;
+    for (int k = 0; k < c.rank; k++) {
+      q->copies[i].src_step[k] = c.dst_step[k];
+      q->copies[i].dst_step[k] = c.src_step[k];
+    }
+  }
+  Node *b = bw_node(g, n, OP_CONCAT_GRAD, 1, dy, n->n_in);
+  for (int i = 0; i < n->n_in; i++)
+    if (!n->in[i]->requires_grad)
+      b->out[i] = NULL;
+  b->params = q;
+  bw_finish(g, b);
+  for (int i = 0; i < n->n_in; i++)
+    dx[i] = b->out[i];
+}
+
 const OpDesc op_concat = {
     .kind = OP_CONCAT, .name = "Concat", .min_in = 1, .max_in = INT_MAX, .min_out = 1, .max_out = 1,
     .infer = concat_infer, .fold = concat_fold, .emit = concat_emit, .simd = concat_simd,
     .emit_simd = concat_emit_simd,
+    .grad = concat_grad,
+};
+
+static void concat_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  const ConcatGradParams *p = n->params;
+  CN_ASSERT(p);
+  for (int i = 0; i < n->n_out; i++)
+    if (n->out[i])
+      value_set_shape(n->out[i], n, n->in[0]->dtype, p->shapes[i]->rank, p->shapes[i]->dims);
+}
+
+static void concat_grad_emit(Emitter *e, const Node *n) {
+  const ConcatGradParams *p = n->params;
+  for (int i = 0; i < n->n_out; i++)
+    if (n->out[i])
+      emit_strided_copy(e, &p->copies[i], emit_out(n, i), emit_in(n, 0));
+}
+
+const OpDesc op_concat_grad = {
+    .kind = OP_CONCAT_GRAD, .name = "ConcatGrad", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = INT_MAX,
+    .infer = concat_grad_infer, .emit = concat_grad_emit, .internal = true,
 };

@@ -59,12 +59,12 @@ static void conv_infer(Graph *g, Node *n) {
 }
 
 const Window *conv_window(const Node *n) {
-  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  CN_ASSERT((n->op->kind == OP_CONV || n->op->kind == OP_CONV_GRAD_WEIGHT) && n->params);
   return &((const ConvParams *)n->params)->w;
 }
 
 int64_t conv_group(const Node *n) {
-  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  CN_ASSERT((n->op->kind == OP_CONV || n->op->kind == OP_CONV_GRAD_WEIGHT) && n->params);
   return ((const ConvParams *)n->params)->group;
 }
 
@@ -289,6 +289,72 @@ static void conv_emit(Emitter *e, const Node *n) {
   emitf(e, "}");       /* n */
 }
 
+/* With stride 1, dX[i] = sum over m, t of dY[i + pad - t * dilation] * W[m, c, t]: a Conv of dY with W flipped
+ * along every spatial axis and its two channel axes swapped within each group, dilated alike and padded by
+ * dilation * (kernel - 1) - pad, so that the backward runs on the forward's kernels. Returns false (a stride,
+ * or a pad wider than the dilated kernel) when it is not such a Conv; else fills pads, if given. */
+static bool flipped_conv_pads(const Window *w, int64_t *pads) {
+  for (int i = 0; i < w->rank; i++) {
+    int64_t span = (w->kernel[i] - 1) * w->dilation[i];
+    if (w->stride[i] != 1 || w->pad_begin[i] > span || w->pad_end[i] > span)
+      return false;
+    if (pads) {
+      pads[i] = span - w->pad_begin[i];
+      pads[w->rank + i] = span - w->pad_end[i];
+    }
+  }
+  return true;
+}
+
+/* Gradients: dX is a Conv of dY with the flipped weights (stride 1) or a ConvTranspose of dY with W and the same
+ * window (output_padding restores the input columns no window reached), dW a ConvGradWeight of X and dY, dB the
+ * sum of dY over all but the channel axis. */
+static void conv_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ConvParams *p = n->params;
+  const Window *w = &p->w;
+  Value *x = n->in[0], *weights = n->in[1], *b = node_in(n, 2);
+  int r = w->rank;
+  if (x->requires_grad && flipped_conv_pads(w, NULL)) {
+    /* stride 1: a Conv of dY with the flipped weights */
+    int64_t pads[2 * CN_MAX_RANK];
+    flipped_conv_pads(w, pads);
+    Node *f = bw_node(g, n, OP_CONV_FLIP_WEIGHTS, 1, &weights, 1);
+    bw_attr_int(f, "group", p->group);
+    Value *ins[2] = {dy[0], bw_finish(g, f)};
+    Node *t = bw_node(g, n, OP_CONV, 2, ins, 1);
+    bw_attr_ints(t, "kernel_shape", r, w->kernel);
+    bw_attr_ints(t, "dilations", r, w->dilation);
+    bw_attr_ints(t, "pads", 2 * r, pads);
+    bw_attr_int(t, "group", p->group);
+    dx[0] = bw_finish(g, t);
+  } else if (x->requires_grad) {
+    int64_t output_padding[CN_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+      int64_t room = w->in[i] + w->pad_begin[i] + w->pad_end[i] - ((w->kernel[i] - 1) * w->dilation[i] + 1);
+      output_padding[i] = room % w->stride[i];
+    }
+    Value *ins[2] = {dy[0], weights};
+    Node *t = bw_node(g, n, OP_CONV_TRANSPOSE, 2, ins, 1);
+    window_set_attrs(t, w);
+    bw_attr_ints(t, "output_padding", r, output_padding);
+    bw_attr_int(t, "group", p->group);
+    dx[0] = bw_finish(g, t);
+  }
+  if (weights->requires_grad) {
+    Value *ins[2] = {x, dy[0]};
+    Node *t = bw_node(g, n, OP_CONV_GRAD_WEIGHT, 2, ins, 1);
+    window_set_attrs(t, w);
+    bw_attr_int(t, "group", p->group);
+    dx[1] = bw_finish(g, t);
+  }
+  if (b && b->requires_grad) {
+    int64_t kept[CN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+      kept[i] = i == 1 ? dy[0]->dims[1] : 1;
+    dx[2] = bw_sum_kept(g, n, dy[0], kept, b);
+  }
+}
+
 void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int64_t ring_rows, const char *channel,
                              const char *y) {
   const Fusion *f = anchor->fusion;
@@ -316,5 +382,154 @@ void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int6
 
 const OpDesc op_conv = {
     .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_infer, .emit = conv_emit, .simd = conv_simd, .emit_simd = conv_emit_simd,
+    .infer = conv_infer, .emit = conv_emit, .grad = conv_grad, .simd = conv_simd, .emit_simd = conv_emit_simd,
+};
+
+/* ConvGradWeight(X, dY) -> dW, the weight gradient of a Conv (attributes as the Conv's: the window and groups):
+ *
+ *   dW[m, c, t...] = sum over n, o... of dY[n, m, o...] * X[n, g * C/group + c, o * stride + t * dilation - pad]
+ *
+ * For each (m, c) and kernel taps of the leading axes, partial sums over the batch and the leading output axes
+ * accumulate per (last-axis tap, output column) in a local array: the innermost loop multiplies a dY row by the
+ * shifted X row element by element, which vectorizes, and each tap's column sums are added up once at the end
+ * (rows too long for the stack sum each tap's products at once instead). The per-tap table gives the output
+ * columns whose input column is inside X. */
+/* The window comes from attributes, as a Conv's: X is the input, dY must have the output's shape. */
+static void conv_grad_weight_infer(Graph *g, Node *n) {
+  (void)g;
+  const Value *x = n->in[0], *dy = n->in[1];
+  ConvParams *p = cn_alloc(sizeof *p);
+  p->group = attr_int(n, "group", 1);
+  window_read(n, &p->w, NULL);
+  window_forward(n, &p->w, false);
+  CN_ASSERT(dy->dtype == x->dtype && dy->rank == x->rank && x->dims[1] % p->group == 0);
+  int64_t dims[CN_MAX_RANK] = {dy->dims[1], x->dims[1] / p->group};
+  for (int i = 0; i < p->w.rank; i++) {
+    CN_ASSERT(dy->dims[i + 2] == p->w.out[i]);
+    dims[i + 2] = p->w.kernel[i];
+  }
+  n->params = p;
+  value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
+}
+
+/* The flat index of the leading axes' kernel taps k0, k1, ... */
+static char *lead_taps_expr(const Window *w) {
+  char *taps = cn_strdup("0");
+  for (int a = 0; a < w->rank - 1; a++)
+    taps = a == 0 ? cn_strdup("k0") : cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
+  return taps;
+}
+
+static void conv_grad_weight_emit(Emitter *e, const Node *n) {
+  const ConvParams *p = n->params;
+  const Window *w = &p->w;
+  const char *T = dtype_ctype(n->in[0]->dtype);
+  int last = w->rank - 1;
+  int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = n->in[1]->dims[1];
+  int64_t group_channels = channels / p->group, group_maps = maps / p->group;
+  int64_t in_size = 1, plane = 1, kernel_size = 1;
+  for (int i = 0; i < w->rank; i++) {
+    in_size *= w->in[i];
+    plane *= w->out[i];
+    kernel_size *= w->kernel[i];
+  }
+  int64_t row = w->out[last], in_row = w->in[last], taps = w->kernel[last];
+  /* rows too long for the column sums on the stack sum each tap's products at once, into dW */
+  bool per_column = taps * row * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_ACC_BYTES;
+  char *tap_at = last ? cn_format("%s + k", expr_times(lead_taps_expr(w), taps)) : cn_strdup("k");
+  emitf(e, "/* %s */", window_describe(w));
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  window_emit_tap_ranges(e, w, row, in_row, "col");
+  if (!per_column)
+    emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
+  emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
+  char *channel = p->group > 1 ? cn_format("m / %lld * %lld + c", (long long)group_maps, (long long)group_channels)
+                               : cn_strdup("c");
+  emitf(e, "%s *dw = Y0 + (m * %lld + c) * %lld;", T, (long long)group_channels, (long long)kernel_size);
+  /* the kernel taps of the leading axes, and for each the output rows whose input row is inside X */
+  for (int a = 0; a < last; a++)
+    emitf(e, "for (int64_t k%d = 0; k%d < %lld; k%d++) {", a, a, (long long)w->kernel[a], a);
+  if (per_column)
+    emitf(e, "%s acc[%lld][%lld] = {{0}}; /* per kernel column and output column */", T, (long long)taps,
+          (long long)row);
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
+  emitf(e, "const %s *dy = X1 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)plane);
+  emitf(e, "const %s *x = X0 + (n * %lld + %s) * %lld;", T, (long long)channels, channel, (long long)in_size);
+  char *out_rows = cn_strdup("0"), *in_rows = cn_strdup("0");
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
+    emitf(e, "const int64_t i%d = %s;", a,
+          expr_plus(cn_format("%s + %s", expr_times(cn_format("o%d", a), w->stride[a]),
+                              expr_times(cn_format("k%d", a), w->dilation[a])),
+                    -w->pad_begin[a]));
+    emitf(e, "if (i%d < 0 || i%d >= %lld)", a, a, (long long)w->in[a]);
+    emitf(e, "  continue; /* the padding */");
+    out_rows = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_rows, w->out[a]), a);
+    in_rows = a == 0 ? cn_strdup("i0") : cn_format("%s + i%d", expr_times(in_rows, w->in[a]), a);
+  }
+  emitf(e, "const %s *dy_row = dy%s;", T, last ? cn_format(" + %s", expr_times(out_rows, row)) : "");
+  emitf(e, "const %s *x_row = x%s;", T, last ? cn_format(" + %s", expr_times(in_rows, in_row)) : "");
+  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)taps);
+  emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
+        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
+  if (per_column) {
+    emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
+    emitf(e, "  acc[k][o] += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+  } else {
+    emitf(e, "%s sum = 0;", T);
+    emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++)");
+    emitf(e, "  sum += dy_row[o] * x_row[%s + shift];", expr_times("o", w->stride[last]));
+    emitf(e, "dw[%s] += sum;", tap_at);
+  }
+  emitf(e, "}");
+  emit_close(e, last); /* output rows of the leading axes */
+  emitf(e, "}");       /* n */
+  if (per_column) {
+    emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)taps);
+    emitf(e, "%s sum = 0;", T);
+    emitf(e, "for (int64_t o = 0; o < %lld; o++)", (long long)row);
+    emitf(e, "  sum += acc[k][o];");
+    emitf(e, "dw[%s] = sum;", tap_at);
+    emitf(e, "}");
+  }
+  emit_close(e, last); /* kernel taps of the leading axes */
+  emitf(e, "}");       /* c */
+  emitf(e, "}");       /* m */
+}
+
+/* ConvFlipWeights(W) -> W': W (M, C/group, kernel...) flipped along every spatial axis with its channel axes
+ * swapped within each group: W'[g * C/group + c, m, t...] = W[g * M/group + m, c, kernel - 1 - t...]. The weights
+ * of the Conv that computes a stride-1 Conv's input gradient; one strided copy. */
+static void conv_flip_weights_infer(Graph *g, Node *n) {
+  (void)g;
+  const Value *w = n->in[0];
+  int64_t group = attr_int(n, "group", 1), maps = w->dims[0], group_channels = w->dims[1];
+  int64_t group_maps = maps / group, r = w->rank - 2, strides[CN_MAX_RANK];
+  shape_strides(w->rank, w->dims, strides);
+  int64_t dims[CN_MAX_RANK] = {group_channels * group, group_maps};
+  StridedCopy *c = cn_alloc(sizeof *c);
+  *c = (StridedCopy){.rank = 3 + (int)r, .dims = {group, group_channels, group_maps}};
+  c->src_step[0] = group_maps * strides[0];
+  c->src_step[1] = strides[1];
+  c->src_step[2] = strides[0];
+  for (int i = 0; i < r; i++) {
+    dims[2 + i] = c->dims[3 + i] = w->dims[2 + i];
+    c->src_step[3 + i] = -strides[2 + i];
+    c->src_base += (w->dims[2 + i] - 1) * strides[2 + i];
+  }
+  value_set_shape(n->out[0], n, w->dtype, w->rank, dims);
+  shape_strides(c->rank, c->dims, c->dst_step);
+  n->params = c;
+}
+
+const OpDesc op_conv_flip_weights = {
+    .kind = OP_CONV_FLIP_WEIGHTS, .name = "ConvFlipWeights", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = conv_flip_weights_infer, .emit = strided_copy_emit, .internal = true,
+};
+
+const OpDesc op_conv_grad_weight = {
+    .kind = OP_CONV_GRAD_WEIGHT, .name = "ConvGradWeight", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = conv_grad_weight_infer, .emit = conv_grad_weight_emit, .internal = true,
+    .simd = conv_gemm_weight_grad_simd, .emit_simd = conv_gemm_emit_weight_grad,
 };

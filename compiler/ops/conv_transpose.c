@@ -12,10 +12,14 @@
  *
  * The generated kernel gathers one output row at a time: for each kernel tap of the leading axes it finds the
  * input row that lands on this output row (if any), then scatters that input row, weighted by each tap of the
- * last axis, into the output row. Per-tap tables give the input columns that land inside the output. */
+ * last axis, into the output row (in phases when the last axis has a stride, see below). Per-tap tables give the
+ * input columns that land inside the output. */
 #include "../cnnc.h"
 
 #include <string.h>
+
+/* Bytes of local accumulator rows per output row: small enough for any thread's stack. */
+#define CONV_TRANSPOSE_ACC_BYTES (32 << 10)
 
 typedef struct ConvTransposeParams {
   Window w;
@@ -127,6 +131,24 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
    * i * stride + t * dilation - pad_begin lies inside the output. */
   emitf(e, "/* input columns whose output column is inside the output, per kernel column */");
   window_emit_tap_ranges(e, w, in_row, row, "col");
+  /* With a stride on the last axis, the output row is accumulated in `stride` phases: tap k lands input column i on
+   * output column i * stride + k * dilation - pad_begin, that is on element i + tap_shift[k] of phase tap_phase[k],
+   * so the innermost loop runs contiguously over both rows. The phases are interleaved into Y at the end. */
+  int64_t stride = w->stride[last], phase_len = (row + stride - 1) / stride;
+  bool phased = stride > 1 && stride * phase_len * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_TRANSPOSE_ACC_BYTES;
+  if (phased) {
+    int64_t taps = w->kernel[last];
+    int64_t *phases = cn_alloc_array((size_t)taps, sizeof *phases);
+    int64_t *shifts = cn_alloc_array((size_t)taps, sizeof *shifts);
+    for (int64_t k = 0; k < taps; k++) {
+      int64_t offset = k * w->dilation[last] - w->pad_begin[last];
+      phases[k] = (offset % stride + stride) % stride;
+      shifts[k] = (offset - phases[k]) / stride;
+    }
+    emitf(e, "/* per kernel column: the phase its output columns fall in, and their index there minus the input's */");
+    window_emit_table(e, "tap_phase", phases, taps);
+    window_emit_table(e, "tap_shift", shifts, taps);
+  }
 
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
@@ -142,8 +164,17 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
     out_row = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_row, w->out[a]), a);
   }
   emitf(e, "%s *y = out%s;", T, last ? cn_format(" + %s", expr_times(out_row, row)) : "");
-  emitf(e, "for (int64_t o = 0; o < %lld; o++)", (long long)row);
-  emitf(e, "  y[o] = %s;", node_in(n, 2) ? "X2[m]" : "0");
+  const char *bias = node_in(n, 2) ? "X2[m]" : "0";
+  if (phased) {
+    emitf(e, "%s phase[%lld][%lld]; /* output column j * %lld + r at phase[r][j] */", T, (long long)stride,
+          (long long)phase_len, (long long)stride);
+    emitf(e, "for (int64_t r = 0; r < %lld; r++)", (long long)stride);
+    emitf(e, "  for (int64_t j = 0; j < %lld; j++)", (long long)phase_len);
+    emitf(e, "    phase[r][j] = %s;", bias);
+  } else {
+    emitf(e, "for (int64_t o = 0; o < %lld; o++)", (long long)row);
+    emitf(e, "  y[o] = %s;", bias);
+  }
   /* the input rows landing on this output row: o = i * stride + t * dilation - pad_begin on each leading axis */
   char *in_rows = cn_strdup("0"), *taps = cn_strdup("0");
   for (int a = 0; a < last; a++) {
@@ -178,19 +209,71 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   emitf(e, "const %s *weights = X1 + %s;", T, weights);
   emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)w->kernel[last]);
   emitf(e, "const %s weight = weights[k];", T);
-  emitf(e, "const int64_t shift = %s; /* output column = %s + shift */",
-        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("i", w->stride[last]));
-  emitf(e, "for (int64_t i = col_begin[k]; i < col_end[k]; i++)");
-  emitf(e, "  y[%s + shift] += weight * x_row[i];", expr_times("i", w->stride[last]));
+  if (phased) {
+    emitf(e, "%s *acc = phase[tap_phase[k]];", T);
+    emitf(e, "const int64_t shift = tap_shift[k];");
+    emitf(e, "for (int64_t i = col_begin[k]; i < col_end[k]; i++)");
+    emitf(e, "  acc[i + shift] += weight * x_row[i];");
+  } else {
+    emitf(e, "const int64_t shift = %s; /* output column = %s + shift */",
+          expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("i", w->stride[last]));
+    emitf(e, "for (int64_t i = col_begin[k]; i < col_end[k]; i++)");
+    emitf(e, "  y[%s + shift] += weight * x_row[i];", expr_times("i", w->stride[last]));
+  }
   emitf(e, "}");       /* k */
   emitf(e, "}");       /* c */
   emit_close(e, last); /* kernel taps of the leading axes */
+  if (phased) {
+    emitf(e, "for (int64_t j = 0; j < %lld; j++)", (long long)phase_len);
+    emitf(e, "  for (int64_t r = 0; r < %lld && j * %lld + r < %lld; r++)", (long long)stride, (long long)stride,
+          (long long)row);
+    emitf(e, "    y[j * %lld + r] = phase[r][j];", (long long)stride);
+  }
   emit_close(e, last); /* output rows */
   emitf(e, "}");       /* m */
   emitf(e, "}");       /* n */
 }
 
+/* ConvTranspose is the adjoint of a Conv over the same window from its output back to its input, so its gradients
+ * are that Conv's: dX = Conv(dY, W), dW = ConvGradWeight(dY, X) (dY in the Conv input's place), dB the sum of dY
+ * over all but the channel axis. The Conv must map the output size back to the input size, which explicit pads
+ * guarantee; an output_shape larger than the pads give (filled with the bias alone) is not trained. */
+static void conv_transpose_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ConvTransposeParams *p = n->params;
+  Value *x = n->in[0], *weights = n->in[1], *b = node_in(n, 2);
+  Window conv = p->w;
+  for (int i = 0; i < conv.rank; i++) {
+    conv.in[i] = p->w.out[i];
+    conv.out[i] = p->w.in[i];
+    int64_t room = conv.in[i] + conv.pad_begin[i] + conv.pad_end[i] - ((conv.kernel[i] - 1) * conv.dilation[i] + 1);
+    if (room < 0 || room / conv.stride[i] + 1 != conv.out[i])
+      cn_error_node(n, "cnnc trains ConvTranspose when its pads give its output size; on spatial axis %d the output "
+                       "is %lld",
+                    i, (long long)p->w.out[i]);
+  }
+  if (x->requires_grad) {
+    Value *ins[2] = {dy[0], weights};
+    Node *t = bw_node(g, n, OP_CONV, 2, ins, 1);
+    window_set_attrs(t, &conv);
+    bw_attr_int(t, "group", p->group);
+    dx[0] = bw_finish(g, t);
+  }
+  if (weights->requires_grad) {
+    Value *ins[2] = {dy[0], x};
+    Node *t = bw_node(g, n, OP_CONV_GRAD_WEIGHT, 2, ins, 1);
+    window_set_attrs(t, &conv);
+    bw_attr_int(t, "group", p->group);
+    dx[1] = bw_finish(g, t);
+  }
+  if (b && b->requires_grad) {
+    int64_t kept[CN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+      kept[i] = i == 1 ? dy[0]->dims[1] : 1;
+    dx[2] = bw_sum_kept(g, n, dy[0], kept, b);
+  }
+}
+
 const OpDesc op_conv_transpose = {
     .kind = OP_CONV_TRANSPOSE, .name = "ConvTranspose", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_transpose_infer, .emit = conv_transpose_emit,
+    .infer = conv_transpose_infer, .emit = conv_transpose_emit, .grad = conv_transpose_grad,
 };

@@ -21,7 +21,7 @@ static void gemm_infer(Graph *g, Node *n) {
                     dtype_name(a->dtype));
   if (a->rank != 2 || b->rank != 2)
     cn_error_node(n, "A and B must be matrices; got shapes %s and %s", value_shape_string(a), value_shape_string(b));
-  if (!c && g->opset < 11)
+  if (!c && g->opset < 11 && !n->backward)
     cn_error_node(n, "input C is required before opset 11");
 
   GemmParams *p = cn_alloc(sizeof *p);
@@ -91,10 +91,24 @@ static void gemm_emit(Emitter *e, const Node *n) {
   emitf(e, "for (int64_t i0 = 0; i0 < %lld; i0++) {", M);
   emitf(e, "%s *y = %s + i0 * %lld;", T, emit_out(n, 0), N);
   if (p->trans_b) {
-    /* B is stored [N, K]: a dot product per output reads both rows contiguously */
+    /* B is stored [N, K]: a dot product per output reads both rows contiguously. In float, it keeps 16 partial
+     * sums (lane l adds the products of k = l mod 16), element-wise work a compiler vectorizes without
+     * reassociating anything, and adds them up at the end. */
+    long long lanes = dtype_is_float(t) && K >= 32 ? 16 : 1, whole = lanes > 1 ? K / lanes * lanes : 0;
     emitf(e, "for (int64_t i1 = 0; i1 < %lld; i1++) {", N);
     emitf(e, "%s acc = 0;", T);
-    emitf(e, "for (int64_t k = 0; k < %lld; k++) {", K);
+    if (lanes > 1) {
+      emitf(e, "%s part[%lld] = {0};", T, lanes);
+      emitf(e, "for (int64_t k0 = 0; k0 < %lld; k0 += %lld) {", whole, lanes);
+      emitf(e, "for (int64_t l = 0; l < %lld; l++) {", lanes);
+      emitf(e, "const int64_t k = k0 + l;");
+      emitf(e, "part[l] += %s * %s;", a, b);
+      emitf(e, "}");
+      emitf(e, "}");
+      emitf(e, "for (int64_t l = 0; l < %lld; l++)", lanes);
+      emitf(e, "  acc += part[l];");
+    }
+    emitf(e, "for (int64_t k = %lld; k < %lld; k++) {", whole, K);
     emitf(e, "acc += %s * %s;", a, b);
     emitf(e, "}");
     char *value = cn_format("%s%s%s", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : "");
@@ -120,7 +134,35 @@ static void gemm_emit(Emitter *e, const Node *n) {
   emitf(e, "}");
 }
 
+/* A Gemm of two operands, each transposed or not, scaled by alpha: a backward node. */
+static Value *gemm_node(Graph *g, const Node *from, Value *a, bool trans_a, Value *b, bool trans_b, double alpha) {
+  Value *ins[2] = {a, b};
+  Node *t = bw_node(g, from, OP_GEMM, 2, ins, 1);
+  bw_attr_int(t, "transA", trans_a);
+  bw_attr_int(t, "transB", trans_b);
+  bw_attr_float(t, "alpha", (float)alpha);
+  return bw_finish(g, t);
+}
+
+/* With A' = op(A) [M, K] and B' = op(B) [K, N]: dA' = alpha dY B'^T and dB' = alpha A'^T dY, themselves Gemms of
+ * dY with the stored operands (transposing back where A or B was transposed); dC = beta dY, summed over the axes C
+ * was broadcast along. */
+static void gemm_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const GemmParams *p = n->params;
+  Value *a = n->in[0], *b = n->in[1], *c = node_in(n, 2);
+  if (a->requires_grad)
+    dx[0] = p->trans_a ? gemm_node(g, n, b, p->trans_b, dy[0], true, p->alpha)
+                       : gemm_node(g, n, dy[0], false, b, !p->trans_b, p->alpha);
+  if (b->requires_grad)
+    dx[1] = p->trans_b ? gemm_node(g, n, dy[0], true, a, p->trans_a, p->alpha)
+                       : gemm_node(g, n, a, !p->trans_a, dy[0], false, p->alpha);
+  if (c && c->requires_grad) {
+    Value *d = bw_sum_to(g, n, dy[0], c);
+    dx[2] = p->beta == 1 ? d : bw_binary(g, n, OP_MUL, d, bw_scalar(g, c->dtype, p->beta));
+  }
+}
+
 const OpDesc op_gemm = {
     .kind = OP_GEMM, .name = "Gemm", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = gemm_infer, .emit = gemm_emit,
+    .infer = gemm_infer, .emit = gemm_emit, .grad = gemm_grad,
 };

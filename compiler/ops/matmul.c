@@ -97,7 +97,47 @@ static void matmul_emit(Emitter *e, const Node *n) {
   emit_close(e, loops);
 }
 
+/* v with its last two axes swapped. */
+static Value *swap_last_axes(Graph *g, const Node *from, Value *v) {
+  int64_t perm[CN_MAX_RANK];
+  for (int k = 0; k < v->rank; k++)
+    perm[k] = k;
+  perm[v->rank - 2] = v->rank - 1;
+  perm[v->rank - 1] = v->rank - 2;
+  Node *t = bw_node(g, from, OP_TRANSPOSE, 1, &v, 1);
+  bw_attr_ints(t, "perm", v->rank, perm);
+  return bw_finish(g, t);
+}
+
+/* dA = dY B^T and dB = A^T dY per matrix of the batch, summed over the batch axes an operand was broadcast
+ * along. Two matrices make Gemms (transposes for free); batches transpose with a copy. Operands of rank 1 are
+ * not supported on a trained path. */
+static void matmul_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  Value *a = n->in[0], *b = n->in[1];
+  if (a->rank < 2 || b->rank < 2)
+    cn_error_node(n, "cnnc trains MatMul with operands of rank 2 or more; A is %s and B %s", value_shape_string(a),
+                  value_shape_string(b));
+  bool matrices = a->rank == 2 && b->rank == 2;
+  for (int k = 0; k < 2; k++) {
+    if (!n->in[k]->requires_grad)
+      continue;
+    Value *ins[2], *d;
+    if (matrices) {
+      ins[0] = k == 0 ? dy[0] : a;
+      ins[1] = k == 0 ? b : dy[0];
+      Node *t = bw_node(g, n, OP_GEMM, 2, ins, 1);
+      bw_attr_int(t, k == 0 ? "transB" : "transA", 1);
+      d = bw_finish(g, t);
+    } else {
+      ins[0] = k == 0 ? dy[0] : swap_last_axes(g, n, a);
+      ins[1] = k == 0 ? swap_last_axes(g, n, b) : dy[0];
+      d = bw_finish(g, bw_node(g, n, OP_MATMUL, 2, ins, 1));
+    }
+    dx[k] = bw_sum_to(g, n, d, n->in[k]);
+  }
+}
+
 const OpDesc op_matmul = {
     .kind = OP_MATMUL, .name = "MatMul", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = matmul_infer, .emit = matmul_emit,
+    .infer = matmul_infer, .emit = matmul_emit, .grad = matmul_grad,
 };

@@ -235,7 +235,68 @@ static void pad_emit(Emitter *e, const Node *n) {
   emit_close(e, loops);
 }
 
+/* The gradient flows back along the copy: PadGrad(dY) -> dX with the forward's PadParams preset. In constant mode
+ * dX is dY's interior (zero where the pads cropped); in edge and reflect modes every output element adds its dY to
+ * the input element it was read from. */
+typedef struct PadGradParams {
+  PadParams pad;
+  const Value *x; /* the forward's input, for its shape */
+} PadGradParams;
+
+static void pad_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  PadGradParams *q = cn_alloc(sizeof *q);
+  q->pad = *(const PadParams *)n->params;
+  q->x = n->in[0];
+  Node *b = bw_node(g, n, OP_PAD_GRAD, 1, dy, 1);
+  b->params = q;
+  dx[0] = bw_finish(g, b);
+}
+
 const OpDesc op_pad = {
     .kind = OP_PAD, .name = "Pad", .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
-    .infer = pad_infer, .fold = pad_fold, .emit = pad_emit,
+    .infer = pad_infer, .fold = pad_fold, .emit = pad_emit, .grad = pad_grad,
+};
+
+static void pad_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  const PadGradParams *p = n->params;
+  CN_ASSERT(p && dtype_is_float(n->in[0]->dtype));
+  value_set_shape(n->out[0], n, n->in[0]->dtype, p->x->rank, p->x->dims);
+}
+
+static void pad_grad_emit(Emitter *e, const Node *n) {
+  const PadGradParams *q = n->params;
+  const PadParams *p = &q->pad;
+  const Value *x = n->out[0], *y = n->in[0];
+  emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(x));
+  if (p->mode == PAD_CONSTANT) {
+    StridedCopy c = p->interior;
+    int64_t base = c.src_base;
+    c.src_base = c.dst_base;
+    c.dst_base = base;
+    for (int k = 0; k < c.rank; k++) {
+      int64_t step = c.src_step[k];
+      c.src_step[k] = c.dst_step[k];
+      c.dst_step[k] = step;
+    }
+    emit_strided_copy(e, &c, "Y0", "X0");
+    return;
+  }
+  int64_t in_strides[CN_MAX_RANK], out_strides[CN_MAX_RANK];
+  shape_strides(x->rank, x->dims, in_strides);
+  shape_strides(x->rank, y->dims, out_strides);
+  char *from = cn_strdup(""), *to = cn_strdup("");
+  for (int k = 0; k < x->rank; k++) {
+    emitf(e, "for (int64_t i%d = 0; i%d < %lld; i%d++) {", k, k, (long long)y->dims[k], k);
+    pad_emit_index(e, p, k, p->pads[k], x->dims[k]);
+    from = add_index_term(from, 'i', k, out_strides[k]);
+    to = add_index_term(to, 'j', k, in_strides[k]);
+  }
+  emitf(e, "Y0[%s] += X0[%s];", to[0] ? to : "0", from[0] ? from : "0");
+  emit_close(e, x->rank);
+}
+
+const OpDesc op_pad_grad = {
+    .kind = OP_PAD_GRAD, .name = "PadGrad", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = pad_grad_infer, .emit = pad_grad_emit, .internal = true,
 };

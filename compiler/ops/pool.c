@@ -74,14 +74,12 @@ const Window *pool_window(const Node *n) {
   return &((const PoolParams *)n->params)->w;
 }
 
-/* Emits the pooled value of one window into `acc` (MaxPool also tracks `best_at`, the flat spatial index of the
- * maximum, in the layout Indices asks for). With ring_rows > 0, input row i (axis 0) is stored at row
- * i % ring_rows, as a fused window reads it. */
-static void emit_window_reduce(Emitter *e, const Node *n, const PoolParams *p, int64_t ring_rows) {
+/* Emits the pooled value of one window of x into `acc`; with `indices`, MaxPool also tracks `best_at`, the flat
+ * spatial index of the first maximum, in the layout Indices asks for. With ring_rows > 0, input row i (axis 0) is
+ * stored at row i % ring_rows, as a fused window reads it. */
+static void emit_window_reduce(Emitter *e, DType t, const PoolParams *p, bool indices, int64_t ring_rows) {
   const Window *w = &p->w;
-  DType t = n->in[0]->dtype;
   const char *T = dtype_ctype(t);
-  bool indices = p->kind == POOL_MAX && n->n_out > 1 && n->out[1];
   if (p->kind == POOL_MAX)
     emitf(e, "%s acc = %s;", T, emit_lowest(t));
   else
@@ -102,10 +100,10 @@ static void emit_window_reduce(Emitter *e, const Node *n, const PoolParams *p, i
   switch (p->kind) {
   case POOL_MAX:
     if (indices) {
-      emitf(e, "if (v > acc) {");
-      emitf(e, "acc = v;");
-      emitf(e, "best_at = %s;", p->column_major ? at_column_major : at);
-      emitf(e, "}");
+      /* selects rather than a branch: which tap wins depends on the data, and a branch would mispredict */
+      emitf(e, "const bool better = v > acc;");
+      emitf(e, "best_at = better ? %s : best_at;", p->column_major ? at_column_major : at);
+      emitf(e, "acc = better ? v : acc;");
     } else {
       emitf(e, "acc = v > acc ? v : acc;");
     }
@@ -188,12 +186,33 @@ static void pool_emit(Emitter *e, const Node *n) {
     window_emit_taps(e, w, a);
     out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
   }
-  emit_window_reduce(e, n, p, 0);
+  emit_window_reduce(e, t, p, indices, 0);
   emit_pooled_store(e, n, p, out_at);
   if (indices)
     emitf(e, "indices[%s] = plane * %lld + best_at; /* flat index into X */", out_at, (long long)in_size);
   emit_close(e, w->rank);
   emitf(e, "}");
+}
+
+/* Gradients: MaxPool routes each dY to the first maximum of its window, found again in X (as PyTorch breaks
+ * ties); AveragePool spreads dY / count over the window's taps inside X. Both kernels are MaxPoolGrad(X, dY)
+ * and AveragePoolGrad(dY), with the forward's window preset. */
+static void pool_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const PoolParams *p = n->params;
+  if (!dy[0])
+    return; /* only the Indices output is used */
+  PoolParams *q = cn_alloc(sizeof *q);
+  *q = *p;
+  q->column_major = false;
+  Node *b;
+  if (p->kind == POOL_MAX) {
+    Value *ins[2] = {n->in[0], dy[0]};
+    b = bw_node(g, n, OP_MAX_POOL_GRAD, 2, ins, 1);
+  } else {
+    b = bw_node(g, n, OP_AVERAGE_POOL_GRAD, 1, dy, 1);
+  }
+  b->params = q;
+  dx[0] = bw_finish(g, b);
 }
 
 void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y) {
@@ -205,7 +224,7 @@ void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t r
   window_emit_taps(e, w, 0);
   emitf(e, "for (int64_t o1 = 0; o1 < %lld; o1++) {", (long long)w->out[1]);
   window_emit_taps(e, w, 1);
-  emit_window_reduce(e, pool, p, ring_rows);
+  emit_window_reduce(e, pool->in[0]->dtype, p, false, ring_rows);
   emit_pooled_store(e, pool, p, "o1");
   emitf(e, "}");
 }
@@ -267,11 +286,79 @@ static void pool_emit_simd(Emitter *e, const Node *n) {
 const OpDesc op_max_pool = {
     .kind = OP_MAX_POOL, .name = "MaxPool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
     .infer = max_pool_infer, .emit = pool_emit, .simd = pool_simd, .emit_simd = pool_emit_simd,
+    .grad = pool_grad,
 };
 
 const OpDesc op_average_pool = {
     .kind = OP_AVERAGE_POOL, .name = "AveragePool", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = average_pool_infer, .emit = pool_emit, .simd = pool_simd, .emit_simd = pool_emit_simd,
+    .grad = pool_grad,
+};
+
+/* dY's shape is the pooled one: (N, C, out...); dX gets (N, C, in...). */
+static void pool_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  const PoolParams *p = n->params;
+  const Value *dy = n->in[n->n_in - 1];
+  CN_ASSERT(p && dy->rank == p->w.rank + 2);
+  for (int i = 0; i < p->w.rank; i++)
+    CN_ASSERT(dy->dims[i + 2] == p->w.out[i]);
+  int64_t dims[CN_MAX_RANK] = {dy->dims[0], dy->dims[1]};
+  for (int i = 0; i < p->w.rank; i++)
+    dims[i + 2] = p->w.in[i];
+  value_set_shape(n->out[0], n, dy->dtype, dy->rank, dims);
+}
+
+static void pool_grad_emit(Emitter *e, const Node *n) {
+  const PoolParams *p = n->params;
+  const Window *w = &p->w;
+  bool max = p->kind == POOL_MAX;
+  const Value *dy = n->in[n->n_in - 1];
+  DType t = dy->dtype;
+  const char *T = dtype_ctype(t);
+  int64_t planes = dy->dims[0] * dy->dims[1], in_size = 1, out_size = 1;
+  for (int a = 0; a < w->rank; a++) {
+    in_size *= w->in[a];
+    out_size *= w->out[a];
+  }
+  emitf(e, "/* %s */", window_describe(w));
+  emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
+  emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
+  if (max)
+    emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);
+  emitf(e, "const %s *dy = %s + plane * %lld;", T, max ? "X1" : "X0", (long long)out_size);
+  emitf(e, "%s *dx = Y0 + plane * %lld;", T, (long long)in_size);
+  char *out_at = cn_strdup("0"), *at = cn_strdup("0");
+  for (int a = 0; a < w->rank; a++) {
+    emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
+    window_emit_taps(e, w, a);
+    out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
+  }
+  if (max) {
+    emit_window_reduce(e, t, p, true, 0);
+    emitf(e, "dx[best_at] += dy[%s];", out_at);
+  } else {
+    emitf(e, "const %s share = dy[%s] / (%s)(%s);", T, out_at, T, average_count(p));
+    for (int a = 0; a < w->rank; a++) {
+      emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
+      char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
+      at = a == 0 ? index : cn_format("%s + %s", expr_times(at, w->in[a]), index);
+    }
+    emitf(e, "dx[%s] += share;", at);
+    emit_close(e, w->rank);
+  }
+  emit_close(e, w->rank);
+  emitf(e, "}");
+}
+
+const OpDesc op_max_pool_grad = {
+    .kind = OP_MAX_POOL_GRAD, .name = "MaxPoolGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = pool_grad_infer, .emit = pool_grad_emit, .internal = true,
+};
+
+const OpDesc op_average_pool_grad = {
+    .kind = OP_AVERAGE_POOL_GRAD, .name = "AveragePoolGrad", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = pool_grad_infer, .emit = pool_grad_emit, .internal = true,
 };
 
 const OpDesc op_lp_pool = {
@@ -343,10 +430,21 @@ static void global_pool_emit_simd(Emitter *e, const Node *n) {
   emitf(e, "%s(%s, %s);", fn, emit_in(n, 0), emit_out(n, 0));
 }
 
+/* dX = dY / size, broadcast over each plane. */
+static void global_average_pool_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  Value *x = n->in[0];
+  int64_t planes = x->dims[0] * x->dims[1];
+  double size = (double)(value_count(x) / (planes ? planes : 1));
+  Value *share = bw_binary(g, n, OP_DIV, dy[0], bw_scalar(g, x->dtype, size));
+  Value *ins[2] = {share, bw_ints(g, x->rank, x->dims)};
+  dx[0] = bw_finish(g, bw_node(g, n, OP_EXPAND, 2, ins, 1));
+}
+
 const OpDesc op_global_average_pool = {
     .kind = OP_GLOBAL_AVERAGE_POOL, .name = "GlobalAveragePool", .min_in = 1, .max_in = 1, .min_out = 1,
     .max_out = 1, .infer = global_pool_infer, .emit = global_pool_emit, .simd = global_pool_simd,
     .emit_simd = global_pool_emit_simd,
+    .grad = global_average_pool_grad,
 };
 
 const OpDesc op_global_max_pool = {

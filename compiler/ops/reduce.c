@@ -469,21 +469,38 @@ static void reduce_fold(Graph *g, Node *n) {
   }
 }
 
-#define REDUCE_OP(sym, ID, onnx_name)                                                                              \
+/* ReduceSum and ReduceMean spread dy back over the axes they reduced (divided by the count for the mean). */
+static void reduce_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const ReduceParams *p = n->params;
+  Value *x = n->in[0];
+  if (p->identity) {
+    dx[0] = dy[0];
+    return;
+  }
+  Value kept = {.rank = p->rank};
+  memcpy(kept.dims, p->kept, (size_t)p->rank * sizeof *p->kept);
+  Value *d = bw_reshape(g, n, dy[0], &kept);
+  if (n->op->kind == OP_REDUCE_MEAN)
+    d = bw_binary(g, n, OP_DIV, d, bw_scalar(g, x->dtype, (double)p->count));
+  Value *ins[2] = {d, bw_ints(g, x->rank, x->dims)};
+  dx[0] = bw_finish(g, bw_node(g, n, OP_EXPAND, 2, ins, 1));
+}
+
+#define REDUCE_OP(sym, ID, onnx_name, grad_hook)                                                                   \
   const OpDesc op_##sym = {                                                                                        \
       .kind = OP_##ID, .name = onnx_name, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,                    \
-      .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit,                                             \
+      .infer = reduce_infer, .fold = reduce_fold, .emit = reduce_emit, .grad = grad_hook,                          \
   };
-REDUCE_OP(reduce_sum, REDUCE_SUM, "ReduceSum")
-REDUCE_OP(reduce_mean, REDUCE_MEAN, "ReduceMean")
-REDUCE_OP(reduce_max, REDUCE_MAX, "ReduceMax")
-REDUCE_OP(reduce_min, REDUCE_MIN, "ReduceMin")
-REDUCE_OP(reduce_prod, REDUCE_PROD, "ReduceProd")
-REDUCE_OP(reduce_l1, REDUCE_L1, "ReduceL1")
-REDUCE_OP(reduce_l2, REDUCE_L2, "ReduceL2")
-REDUCE_OP(reduce_sum_square, REDUCE_SUM_SQUARE, "ReduceSumSquare")
-REDUCE_OP(reduce_log_sum, REDUCE_LOG_SUM, "ReduceLogSum")
-REDUCE_OP(reduce_log_sum_exp, REDUCE_LOG_SUM_EXP, "ReduceLogSumExp")
+REDUCE_OP(reduce_sum, REDUCE_SUM, "ReduceSum", reduce_grad)
+REDUCE_OP(reduce_mean, REDUCE_MEAN, "ReduceMean", reduce_grad)
+REDUCE_OP(reduce_max, REDUCE_MAX, "ReduceMax", NULL)
+REDUCE_OP(reduce_min, REDUCE_MIN, "ReduceMin", NULL)
+REDUCE_OP(reduce_prod, REDUCE_PROD, "ReduceProd", NULL)
+REDUCE_OP(reduce_l1, REDUCE_L1, "ReduceL1", NULL)
+REDUCE_OP(reduce_l2, REDUCE_L2, "ReduceL2", NULL)
+REDUCE_OP(reduce_sum_square, REDUCE_SUM_SQUARE, "ReduceSumSquare", NULL)
+REDUCE_OP(reduce_log_sum, REDUCE_LOG_SUM, "ReduceLogSum", NULL)
+REDUCE_OP(reduce_log_sum_exp, REDUCE_LOG_SUM_EXP, "ReduceLogSumExp", NULL)
 
 const OpDesc op_arg_max = {
     .kind = OP_ARG_MAX, .name = "ArgMax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
@@ -493,4 +510,35 @@ const OpDesc op_arg_max = {
 const OpDesc op_arg_min = {
     .kind = OP_ARG_MIN, .name = "ArgMin", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = arg_infer, .fold = reduce_fold, .emit = reduce_emit,
+};
+
+/* ReduceSumTo: the backward's sum over broadcast axes (bw_sum_kept). Attributes: `kept`, the input's dims with
+ * the summed axes set to 1, and `shape`, the output's (same element count as kept). The kernel is ReduceSum's. */
+static void reduce_sum_to_infer(Graph *g, Node *n) {
+  (void)g;
+  Value *x = n->in[0];
+  int64_t *kept, *shape;
+  int n_kept = attr_ints(n, "kept", &kept), n_shape = attr_ints(n, "shape", &shape);
+  CN_ASSERT(n_kept == x->rank && n_shape >= 0);
+  ReduceParams *p = cn_alloc(sizeof *p);
+  p->row = find_row(OP_REDUCE_SUM);
+  p->rank = x->rank;
+  p->count = 1;
+  int64_t kept_count = 1;
+  for (int i = 0; i < x->rank; i++) {
+    CN_ASSERT(kept[i] == 1 || kept[i] == x->dims[i]);
+    p->kept[i] = kept[i];
+    kept_count *= kept[i];
+    p->reduced[i] = kept[i] != x->dims[i];
+    if (p->reduced[i])
+      p->count *= x->dims[i];
+  }
+  n->params = p;
+  value_set_shape(n->out[0], n, x->dtype, n_shape, shape);
+  CN_ASSERT(value_count(n->out[0]) == kept_count);
+}
+
+const OpDesc op_reduce_sum_to = {
+    .kind = OP_REDUCE_SUM_TO, .name = "ReduceSumTo", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .infer = reduce_sum_to_infer, .emit = reduce_emit, .internal = true,
 };

@@ -13,6 +13,11 @@ static void copy_emit(Emitter *e, const Node *n) {
   emitf(e, "memcpy(%s, %s, %lld);", emit_out(n, 0), emit_in(n, 0), (long long)value_bytes(n->in[0]));
 }
 
+/* The elements do not move, so the gradient is dY in X's shape. */
+static void reshape_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  dx[0] = bw_reshape(g, n, dy[0], n->in[0]);
+}
+
 /* The target shape: the `shape` attribute before opset 5, the constant `shape` input since. */
 static int64_t *reshape_target(Graph *g, Node *n, int *count) {
   if (g->opset >= 5)
@@ -76,7 +81,7 @@ static void reshape_infer(Graph *g, Node *n) {
 
 const OpDesc op_reshape = {
     .kind = OP_RESHAPE, .name = "Reshape", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = reshape_infer, .fold = copy_fold, .emit = copy_emit,
+    .infer = reshape_infer, .fold = copy_fold, .emit = copy_emit, .grad = reshape_grad,
 };
 
 static void flatten_infer(Graph *g, Node *n) {
@@ -97,7 +102,7 @@ static void flatten_infer(Graph *g, Node *n) {
 
 const OpDesc op_flatten = {
     .kind = OP_FLATTEN, .name = "Flatten", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = flatten_infer, .fold = copy_fold, .emit = copy_emit,
+    .infer = flatten_infer, .fold = copy_fold, .emit = copy_emit, .grad = reshape_grad,
 };
 
 /* Squeeze's and Unsqueeze's axes: an attribute before opset 13, the constant input 1 since. Returns the count,
@@ -150,7 +155,7 @@ static void squeeze_infer(Graph *g, Node *n) {
 
 const OpDesc op_squeeze = {
     .kind = OP_SQUEEZE, .name = "Squeeze", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = squeeze_infer, .fold = copy_fold, .emit = copy_emit,
+    .infer = squeeze_infer, .fold = copy_fold, .emit = copy_emit, .grad = reshape_grad,
 };
 
 static void unsqueeze_infer(Graph *g, Node *n) {
@@ -173,5 +178,5 @@ static void unsqueeze_infer(Graph *g, Node *n) {
 
 const OpDesc op_unsqueeze = {
     .kind = OP_UNSQUEEZE, .name = "Unsqueeze", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = unsqueeze_infer, .fold = copy_fold, .emit = copy_emit,
+    .infer = unsqueeze_infer, .fold = copy_fold, .emit = copy_emit, .grad = reshape_grad,
 };

@@ -90,12 +90,71 @@ static void softmax_emit_simd(Emitter *e, const Node *n) {
   emitf(e, "%s(%s, %s);", fn, emit_in(n, 0), emit_out(n, 0));
 }
 
+/* Gradients from the output y along each normalized slice:
+ *   Softmax:    dx = y * (dy - sum(dy * y))
+ *   LogSoftmax: dx = dy - exp(y) * sum(dy)
+ * SoftmaxGrad(dy, y) -> dx, with the forward's slicing preset (and which of the two it is). */
+typedef struct SoftmaxGradParams {
+  SoftmaxParams slices;
+  bool log;
+} SoftmaxGradParams;
+
+static void softmax_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  SoftmaxGradParams *q = cn_alloc(sizeof *q);
+  q->slices = *(const SoftmaxParams *)n->params;
+  q->log = n->op->kind == OP_LOG_SOFTMAX;
+  Value *ins[2] = {dy[0], n->out[0]};
+  Node *b = bw_node(g, n, OP_SOFTMAX_GRAD, 2, ins, 1);
+  b->params = q;
+  dx[0] = bw_finish(g, b);
+}
+
 const OpDesc op_softmax = {
     .kind = OP_SOFTMAX, .name = "Softmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = softmax_infer, .emit = softmax_emit, .simd = softmax_simd, .emit_simd = softmax_emit_simd,
+    .grad = softmax_grad,
 };
 
 const OpDesc op_log_softmax = {
     .kind = OP_LOG_SOFTMAX, .name = "LogSoftmax", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = softmax_infer, .emit = softmax_emit, .simd = softmax_simd, .emit_simd = softmax_emit_simd,
+    .grad = softmax_grad,
+};
+
+static void softmax_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  CN_ASSERT(n->params && dtype_is_float(n->in[0]->dtype));
+  infer_same_as_input(n, 0);
+}
+
+static void softmax_grad_emit(Emitter *e, const Node *n) {
+  const SoftmaxGradParams *p = n->params;
+  const SoftmaxParams *s = &p->slices;
+  DType t = n->out[0]->dtype;
+  const char *T = dtype_ctype(t);
+  long long len = s->len, inner = s->inner;
+  char *at = inner == 1 ? cn_strdup("base + a") : cn_format("base + a * %lld", inner);
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)s->outer);
+  if (inner > 1)
+    emitf(e, "for (int64_t i = 0; i < %lld; i++) {", inner);
+  emitf(e, "const int64_t base = o * %lld%s;", len * inner, inner > 1 ? " + i" : "");
+  emitf(e, "double sum = 0;");
+  emitf(e, "for (int64_t a = 0; a < %lld; a++)", len);
+  if (p->log)
+    emitf(e, "  sum += X0[%s];", at);
+  else
+    emitf(e, "  sum += X0[%s] * X1[%s];", at, at);
+  emitf(e, "for (int64_t a = 0; a < %lld; a++)", len);
+  if (p->log)
+    emitf(e, "  Y0[%s] = (%s)(X0[%s] - %s(X1[%s]) * sum);", at, T, at, emit_math_fn("exp", t), at);
+  else
+    emitf(e, "  Y0[%s] = (%s)(X1[%s] * (X0[%s] - sum));", at, T, at, at);
+  if (inner > 1)
+    emitf(e, "}");
+  emitf(e, "}");
+}
+
+const OpDesc op_softmax_grad = {
+    .kind = OP_SOFTMAX_GRAD, .name = "SoftmaxGrad", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = softmax_grad_infer, .emit = softmax_grad_emit, .internal = true,
 };

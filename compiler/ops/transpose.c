@@ -36,7 +36,22 @@ static void transpose_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 
+/* dX is dY transposed back: input axis perm[k] is output axis k. */
+static void transpose_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  Value *x = n->in[0];
+  int64_t *perm, inverse[CN_MAX_RANK];
+  if (attr_ints(n, "perm", &perm) < 0)
+    for (int k = 0; k < x->rank; k++)
+      inverse[k] = x->rank - 1 - k;
+  else
+    for (int k = 0; k < x->rank; k++)
+      inverse[perm[k]] = k;
+  Node *b = bw_node(g, n, OP_TRANSPOSE, 1, dy, 1);
+  bw_attr_ints(b, "perm", x->rank, inverse);
+  dx[0] = bw_finish(g, b);
+}
+
 const OpDesc op_transpose = {
     .kind = OP_TRANSPOSE, .name = "Transpose", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = transpose_infer, .fold = strided_copy_fold, .emit = strided_copy_emit,
+    .infer = transpose_infer, .fold = strided_copy_fold, .emit = strided_copy_emit, .grad = transpose_grad,
 };

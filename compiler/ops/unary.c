@@ -313,33 +313,114 @@ static bool unary_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *o
   return eltwise_unary_simd(n, t, &act, in_layout, out_layout);
 }
 
-#define UNARY_OP(sym, ID, onnx_name)                                                                               \
+/* Gradients: dx as C in terms of dy and either the input x or the output y, as PyTorch's backward formulas. The
+ * output is used where it determines the gradient, so that the input need not be kept (and the op can fuse
+ * into the node before it). Ops without a row (Floor, Sign, ...) are not differentiable here. */
+typedef struct GradRow {
+  OpKind kind;
+  char saved; /* 'x', 'y', or 0 when dy alone gives dx */
+  const char *text;
+} GradRow;
+
+static const GradRow grad_rows[] = {
+    {OP_RELU, 'y', "y > 0 ? dy : 0"},
+    {OP_LEAKY_RELU, 'x', "x > 0 ? dy : alpha * dy"},
+    {OP_ELU, 'x', "x > 0 ? dy : dy * alpha * exp(x)"},
+    {OP_SELU, 'x', "x > 0 ? gamma * dy : dy * gamma * alpha * exp(x)"},
+    {OP_CELU, 'x', "x > 0 ? dy : dy * exp(x / alpha)"},
+    {OP_SIGMOID, 'y', "dy * (1 - y) * y"},
+    {OP_HARD_SIGMOID, 'x', "alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha * dy : 0"},
+    {OP_HARD_SWISH, 'x', "x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5f) : dy"},
+    {OP_TANH, 'y', "dy * (1 - y * y)"},
+    {OP_SOFTPLUS, 'x', "dy / (1 + exp(-x))"},
+    {OP_SOFTSIGN, 'x', "dy / ((1 + fabs(x)) * (1 + fabs(x)))"},
+    {OP_NEG, 0, "-dy"},
+    {OP_ABS, 'x', "x > 0 ? dy : x < 0 ? -dy : 0"},
+    {OP_EXP, 'y', "dy * y"},
+    {OP_LOG, 'x', "dy / x"},
+    {OP_SQRT, 'y', "dy / (2 * y)"},
+    {OP_RECIPROCAL, 'y', "-dy * y * y"},
+};
+
+typedef struct UnaryGradParams {
+  const GradRow *row;
+  float attr[N_ATTRS];
+} UnaryGradParams;
+
+static void unary_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
+  const UnaryParams *p = n->params;
+  const GradRow *row = NULL;
+  for (size_t r = 0; r < sizeof grad_rows / sizeof grad_rows[0]; r++)
+    if (grad_rows[r].kind == n->op->kind)
+      row = &grad_rows[r];
+  CN_ASSERT(row);
+  Value *ins[2] = {dy[0], row->saved == 'x' ? n->in[0] : n->out[0]};
+  Node *b = bw_node(g, n, OP_UNARY_GRAD, row->saved ? 2 : 1, ins, 1);
+  UnaryGradParams *q = cn_alloc(sizeof *q);
+  q->row = row;
+  memcpy(q->attr, p->attr, sizeof q->attr);
+  b->params = q;
+  dx[0] = bw_finish(g, b);
+}
+
+/* UnaryGrad(dy, x or y) -> dx, for the forward op whose row unary_grad presets. */
+static void unary_grad_infer(Graph *g, Node *n) {
+  (void)g;
+  const UnaryGradParams *p = n->params;
+  CN_ASSERT(p && dtype_is_float(n->in[0]->dtype));
+  infer_same_as_input(n, 0);
+}
+
+static void unary_grad_emit(Emitter *e, const Node *n) {
+  const UnaryGradParams *p = n->params;
+  const Value *out = n->out[0];
+  DType t = out->dtype;
+  const char *T = dtype_ctype(t);
+  const UnaryRow *row = row_of_kind(p->row->kind);
+  for (int a = 0; a < N_ATTRS; a++)
+    if (row->attr[a].used)
+      emitf(e, "const %s %s = %s;", T, attr_names[a], emit_float(p->attr[a], t));
+  char *in_index[2], *out_index;
+  int loops = emit_elementwise_loops(e, out, n->n_in, (const Value *const *)n->in, in_index, &out_index);
+  emitf(e, "const %s dy = X0[%s];", T, in_index[0]);
+  if (p->row->saved)
+    emitf(e, "const %s %c = X1[%s];", T, p->row->saved, in_index[1]);
+  emitf(e, "Y0[%s] = %s;", out_index, formula_for(p->row->text, t, NULL));
+  emit_close(e, loops);
+}
+
+const OpDesc op_unary_grad = {
+    .kind = OP_UNARY_GRAD, .name = "UnaryGrad", .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
+    .infer = unary_grad_infer, .emit = unary_grad_emit, .internal = true,
+};
+
+#define UNARY_OP(sym, ID, onnx_name, grad_hook)                                                                    \
   const OpDesc op_##sym = {                                                                                        \
       .kind = OP_##ID, .name = onnx_name, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,                    \
-      .infer = unary_infer, .fold = unary_fold, .emit = unary_emit, .simd = unary_simd,                            \
+      .infer = unary_infer, .fold = unary_fold, .emit = unary_emit, .grad = grad_hook, .simd = unary_simd,       \
       .emit_simd = eltwise_unary_emit,                                                                             \
   };
-UNARY_OP(relu, RELU, "Relu")
-UNARY_OP(leaky_relu, LEAKY_RELU, "LeakyRelu")
-UNARY_OP(elu, ELU, "Elu")
-UNARY_OP(selu, SELU, "Selu")
-UNARY_OP(celu, CELU, "Celu")
-UNARY_OP(thresholded_relu, THRESHOLDED_RELU, "ThresholdedRelu")
-UNARY_OP(sigmoid, SIGMOID, "Sigmoid")
-UNARY_OP(hard_sigmoid, HARD_SIGMOID, "HardSigmoid")
-UNARY_OP(hard_swish, HARD_SWISH, "HardSwish")
-UNARY_OP(tanh, TANH, "Tanh")
-UNARY_OP(softplus, SOFTPLUS, "Softplus")
-UNARY_OP(softsign, SOFTSIGN, "Softsign")
-UNARY_OP(neg, NEG, "Neg")
-UNARY_OP(abs, ABS, "Abs")
-UNARY_OP(exp, EXP, "Exp")
-UNARY_OP(log, LOG, "Log")
-UNARY_OP(sqrt, SQRT, "Sqrt")
-UNARY_OP(reciprocal, RECIPROCAL, "Reciprocal")
-UNARY_OP(floor, FLOOR, "Floor")
-UNARY_OP(ceil, CEIL, "Ceil")
-UNARY_OP(sign, SIGN, "Sign")
-UNARY_OP(erf, ERF, "Erf")
-UNARY_OP(gelu, GELU, "Gelu")
-UNARY_OP(mish, MISH, "Mish")
+UNARY_OP(relu, RELU, "Relu", unary_grad)
+UNARY_OP(leaky_relu, LEAKY_RELU, "LeakyRelu", unary_grad)
+UNARY_OP(elu, ELU, "Elu", unary_grad)
+UNARY_OP(selu, SELU, "Selu", unary_grad)
+UNARY_OP(celu, CELU, "Celu", unary_grad)
+UNARY_OP(thresholded_relu, THRESHOLDED_RELU, "ThresholdedRelu", NULL)
+UNARY_OP(sigmoid, SIGMOID, "Sigmoid", unary_grad)
+UNARY_OP(hard_sigmoid, HARD_SIGMOID, "HardSigmoid", unary_grad)
+UNARY_OP(hard_swish, HARD_SWISH, "HardSwish", unary_grad)
+UNARY_OP(tanh, TANH, "Tanh", unary_grad)
+UNARY_OP(softplus, SOFTPLUS, "Softplus", unary_grad)
+UNARY_OP(softsign, SOFTSIGN, "Softsign", unary_grad)
+UNARY_OP(neg, NEG, "Neg", unary_grad)
+UNARY_OP(abs, ABS, "Abs", unary_grad)
+UNARY_OP(exp, EXP, "Exp", unary_grad)
+UNARY_OP(log, LOG, "Log", unary_grad)
+UNARY_OP(sqrt, SQRT, "Sqrt", unary_grad)
+UNARY_OP(reciprocal, RECIPROCAL, "Reciprocal", unary_grad)
+UNARY_OP(floor, FLOOR, "Floor", NULL)
+UNARY_OP(ceil, CEIL, "Ceil", NULL)
+UNARY_OP(sign, SIGN, "Sign", NULL)
+UNARY_OP(erf, ERF, "Erf", NULL)
+UNARY_OP(gelu, GELU, "Gelu", NULL)
+UNARY_OP(mish, MISH, "Mish", NULL)

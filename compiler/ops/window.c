@@ -191,7 +191,7 @@ void window_check_conv_inputs(const Node *n, const char *w_layout) {
 }
 
 /* Written a line of values at a time: kernels can be long, and building one string would be quadratic. */
-static void emit_table_lines(Emitter *e, const char *name, const int64_t *values, int64_t count) {
+void window_emit_table(Emitter *e, const char *name, const int64_t *values, int64_t count) {
   emitf(e, "static const int64_t %s[%lld] = {", name, (long long)count);
   for (int64_t i = 0; i < count; i += 16) {
     char line[16 * 24], *p = line;
@@ -208,6 +208,18 @@ void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t 
   int64_t *begins = cn_alloc_array((size_t)taps, sizeof(int64_t)), *ends = cn_alloc_array((size_t)taps, sizeof(int64_t));
   for (int64_t t = 0; t < taps; t++)
     window_positions(count, w->stride[last], t * w->dilation[last] - w->pad_begin[last], limit, &begins[t], &ends[t]);
-  emit_table_lines(e, cn_format("%s_begin", name), begins, taps);
-  emit_table_lines(e, cn_format("%s_end", name), ends, taps);
+  window_emit_table(e, cn_format("%s_begin", name), begins, taps);
+  window_emit_table(e, cn_format("%s_end", name), ends, taps);
+}
+
+void window_set_attrs(Node *n, const Window *w) {
+  int64_t pads[2 * CN_MAX_RANK];
+  for (int i = 0; i < w->rank; i++) {
+    pads[i] = w->pad_begin[i];
+    pads[w->rank + i] = w->pad_end[i];
+  }
+  bw_attr_ints(n, "kernel_shape", w->rank, w->kernel);
+  bw_attr_ints(n, "strides", w->rank, w->stride);
+  bw_attr_ints(n, "dilations", w->rank, w->dilation);
+  bw_attr_ints(n, "pads", 2 * w->rank, pads);
 }

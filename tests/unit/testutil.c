@@ -173,12 +173,8 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 
 const char *tb_last_error(void) { return last_error; }
 
-int tb_compile_and_run(Graph *g, const char *driver_c) {
-  return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL, NULL);
-}
-
-static int compile_and_run(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag,
-                           bool passes) {
+static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, Target target,
+                           const char *cc_name, const char *cflag, bool passes) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -194,10 +190,11 @@ static int compile_and_run(Graph *g, const char *driver_c, Target target, const 
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
   FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w"), *d = fopen(d_path, "w");
-  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h", .target = target};
+  EmitOptions o = {
+      .prefix = "model", .command_line = "unit test", .header_name = "model.h", .target = target, .train = train};
   g->path = "/dev/null"; /* hashed into the header comment */
   emit_c(g, &plan, &o, c, h);
-  fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n", d);
+  fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n", d);
   fputs(driver_c, d);
   fclose(c);
   fclose(h);
@@ -216,12 +213,20 @@ static int compile_and_run(Graph *g, const char *driver_c, Target target, const 
   return status;
 }
 
+int tb_compile_and_run(Graph *g, const char *driver_c) {
+  return compile_and_run(g, NULL, driver_c, TARGET_GENERIC, NULL, NULL, false);
+}
+
 int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
-  return compile_and_run(g, driver_c, target, cc_name, cflag, false);
+  return compile_and_run(g, NULL, driver_c, target, cc_name, cflag, false);
 }
 
 int tb_compile_and_run_pipeline(Graph *g, const char *driver_c, Target target, const char *cc_name) {
-  return compile_and_run(g, driver_c, target, cc_name, NULL, true);
+  return compile_and_run(g, NULL, driver_c, target, cc_name, NULL, true);
+}
+
+int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c) {
+  return compile_and_run(g, train, driver_c, TARGET_GENERIC, NULL, NULL, false);
 }
 
 void tb_passes(Graph *g) {

@@ -37,6 +37,8 @@ int tb_compile_and_run(Graph *g, const char *driver_c);
 int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc, const char *cflag);
 /* The same with every pass in pipeline_run's order: fold_bn and fuse, the layout pass, then views. */
 int tb_compile_and_run_pipeline(Graph *g, const char *driver_c, Target target, const char *cc);
+/* The same (generic target) for a graph from backward_build: training code with these options. */
+int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c);
 /* Compiles a whole C program with cc under -Werror at optimization `opt`, runs it, and returns its exit status
  * (100 + the compiler's status when it does not compile); a failing program's directory is kept and named. */
 int tb_run_program(const char *source, const char *cc, const char *opt);
