@@ -465,8 +465,9 @@ void tpl_tile(Instance *t, const char *name, int rows, int cols);
 void tpl_activation(Instance *t, const char *name, const Activation *a);
 /* The fused epilogue of an anchor (f may be NULL): ACT(x), POST_ACT(x) and EPILOGUE(acc, at), the vector a
  * kernel stores at offset `at` of its output from accumulator acc, reading a residual at `res + at` (the
- * template's residual pointer is named res). Returns whether the epilogue maps a zero accumulator to a non-zero
- * value, so a kernel must clear the padded lanes of the last channel block itself. */
+ * template's residual pointer is named res), and EPILOGUE_PARTIAL(acc, at, n), which reads only n lanes of the
+ * residual (for a partial store at the end of a row-major row). Returns whether the epilogue maps a zero
+ * accumulator to a non-zero value, so a kernel must clear the padded lanes of the last channel block itself. */
 bool tpl_epilogue(Instance *t, const Fusion *f);
 void tpl_end(Instance *t);
 /* The text of an embedded template file; an internal error if there is none of that name. */
@@ -503,6 +504,9 @@ int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void conv_emit_simd(Emitter *e, const Node *n);
+bool gemm_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+bool matmul_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void gemm_emit_simd(Emitter *e, const Node *n); /* Gemm and MatMul */
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops

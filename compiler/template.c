@@ -156,10 +156,13 @@ bool tpl_epilogue(Instance *t, const Fusion *f) {
   bool residual = f && f->residual >= 0;
   tpl_activation(t, "ACT", act);
   tpl_activation(t, "POST_ACT", post);
-  if (residual)
+  if (residual) {
     tpl_define(t, "EPILOGUE(acc, at)", "POST_ACT(vadd(ACT(acc), vload(res + (at))))");
-  else
+    tpl_define(t, "EPILOGUE_PARTIAL(acc, at, n)", "POST_ACT(vadd(ACT(acc), vload_partial(res + (at), n)))");
+  } else {
     tpl_define(t, "EPILOGUE(acc, at)", "ACT(acc)");
+    tpl_define(t, "EPILOGUE_PARTIAL(acc, at, n)", "ACT(acc)");
+  }
   /* a padded lane accumulates 0 and its residual is 0 */
   double pad = activation_apply(act, 0);
   if (residual)

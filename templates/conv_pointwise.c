@@ -6,7 +6,7 @@
  * A 1x1 convolution maps pixel p to pixel p, so the H*W pixels of an image run as one long row p. The
  * register tile is OCV output-channel vectors by PT pixels: per input channel (ib, l) it loads OCV weight
  * vectors, broadcasts PT input scalars and issues OCV * PT fused multiply-adds into accumulators that stay in
- * registers across all the input channels. Output-channel groups are the outer loop, so a group's weights stay
+ * registers across all the input channels, pixel by pixel (see conv_direct.c). Output-channel groups are the outer loop, so a group's weights stay
  * in cache while the pixels stream past; a pixel count that PT does not divide ends with one narrower tile.
  *
  * Layouts (VLEN floats per vector; blocks past the channel count are zero):
@@ -22,9 +22,9 @@
  *   BATCH ICB OCB PIXELS       sizes, as above
  *   OCV PT                     the register tile; OCV divides OCB
  *   OCV_LIST(X)                X(0) ... X(OCV - 1)
- *   PIX_LIST(X), TILE(X)       X(0) ... X(PT - 1) and X(0,0) ... X(OCV - 1,PT - 1)
+ *   TILE(X)                    X(p,v) for pixel p < PT and output vector v < OCV, pixel by pixel
  *   TAIL_PIXELS                PIXELS % PT, and when it is not 0:
- *   TAIL_PIX_LIST(X), TAIL_TILE(X)   the same lists for the last, narrower tile
+ *   TAIL_TILE(X)               the same list for the last, narrower tile
  *   HAS_BIAS                   0 or 1
  *   EPILOGUE(acc, at)          the vector stored at y + at from accumulator acc (activation, residual at
  *                              res + at, post-activation: compiler/template.c, tpl_epilogue)
@@ -46,18 +46,17 @@
 #define PW_PAD(r, v) (r)
 #endif
 
-#define PW_DECLARE(v, p) vfloat acc_##v##_##p = PW_ACC_INIT(v);
+#define PW_DECLARE(p, v) vfloat acc_##p##_##v = PW_ACC_INIT(v);
 #define PW_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
-#define PW_LOAD_X(p) const vfloat x_##p = vbroadcast(xl[(p) * VLEN]);
-#define PW_FMA(v, p) acc_##v##_##p = vfmadd(w_##v, x_##p, acc_##v##_##p);
-#define PW_STORE(v, p)                                                                                           \
+#define PW_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * VLEN]), acc_##p##_##v);
+#define PW_STORE(p, v)                                                                                           \
   {                                                                                                              \
     const int64_t at_ = ((n * OCB + ob + (v)) * PIXELS + p0 + (p)) * VLEN;                                       \
-    vstore(y + at_, PW_PAD(EPILOGUE(acc_##v##_##p, at_), v));                                                    \
+    vstore(y + at_, PW_PAD(EPILOGUE(acc_##p##_##v, at_), v));                                                    \
   }
 
-/* One register tile: the pixels of PIX from p0 on, for output blocks ob .. ob + OCV - 1. */
-#define PW_TILE(PIX, TILE_OF)                                                                                    \
+/* One register tile: the pixels of TILE_OF from p0 on, for output blocks ob .. ob + OCV - 1. */
+#define PW_TILE(TILE_OF)                                                                                         \
   {                                                                                                              \
     TILE_OF(PW_DECLARE)                                                                                          \
     for (int ib = 0; ib < ICB; ib++) {                                                                           \
@@ -66,7 +65,6 @@
       for (int l = 0; l < VLEN; l++) {                                                                           \
         const float *xl = xb + l, *wl = wb + l * OCV * VLEN;                                                     \
         OCV_LIST(PW_LOAD_W)                                                                                      \
-        PIX(PW_LOAD_X)                                                                                           \
         TILE_OF(PW_FMA)                                                                                          \
       }                                                                                                          \
     }                                                                                                            \
@@ -80,11 +78,13 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
   for (int64_t n = 0; n < BATCH; n++) {
     for (int64_t ob = 0; ob < OCB; ob += OCV) {
       const float *wg = w + ob * ICB * VLEN * VLEN;
-      int64_t p0 = 0;
-      for (; p0 + PT <= PIXELS; p0 += PT)
-        PW_TILE(PIX_LIST, TILE)
+      for (int64_t p0 = 0; p0 < PIXELS - TAIL_PIXELS; p0 += PT)
+        PW_TILE(TILE)
 #if TAIL_PIXELS > 0
-      PW_TILE(TAIL_PIX_LIST, TAIL_TILE)
+      {
+        const int64_t p0 = PIXELS - TAIL_PIXELS;
+        PW_TILE(TAIL_TILE)
+      }
 #endif
     }
   }
@@ -94,7 +94,6 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #undef PW_PAD
 #undef PW_DECLARE
 #undef PW_LOAD_W
-#undef PW_LOAD_X
 #undef PW_FMA
 #undef PW_STORE
 #undef PW_TILE

@@ -2,39 +2,49 @@
  * time into the order the kernel reads them. The layout pass calls conv_simd (OpDesc.simd); the emitter calls
  * conv_emit_simd to instantiate the template. Nodes no kernel fits keep the portable loop nest of conv.c.
  *
- *   templates/conv_pointwise.c   1x1, stride 1, no padding, one group: a GEMM over the pixels, NCHWc in/out */
+ *   templates/conv_pointwise.c   1x1, stride 1, no padding, one group: a GEMM over the pixels, NCHWc in/out
+ *   templates/conv_direct.c      every other 2-D Conv whose groups have whole blocks of channels (or one group);
+ *                                NCHWc out, and NCHWc in, or plain NCHW in when the input is row-major and has
+ *                                fewer channels than a vector (a network's first layer: RGB images)
+ * Depthwise convolutions (one channel per group) are the depthwise template's. */
 #include "../cnnc.h"
 
 #include <string.h>
 
 typedef struct ConvKernel {
   const char *template;
+  bool pointwise; /* conv_pointwise.c, else conv_direct.c */
   Window w;
   int vlen;
-  int64_t batch, in_channels, out_channels, icb, ocb; /* channel blocks of VLEN */
-  int ocv, pt; /* the register tile: output-channel vectors by output pixels */
+  int64_t batch, group;
+  int64_t in_channels, out_channels; /* per group */
+  int64_t ib;                        /* channels per input block: vlen for NCHWc input, 1 for plain NCHW */
+  int64_t icb, ocb;                  /* per group: input blocks of ib channels, output blocks of vlen */
+  int ocv, pt;                       /* the register tile: output-channel vectors by output pixels */
+  int64_t ow_lo, ow_hi;              /* conv_direct: the output columns whose taps all fall inside the input */
   bool bias;
 } ConvKernel;
 
-static int64_t blocks(int64_t channels, int vlen) { return (channels + vlen - 1) / vlen; }
+static int64_t blocks(int64_t channels, int64_t per_block) { return (channels + per_block - 1) / per_block; }
 
 /* Accumulators a register tile may hold: the rest of the registers hold weights and a broadcast input
- * (AVX-512 has 32 vector registers, AVX2 16). */
-static int max_accumulators(Target t) { return t == TARGET_AVX512 ? 24 : 12; }
+ * (AVX-512 has 32 vector registers, AVX2 16). 24 of 32 would leave clang as fast, but GCC then spills. */
+static int max_accumulators(Target t) { return t == TARGET_AVX512 ? 20 : 12; }
 
 /* The tile: the most output-channel vectors (up to 4) that divide the blocks, then as many pixels as the
- * accumulators allow. More channel vectors per tile mean fewer input broadcasts per multiply-add. */
+ * accumulators allow, at most `pixels`. More channel vectors per tile mean fewer input broadcasts per
+ * multiply-add, more pixels fewer weight loads. */
 static void choose_tile(ConvKernel *k, Target t, int64_t pixels) {
-  int acc = max_accumulators(t);
+  int acc = max_accumulators(t), registers = t == TARGET_AVX512 ? 32 : 16;
   k->ocv = 1;
   for (int v = 4; v > 1; v--)
-    if (k->ocb % v == 0 && acc / v >= 3) {
+    if (k->ocb % v == 0 && acc / v >= 3 && acc / v * v + v + 1 <= registers) {
       k->ocv = v;
       break;
     }
   k->pt = acc / k->ocv;
   if (k->pt > pixels)
-    k->pt = (int)pixels;
+    k->pt = pixels > 0 ? (int)pixels : 1;
 }
 
 static bool is_pointwise(const Window *w, int64_t group) {
@@ -57,33 +67,43 @@ static Value *packed_constant(Graph *g, const Value *from, const char *what, int
   return p;
 }
 
-/* W (M, C, 1, 1) as [M blocks / OCV][C blocks][VLEN][OCV][VLEN], zero where a channel is padding. */
-static Value *pack_pointwise_weights(Graph *g, const Value *w, const ConvKernel *k) {
-  int V = k->vlen;
-  Value *p = packed_constant(g, w, cn_format("packed for NCHW%dc, %d output vectors", V, k->ocv),
-                             k->ocb * k->icb * V * V);
+/* W (G * M, C, KH, KW), M and C per group, as [G][M blocks / OCV][C blocks of IB][KH][KW][IB][OCV][VLEN], zero
+ * where a channel is padding. A pointwise kernel is the case KH = KW = 1, G = 1, IB = VLEN. */
+static Value *pack_weights(Graph *g, const Value *w, const ConvKernel *k) {
+  int64_t V = k->vlen, IB = k->ib, taps = k->w.kernel[0] * k->w.kernel[1];
+  int64_t count = k->group * k->ocb * V * k->icb * IB * taps;
+  Value *p = packed_constant(g, w, cn_format("packed for %s, %d output vectors", k->template, k->ocv), count);
   const float *src = w->data;
   float *dst = p->data;
-  for (int64_t og = 0; og < k->ocb / k->ocv; og++)
-    for (int64_t ib = 0; ib < k->icb; ib++)
-      for (int l = 0; l < V; l++)
-        for (int v = 0; v < k->ocv; v++)
-          for (int lane = 0; lane < V; lane++) {
-            int64_t m = (og * k->ocv + v) * V + lane, c = ib * V + l;
-            int64_t at = (((og * k->icb + ib) * V + l) * k->ocv + v) * V + lane;
-            dst[at] = m < k->out_channels && c < k->in_channels ? src[m * k->in_channels + c] : 0;
-          }
+  for (int64_t grp = 0; grp < k->group; grp++)
+    for (int64_t m = 0; m < k->out_channels; m++)
+      for (int64_t c = 0; c < k->in_channels; c++)
+        for (int64_t t = 0; t < taps; t++) {
+          int64_t ob = m / V, og = ob / k->ocv, v = ob % k->ocv;
+          int64_t at = ((((grp * (k->ocb / k->ocv) + og) * k->icb + c / IB) * taps + t) * IB + c % IB) * k->ocv + v;
+          dst[at * V + m % V] = src[((grp * k->out_channels + m) * k->in_channels + c) * taps + t];
+        }
   return p;
 }
 
 /* The bias padded to whole blocks: B, plus a constant Add the fusion folded in. */
 static Value *pack_bias(Graph *g, const Value *b, const Value *extra, const ConvKernel *k) {
   const Value *named = b ? b : extra;
-  Value *p = packed_constant(g, named, "padded to whole blocks", k->ocb * k->vlen);
+  Value *p = packed_constant(g, named, "padded to whole blocks", k->group * k->ocb * k->vlen);
   float *dst = p->data;
-  for (int64_t m = 0; m < k->out_channels; m++)
+  for (int64_t m = 0; m < k->group * k->out_channels; m++)
     dst[m] = (float)((b ? value_get_double(b, m) : 0) + (extra ? value_get_double(extra, m) : 0));
   return p;
+}
+
+/* conv_direct's interior columns: ow * SW - PAD_L >= 0 and ow * SW - PAD_L + (KW - 1) * DW <= IW - 1. */
+static void interior_columns(ConvKernel *k) {
+  const Window *w = &k->w;
+  int64_t lo = (w->pad_begin[1] + w->stride[1] - 1) / w->stride[1];
+  int64_t last = w->in[1] - 1 + w->pad_begin[1] - (w->kernel[1] - 1) * w->dilation[1];
+  int64_t hi = last < 0 ? 0 : last / w->stride[1] + 1;
+  k->ow_lo = lo < w->out[1] ? lo : w->out[1];
+  k->ow_hi = hi > w->out[1] ? w->out[1] : hi < k->ow_lo ? k->ow_lo : hi;
 }
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
@@ -99,59 +119,95 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
   ConvKernel *k = cn_alloc(sizeof *k);
   window_read(n, &k->w, w->dims + 2);
   window_forward(n, &k->w, false);
-  int64_t group = attr_int(n, "group", 1);
-  if (!is_pointwise(&k->w, group))
-    return false;
-  k->template = "conv_pointwise.c";
   k->vlen = target_vector_floats(t);
   k->batch = x->dims[0];
-  k->in_channels = x->dims[1];
-  k->out_channels = w->dims[0];
-  k->icb = blocks(k->in_channels, k->vlen);
+  k->group = attr_int(n, "group", 1);
+  k->in_channels = x->dims[1] / k->group;
+  k->out_channels = w->dims[0] / k->group;
+  bool whole_blocks = k->in_channels % k->vlen == 0 && k->out_channels % k->vlen == 0;
+  if (k->group > 1 && !whole_blocks)
+    return false;
+  k->pointwise = is_pointwise(&k->w, k->group);
+  if (k->pointwise) {
+    k->template = "conv_pointwise.c";
+    k->ib = k->vlen;
+  } else {
+    k->template = "conv_direct.c";
+    bool plain = x->layout == LAYOUT_ROW_MAJOR && k->group == 1 && k->in_channels < k->vlen;
+    k->ib = plain ? 1 : k->vlen;
+    interior_columns(k);
+  }
+  k->icb = blocks(k->in_channels, k->ib);
   k->ocb = blocks(k->out_channels, k->vlen);
-  choose_tile(k, t, plane_size(x));
-  n->in[1] = pack_pointwise_weights(g, w, k);
+  choose_tile(k, t, k->pointwise ? plane_size(x) : k->ow_hi - k->ow_lo);
+  n->in[1] = pack_weights(g, w, k);
   k->bias = b || extra;
   if (b)
     n->in[2] = pack_bias(g, b, extra, k);
   else if (extra)
     n->in[f->bias] = pack_bias(g, NULL, extra, k);
-  n->kernel = cn_format("pointwise NCHW%dc, tile %d output vectors x %d pixels", k->vlen, k->ocv, k->pt);
+  n->kernel = cn_format("%s NCHW%dc%s, tile %d output vectors x %d pixels", k->pointwise ? "pointwise" : "direct",
+                        k->vlen, k->ib == 1 ? " from plain NCHW" : "", k->ocv, k->pt);
   n->kernel_params = k;
-  in_layout[0] = LAYOUT_NCHWC;
+  in_layout[0] = k->ib == 1 ? LAYOUT_ROW_MAJOR : LAYOUT_NCHWC;
   if (f && f->residual >= 0)
     in_layout[f->residual] = LAYOUT_NCHWC;
   out_layout[0] = LAYOUT_NCHWC;
   return true;
 }
 
+/* The parameters both templates share: the tile lists, bias and epilogue. `pixels` is the extent the tile runs
+ * along (tail tiles cover pixels % pt). */
+static void emit_tile_and_epilogue(Instance *t, const Node *n, const ConvKernel *k, int64_t pixels) {
+  tpl_int(t, "OCV", k->ocv);
+  tpl_list(t, "OCV_LIST", k->ocv);
+  tpl_tile(t, "TILE", k->pt, k->ocv);
+  int tail = (int)(pixels % k->pt);
+  tpl_int(t, k->pointwise ? "TAIL_PIXELS" : "TAIL_PW", tail);
+  if (tail)
+    tpl_tile(t, "TAIL_TILE", tail, k->ocv);
+  tpl_int(t, "HAS_BIAS", k->bias);
+  int64_t oc_last = k->out_channels - (k->ocb - 1) * k->vlen;
+  tpl_int(t, "OC_LAST", oc_last);
+  bool pad_nonzero = tpl_epilogue(t, n->fusion);
+  tpl_int(t, "ZERO_PAD_LANES", pad_nonzero && oc_last < k->vlen);
+}
+
 void conv_emit_simd(Emitter *e, const Node *n) {
   const ConvKernel *k = n->kernel_params;
   const Fusion *f = n->fusion;
-  const Value *y = n->out[0];
   char *fn = cn_format("%s_kernel", emit_function_name(n));
-  int64_t pixels = plane_size(y);
   Instance *t = tpl_begin(e, k->template, fn);
   tpl_int(t, "BATCH", k->batch);
   tpl_int(t, "ICB", k->icb);
   tpl_int(t, "OCB", k->ocb);
-  tpl_int(t, "PIXELS", pixels);
-  tpl_int(t, "OCV", k->ocv);
-  tpl_int(t, "PT", k->pt);
-  tpl_list(t, "OCV_LIST", k->ocv);
-  tpl_list(t, "PIX_LIST", k->pt);
-  tpl_tile(t, "TILE", k->ocv, k->pt);
-  int tail = (int)(pixels % k->pt);
-  tpl_int(t, "TAIL_PIXELS", tail);
-  if (tail) {
-    tpl_list(t, "TAIL_PIX_LIST", tail);
-    tpl_tile(t, "TAIL_TILE", k->ocv, tail);
+  if (k->pointwise) {
+    int64_t pixels = plane_size(n->out[0]);
+    tpl_int(t, "PIXELS", pixels);
+    tpl_int(t, "PT", k->pt);
+    emit_tile_and_epilogue(t, n, k, pixels);
+  } else {
+    const Window *w = &k->w;
+    tpl_int(t, "G", k->group);
+    tpl_int(t, "IB", k->ib);
+    tpl_int(t, "IH", w->in[0]);
+    tpl_int(t, "IW", w->in[1]);
+    tpl_int(t, "OH", w->out[0]);
+    tpl_int(t, "OW", w->out[1]);
+    tpl_int(t, "KH", w->kernel[0]);
+    tpl_int(t, "KW", w->kernel[1]);
+    tpl_int(t, "SH", w->stride[0]);
+    tpl_int(t, "SW", w->stride[1]);
+    tpl_int(t, "DH", w->dilation[0]);
+    tpl_int(t, "DW", w->dilation[1]);
+    tpl_int(t, "PAD_T", w->pad_begin[0]);
+    tpl_int(t, "PAD_L", w->pad_begin[1]);
+    tpl_int(t, "OW_LO", k->ow_lo);
+    tpl_int(t, "OW_HI", k->ow_hi);
+    tpl_int(t, "PW", k->pt);
+    tpl_tile(t, "ONE_TILE", 1, k->ocv);
+    emit_tile_and_epilogue(t, n, k, k->ow_hi - k->ow_lo);
   }
-  tpl_int(t, "HAS_BIAS", k->bias);
-  int64_t oc_last = k->out_channels - (k->ocb - 1) * k->vlen;
-  tpl_int(t, "OC_LAST", oc_last);
-  bool pad_nonzero = tpl_epilogue(t, f);
-  tpl_int(t, "ZERO_PAD_LANES", pad_nonzero && oc_last < k->vlen);
   tpl_end(t);
   const char *bias = !k->bias ? "NULL" : node_in(n, 2) ? emit_in(n, 2) : emit_in(n, f->bias);
   const char *res = f && f->residual >= 0 ? emit_in(n, f->residual) : "NULL";

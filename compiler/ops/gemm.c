@@ -113,5 +113,5 @@ static void gemm_emit(Emitter *e, const Node *n) {
 
 const OpDesc op_gemm = {
     .kind = OP_GEMM, .name = "Gemm", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = gemm_infer, .emit = gemm_emit,
+    .infer = gemm_infer, .emit = gemm_emit, .simd = gemm_simd, .emit_simd = gemm_emit_simd,
 };

@@ -86,5 +86,5 @@ static void matmul_emit(Emitter *e, const Node *n) {
 
 const OpDesc op_matmul = {
     .kind = OP_MATMUL, .name = "MatMul", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = matmul_infer, .emit = matmul_emit,
+    .infer = matmul_infer, .emit = matmul_emit, .simd = matmul_simd, .emit_simd = gemm_emit_simd,
 };

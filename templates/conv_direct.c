@@ -1,0 +1,130 @@
+/* conv_direct.c: a 2-D convolution (any kernel size, stride, padding, dilation and group count) writing NCHWc,
+ * computed directly on the input with weights packed at compile time, the fused epilogue applied before the
+ * store.
+ *
+ *   y[n][ob][oh][ow][:] = EPILOGUE(bias[ob][:] + sum over the group's input channels c and taps kh, kw of
+ *                                  x[n][c][oh * SH + kh * DH - PAD_T][ow * SW + kw * DW - PAD_L] * w[ob][c][kh][kw][:])
+ *
+ * The register tile is OCV output-channel vectors by PW output pixels of one row: per input channel and tap it
+ * loads OCV weight vectors, broadcasts PW input scalars and issues OCV * PW fused multiply-adds into
+ * accumulators that stay in registers through all of the group's input channels and taps. The tile is
+ * unrolled pixel by pixel (one broadcast, then its OCV multiply-adds), which keeps one broadcast live at a
+ * time: GCC otherwise runs out of vector registers and re-reads the weights from memory. Taps above and
+ * below the input are skipped by the kh range of each output row. Columns OW_LO .. OW_HI - 1 read no padding
+ * and run in whole tiles (the last one TAIL_PW wide); the few columns left and right of them run one pixel at a
+ * time, skipping the taps that fall into the padding.
+ *
+ * Layouts (VLEN floats per vector; channels past the real count are zero):
+ *   x     [BATCH][G * ICB][IH][IW][IB]     input channel c = block * IB + lane: IB = VLEN reads NCHWc; IB = 1
+ *                                          reads plain NCHW (ICB = channels per group), for a first layer whose
+ *                                          few channels would mostly be padding in blocks
+ *   w     [G][OCB / OCV][ICB][KH][KW][IB][OCV][VLEN]   packed: per group and group of OCV output blocks, for
+ *                                          each input channel and tap, the OCV weight vectors side by side
+ *   bias  [G * OCB][VLEN]                  when HAS_BIAS
+ *   res   like y                           read only by EPILOGUE (a fused residual Add)
+ *   y     [BATCH][G * OCB][OH][OW][VLEN]   NCHWc output
+ *
+ * Parameters (macros the instantiation defines; compiler/ops/conv_simd.c):
+ *   FN                                 the function: FN(x, w, bias, res, y)
+ *   BATCH G ICB IB OCB                 per group: ICB input blocks of IB channels, OCB output blocks of VLEN
+ *   IH IW OH OW KH KW SH SW DH DW      input, output and kernel sizes, strides, dilations
+ *   PAD_T PAD_L                        padding before the first row and column
+ *   OW_LO OW_HI                        the output columns whose taps all fall inside the input
+ *   OCV PW                             the register tile; OCV divides OCB
+ *   OCV_LIST(X)                        X(0) ... X(OCV - 1)
+ *   TILE(X)                            X(p,v) for pixel p < PW and output vector v < OCV, pixel by pixel
+ *   TAIL_PW                            (OW_HI - OW_LO) % PW, and when it is not 0:
+ *   TAIL_TILE(X)                       the same list for the last, narrower tile
+ *   ONE_TILE(X)                        X(0,0) ... X(0,OCV - 1): the tile of one border pixel
+ *   HAS_BIAS, EPILOGUE(acc, at), OC_LAST, ZERO_PAD_LANES   as in conv_pointwise.c */
+#ifndef VLEN
+#error "conv_direct.c is instantiated after simd.h"
+#endif
+
+#if HAS_BIAS
+#define DC_ACC_INIT(v) vload(bias + (ob + (v)) * VLEN)
+#else
+#define DC_ACC_INIT(v) vzero()
+#endif
+#if ZERO_PAD_LANES
+#define DC_PAD(r, v) (ob + (v) == G * OCB - 1 ? vkeep_lanes(r, OC_LAST) : (r))
+#else
+#define DC_PAD(r, v) (r)
+#endif
+
+#define DC_DECLARE(p, v) vfloat acc_##p##_##v = DC_ACC_INIT(v);
+#define DC_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
+#define DC_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * SW * IB]), acc_##p##_##v);
+#define DC_STORE(p, v)                                                                                           \
+  {                                                                                                              \
+    const int64_t at_ = (((n * G * OCB + ob + (v)) * OH + oh) * OW + ow0 + (p)) * VLEN;                          \
+    vstore(y + at_, DC_PAD(EPILOGUE(acc_##p##_##v, at_), v));                                                    \
+  }
+
+/* The accumulation of one tile at columns ow0 .. : xr is the input row of tap kh = 0 for this output row and
+ * wg the weights of the output-block group. Taps whose column is outside the input are skipped when CHECK
+ * (border pixels) and never happen otherwise. */
+#define DC_TILE(TILE_OF, CHECK)                                                                             \
+  {                                                                                                              \
+    TILE_OF(DC_DECLARE)                                                                                          \
+    for (int ib = 0; ib < ICB; ib++) {                                                                           \
+      for (int kh = kh_lo; kh < kh_hi; kh++) {                                                                   \
+        const float *xk = xg + (((int64_t)ib * IH + ih0 + kh * DH) * IW) * IB;                                   \
+        const float *wk = wg + (((int64_t)ib * KH + kh) * KW) * IB * OCV * VLEN;                                 \
+        for (int kw = 0; kw < KW; kw++) {                                                                        \
+          const int64_t iw = ow0 * SW + kw * DW - PAD_L;                                                         \
+          if (CHECK && (iw < 0 || iw >= IW))                                                                     \
+            continue;                                                                                            \
+          for (int il = 0; il < IB; il++) {                                                                      \
+            const float *xl = xk + iw * IB + il, *wl = wk + (kw * IB + il) * OCV * VLEN;                         \
+            OCV_LIST(DC_LOAD_W)                                                                                  \
+            TILE_OF(DC_FMA)                                                                                      \
+          }                                                                                                      \
+        }                                                                                                        \
+      }                                                                                                          \
+    }                                                                                                            \
+    TILE_OF(DC_STORE)                                                                                            \
+  }
+
+static void FN(const float *restrict x, const float *restrict w, const float *restrict bias,
+               const float *restrict res, float *restrict y) {
+  (void)bias;
+  (void)res;
+  for (int64_t n = 0; n < BATCH; n++) {
+    for (int64_t g = 0; g < G; g++) {
+      const float *xg = x + (n * G + g) * ICB * IH * IW * IB;
+      for (int64_t ob = g * OCB; ob < (g + 1) * OCB; ob += OCV) {
+        const float *wg = w + ob * ICB * KH * KW * IB * VLEN;
+        for (int64_t oh = 0; oh < OH; oh++) {
+          /* the taps kh whose input row oh * SH + kh * DH - PAD_T lies inside the input */
+          const int64_t ih0 = oh * SH - PAD_T;
+          int64_t kh_lo = 0, kh_hi = KH;
+          while (kh_lo < KH && ih0 + kh_lo * DH < 0)
+            kh_lo++;
+          while (kh_hi > kh_lo && ih0 + (kh_hi - 1) * DH >= IH)
+            kh_hi--;
+          for (int64_t ow0 = 0; ow0 < OW_LO; ow0++)
+            DC_TILE(ONE_TILE, 1)
+          for (int64_t ow0 = OW_LO; ow0 < OW_HI - TAIL_PW; ow0 += PW)
+            DC_TILE(TILE, 0)
+#if TAIL_PW > 0
+          {
+            const int64_t ow0 = OW_HI - TAIL_PW;
+            DC_TILE(TAIL_TILE, 0)
+          }
+#endif
+          for (int64_t ow0 = OW_HI; ow0 < OW; ow0++)
+            DC_TILE(ONE_TILE, 1)
+        }
+      }
+    }
+  }
+}
+
+#undef DC_ACC_INIT
+#undef DC_PAD
+#undef DC_DECLARE
+#undef DC_LOAD_W
+#undef DC_FMA
+#undef DC_STORE
+#undef DC_TILE
