@@ -22,6 +22,7 @@ typedef struct Node Node;
 typedef struct Value Value;
 typedef struct OpDesc OpDesc;
 typedef struct Emitter Emitter;
+typedef struct TrainSettings TrainSettings;
 
 //
 // diag.c
@@ -40,6 +41,16 @@ void diag_track_temp(const char *path);
 void diag_untrack_temp(const char *path);
 /* Tests replace the exit with a longjmp so they can look at the message. */
 extern void (*diag_fatal_hook)(const char *message);
+
+/* A place in a source text (the DSL): errors there print file:line:col, the line, and a caret under the spot. */
+typedef struct SrcLoc {
+  const char *file;
+  const char *line_start; /* the line's first character; the line ends at '\n' or NUL */
+  int line, col;          /* 1-based; col counts bytes */
+} SrcLoc;
+noreturn void cn_error_at(const SrcLoc *loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A front end with source text says where a node came from; diagnostics about the node then point there. */
+extern bool (*diag_node_loc)(const Node *n, SrcLoc *loc);
 
 #define CN_ASSERT(x) ((x) ? (void)0 : cn_internal(__FILE__, __LINE__, #x))
 #define cn_unreachable() cn_internal(__FILE__, __LINE__, "unreachable")
@@ -243,6 +254,7 @@ struct Node {
   const char *kernel; /* the kernel the backend chose ("direct NCHW16c 4x14", "winograd F(4x4,3x3)"), for
                        * comments and reports; NULL for the op's own portable loop nest */
   void *kernel_params; /* that kernel's choices (tile sizes, packing), private to the op's simd/emit_simd hooks */
+  int64_t macs;       /* multiply-adds, counted by shape_infer from the ONNX shapes (cost.c) */
   bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
@@ -259,6 +271,7 @@ struct Graph {
   int n_inputs;
   Value **outputs;
   int n_outputs;
+  const TrainSettings *train; /* a .cnn file's training section; NULL for ONNX or a file without one */
 };
 
 Graph *graph_new(const char *path);
@@ -322,6 +335,35 @@ typedef struct LoadOptions {
 Graph *onnx_load(const char *path, const LoadOptions *opts);
 /* Reads a serialized TensorProto (.pb). The returned value is a constant owned by no graph. */
 Value *onnx_load_tensor_file(const char *path);
+/* The initializers of an ONNX model file (a .cnn file's weights), as constants owned by no graph. */
+Value **onnx_load_initializers(const char *path, int *count);
+
+//
+// init.c: seeded parameter initialisation
+//
+
+typedef enum InitKind {
+  INIT_ZEROS,
+  INIT_CONSTANT,      /* a */
+  INIT_UNIFORM,       /* [a, b) */
+  INIT_NORMAL,        /* mean a, standard deviation b */
+  INIT_HE,            /* normal, std sqrt(2 / fan_in) (Kaiming normal, PyTorch's kaiming_normal_) */
+  INIT_HE_UNIFORM,    /* uniform, bound sqrt(6 / fan_in) */
+  INIT_XAVIER,        /* uniform, bound sqrt(6 / (fan_in + fan_out)) (Glorot uniform) */
+  INIT_XAVIER_NORMAL, /* normal, std sqrt(2 / (fan_in + fan_out)) */
+  INIT_LECUN_UNIFORM, /* uniform, bound sqrt(1 / fan_in): PyTorch's default for Conv and Linear */
+} InitKind;
+
+typedef struct InitRule {
+  InitKind kind;
+  double a, b;
+} InitRule;
+
+/* Every element is a function of (key, index) alone, from a counter-based generator: a tensor's contents do
+ * not depend on the order tensors are filled in or on the other tensors of the model. */
+uint64_t init_key(uint64_t seed, const char *tensor_name);
+double init_sample(const InitRule *r, uint64_t key, int64_t index, int64_t fan_in, int64_t fan_out);
+const char *init_name(InitKind kind);
 
 //
 // ops.c: the op table. Each op lives in compiler/ops/<name>.c.
@@ -411,6 +453,17 @@ typedef struct Plan {
 } Plan;
 
 Plan plan_memory(Graph *g);
+
+//
+// cost.c: the arithmetic a node performs, for profiles and reports
+//
+
+/* Multiply-adds of a Conv, ConvTranspose, Gemm or MatMul from its ONNX shapes and attributes; 0 for every
+ * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
+int64_t cost_count_macs(const Node *n);
+/* n->macs plus those of a depthwise Conv fused into it as its window. A FLOP count is 2 x this (the
+ * convention of shared/models/manifest.json). */
+int64_t node_macs(const Node *n);
 
 //
 // emit.c
@@ -597,6 +650,93 @@ char *expr_times(const char *expr, int64_t k);
 char *expr_plus(const char *expr, int64_t k);
 
 //
+// dsl.c: the .cnn front end (docs/dsl.md)
+//
+
+typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_NLL, LOSS_MSE } LossKind;
+typedef enum OptimizerKind { OPTIMIZER_SGD, OPTIMIZER_ADAM, OPTIMIZER_ADAMW } OptimizerKind;
+typedef enum ScheduleKind { SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE } ScheduleKind;
+
+/* TrainSettings.given: which settings the file wrote (the others hold the defaults). */
+enum {
+  TRAIN_GIVEN_LOSS = 1 << 0,
+  TRAIN_GIVEN_OPTIMIZER = 1 << 1,
+  TRAIN_GIVEN_LR = 1 << 2,
+  TRAIN_GIVEN_MOMENTUM = 1 << 3,
+  TRAIN_GIVEN_NESTEROV = 1 << 4,
+  TRAIN_GIVEN_WEIGHT_DECAY = 1 << 5,
+  TRAIN_GIVEN_BETA1 = 1 << 6,
+  TRAIN_GIVEN_BETA2 = 1 << 7,
+  TRAIN_GIVEN_EPS = 1 << 8,
+  TRAIN_GIVEN_BATCH_SIZE = 1 << 9,
+  TRAIN_GIVEN_EPOCHS = 1 << 10,
+  TRAIN_GIVEN_SCHEDULE = 1 << 11,
+  TRAIN_GIVEN_STEP_SIZE = 1 << 12,
+  TRAIN_GIVEN_GAMMA = 1 << 13,
+  TRAIN_GIVEN_MIN_LR = 1 << 14,
+  TRAIN_GIVEN_SEED = 1 << 15,
+};
+
+/* A .cnn file's `train { ... }` section, for the training code (defaults in parentheses; PyTorch's where it
+ * has one). Command-line options override it. */
+struct TrainSettings {
+  LossKind loss;           /* (cross_entropy) */
+  OptimizerKind optimizer; /* (sgd) */
+  double lr;               /* (sgd 0.01; adam, adamw 0.001) */
+  double momentum;         /* sgd (0) */
+  bool nesterov;           /* sgd (false) */
+  double weight_decay;     /* (sgd, adam 0; adamw 0.01) */
+  double beta1, beta2;     /* adam, adamw (0.9, 0.999) */
+  double eps;              /* adam, adamw (1e-8) */
+  int64_t batch_size;      /* (64) */
+  int64_t epochs;          /* (1) */
+  ScheduleKind schedule;   /* learning rate per epoch (constant) */
+  int64_t step_size;       /* step: lr *= gamma every step_size epochs (1) */
+  double gamma;            /* step (0.1) */
+  double min_lr;           /* cosine: lr follows half a cosine from lr down to min_lr over `epochs` (0) */
+  uint64_t seed;           /* shuffling, augmentation, dropout (the train section's `seed`, else the file's) */
+  unsigned given;          /* TRAIN_GIVEN_* */
+};
+
+/* Whether a model file is DSL text: a .cnn name, or (any other name but .onnx) text where ONNX would be binary. */
+bool dsl_detect(const char *path);
+Graph *dsl_load(const char *path, const LoadOptions *opts);
+/* The same from text in memory; `path` names it in errors and anchors relative weights paths. */
+Graph *dsl_load_text(const char *path, const char *text, size_t len, const LoadOptions *opts);
+
+//
+// dsl_write.c: --emit=dsl, a graph printed as a .cnn file
+//
+
+typedef struct DslWriteOptions {
+  const char *weights_path; /* the ONNX file the printed layers read their weights from, as the .cnn will name it */
+  const char *source;       /* the model's path, for the header comment */
+  const LoadOptions *load;  /* bound inputs are not weights of the file */
+} DslWriteOptions;
+
+/* Prints g (as pipeline_load leaves it) as DSL; an error names the first node the DSL cannot express. */
+void dsl_write(const Graph *g, const DslWriteOptions *o, FILE *out);
+
+//
+// onnx_write.c: --emit=onnx
+//
+
+typedef struct OnnxWriteOptions {
+  const char *graph_name;
+  /* Contents to write instead of an initializer's own (trained weights): NULL, or a function returning the
+   * row-major bytes of v, or NULL to keep its own. */
+  const void *(*contents)(const Value *v, void *ctx);
+  void *ctx;
+  /* If set (g->n_values entries): the byte offset in the file of each written initializer's raw data, -1 for
+   * values written otherwise, so a program can patch new weights into a copy of the file. */
+  int64_t *raw_offsets;
+} OnnxWriteOptions;
+
+/* Writes the live forward nodes of g (before fusion and layout passes) as an ONNX model at g->opset. Constants
+ * read by nodes become initializers: their data, or for VAL_PARAM and VAL_STATE values their init. */
+void onnx_write(const Graph *g, const OnnxWriteOptions *o, FILE *out);
+
+//
 // pipeline.c: the stages from a model file to a planned graph, in order
 //
 
@@ -611,6 +751,9 @@ typedef struct Compiled {
   Plan plan;
 } Compiled;
 
+/* The front end picked by the file (DSL or ONNX), shape inference and dead-code removal: the graph as the
+ * model describes it, which --emit=onnx and --emit=dsl write. */
+Graph *pipeline_load(const char *model_path, const PipelineOptions *o);
 Compiled pipeline_run(const char *model_path, const PipelineOptions *o);
 
 //

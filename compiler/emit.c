@@ -272,6 +272,51 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   free(body);
 }
 
+/* Profiling, opt-in: built with -DCNNC_PROFILE, P_run adds the time of every layer function it calls to
+ * P_profile (declared in the header), which bench/run.sh reads to print GFLOP/s per layer. Without the macro
+ * the hooks are empty statements and the table does not exist. The clock is C11's timespec_get (wall time, and
+ * no POSIX feature macros needed under -std=c11), unless -DCNNC_PROFILE_CLOCK=fn names the program's own
+ * `uint64_t fn(void)` in ns: bench/ uses the thread's CPU time, which other processes' time slices leave alone. */
+static void emit_profile_table(Emitter *e, const Graph *g) {
+  const char *P = e->opts->prefix;
+  fprintf(e->out, "#ifdef CNNC_PROFILE\n#include <time.h>\n\ncnnc_profile_entry %s_profile[] = {\n", P);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = g->nodes[i];
+    if (!emits_code(n))
+      continue;
+    char *ops = cn_strdup(n->op->name);
+    for (int k = 1; n->fusion && k < n->fusion->n_covers; k++)
+      ops = cn_format("%s+%s", ops, n->fusion->covers[k]->op->name);
+    fprintf(e->out, "  {\"%s\", \"%s\", \"%s\", %lld, 0, 0},\n", emit_function_name(n), ops,
+            cn_escape_c_string(n->name, 200), (long long)(2 * node_macs(n)));
+  }
+  fprintf(e->out, "  {NULL, NULL, NULL, 0, 0, 0},\n};\n\n");
+  fprintf(e->out, "#ifdef CNNC_PROFILE_CLOCK\nuint64_t CNNC_PROFILE_CLOCK(void);\n#define %s_profile_clock CNNC_PROFILE_CLOCK\n#else\n", P);
+  fprintf(e->out, "static uint64_t %s_profile_clock(void)\n{\n  struct timespec t;\n  timespec_get(&t, TIME_UTC);\n"
+                  "  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;\n}\n#endif\n\n", P);
+  fprintf(e->out, "#define CNNC_PROFILE_START() uint64_t cnnc_profile_t = %s_profile_clock()\n", P);
+  fprintf(e->out, "#define CNNC_PROFILE_LAYER(i) do { uint64_t now_ = %s_profile_clock(); "
+                  "%s_profile[i].ns += now_ - cnnc_profile_t; %s_profile[i].calls++; cnnc_profile_t = now_; } while (0)\n",
+          P, P, P);
+  fprintf(e->out, "#else\n#define CNNC_PROFILE_START() (void)0\n#define CNNC_PROFILE_LAYER(i) (void)0\n#endif\n\n");
+}
+
+static void emit_profile_declaration(FILE *h, const char *P) {
+  fprintf(h, "#ifdef CNNC_PROFILE\n"
+             "/* Built with -DCNNC_PROFILE: %s_run adds each layer function's time to %s_profile, one entry per\n"
+             "   function in call order, ending with an entry whose function is NULL. Zero ns and calls to reset. */\n"
+             "#ifndef CNNC_PROFILE_ENTRY_DEFINED\n#define CNNC_PROFILE_ENTRY_DEFINED\n"
+             "typedef struct cnnc_profile_entry {\n"
+             "  const char *function; /* the generated function */\n"
+             "  const char *ops;      /* ONNX op_types it computes, e.g. \"Conv+Relu+MaxPool\" */\n"
+             "  const char *node;     /* ONNX name of its first node */\n"
+             "  int64_t flops;        /* 2 x multiply-adds of Conv, ConvTranspose, Gemm, MatMul; 0 otherwise */\n"
+             "  uint64_t ns;          /* time spent in it, summed over calls */\n"
+             "  uint64_t calls;\n"
+             "} cnnc_profile_entry;\n#endif\n"
+             "extern cnnc_profile_entry %s_profile[];\n#endif\n\n", P, P, P);
+}
+
 static int output_index(const Graph *g, const Value *v) {
   for (int j = 0; j < g->n_outputs; j++)
     if (g->outputs[j] == v)
@@ -316,6 +361,12 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
       names->value[i] = cn_format("(%s *)(%s_arena + %lld)", dtype_ctype(v->dtype), P, (long long)v->offset);
   }
   fputc('\n', e->out);
+  int layer = 0;
+  for (int i = 0; i < g->n_nodes && !layer; i++)
+    layer = emits_code(g->nodes[i]);
+  if (layer) /* the profile clock would be an unused variable */
+    emitf(e, "CNNC_PROFILE_START();");
+  layer = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
     if (!emits_code(n))
@@ -327,7 +378,7 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k])
         args = cn_format("%s%s%s", args, args[0] ? ", " : "", names->value[n->out[k]->id]);
-    emitf(e, "%s(%s);", emit_function_name(n), args);
+    emitf(e, "%s(%s); CNNC_PROFILE_LAYER(%d);", emit_function_name(n), args, layer++);
   }
   /* outputs no node writes: constants, inputs passed through, or a value listed twice */
   for (int j = 0; j < g->n_outputs; j++) {
@@ -455,6 +506,7 @@ static void emit_header(FILE *h, const Graph *g, const Plan *plan, const EmitOpt
              "   Not reentrant: intermediate tensors live in one static arena. */\n");
   fprintf(h, "int %s_run(const void *const inputs[], void *const outputs[]);\n\n", P);
   fprintf(h, "/* The same, with the tensors' real shapes. */\n%s;\n\n", typed_signature(g, P));
+  emit_profile_declaration(h, P);
   fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -506,6 +558,7 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
     fprintf(c_out, "static _Alignas(64) unsigned char %s_arena[%s_ARENA_BYTES > 0 ? %s_ARENA_BYTES : 1];\n\n", P, P,
             P);
   }
+  emit_profile_table(&e, g);
   /* an empty pragma region is a warning for clang */
   if (functions_len)
     target_emit_begin(c_out, o->target, e.used_templates);

@@ -1,5 +1,7 @@
 /* The pipeline, written down once: `cnnc`, `cnnc check` and every later command compile a model through
- * pipeline_run. Each stage is a file of its own; -d prints the graph after each one. */
+ * pipeline_run. pipeline_load is its first part, the front end the file needs (ONNX or the .cnn DSL) up to a
+ * graph with known shapes and folded constants, which the converters (--emit=onnx|dsl) stop at. Each stage is
+ * a file of its own; -d prints the graph after each one. */
 #include "cnnc.h"
 
 static void dump_stage(const Graph *g, const char *stage, FILE *dump) {
@@ -9,12 +11,18 @@ static void dump_stage(const Graph *g, const char *stage, FILE *dump) {
   graph_dump(g, dump);
 }
 
-Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
-  Graph *g = onnx_load(model_path, &o->load);
+Graph *pipeline_load(const char *model_path, const PipelineOptions *o) {
+  Graph *g = dsl_detect(model_path) ? dsl_load(model_path, &o->load) : onnx_load(model_path, &o->load);
   shape_infer(g);
   dump_stage(g, "shape_infer (folding constants)", o->dump);
   fold_dead_code(g);
   dump_stage(g, "fold_dead_code", o->dump);
+  graph_verify(g);
+  return g;
+}
+
+Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
+  Graph *g = pipeline_load(model_path, o);
   layout_assign(g, o->target);
   dump_stage(g, cn_format("layout (target %s)", target_name(o->target)), o->dump);
   graph_verify(g);

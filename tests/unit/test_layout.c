@@ -156,7 +156,7 @@ static void run_conv_case(const ConvCase *k, Target target, const char *cc) {
                            (long long)k->w, (long long)k->kernel, (long long)k->kernel, (long long)k->stride,
                            (long long)k->stride, (long long)k->pad, (long long)k->pad, (long long)oh, (long long)ow,
                            k->bias, k->residual, activation_c(&k->act), activation_c(&k->post_act), CNNC_SOURCE_DIR);
-  int status = tb_compile_and_run_target(g, driver, target, cc);
+  int status = tb_compile_and_run_target(g, driver, target, cc, NULL);
   if (status != 0)
     fprintf(stderr, "conv %lldx%lld -> %lld, kernel %lld on %s with %s: status %d\n", (long long)k->c,
             (long long)(k->h * k->w), (long long)k->m, (long long)k->kernel, target_name(target), cc, status);
@@ -265,7 +265,7 @@ static void run_gemm_case(const GemmCase *k, Target target, const char *cc) {
       k->trans_b ? cn_format("j * %lld + k", (long long)k->k) : cn_format("k * %lld + j", (long long)k->n),
       emit_float(k->matmul ? 1 : k->alpha, DT_FLOAT),
       k->c ? cn_format("%s * c[j]", emit_float(k->beta, DT_FLOAT)) : "0 * c[j]", (long long)k->n, (long long)k->n);
-  int status = tb_compile_and_run_target(g, driver, target, cc);
+  int status = tb_compile_and_run_target(g, driver, target, cc, NULL);
   if (status != 0)
     fprintf(stderr, "%s %lldx%lldx%lld on %s with %s: status %d\n", k->matmul ? "MatMul" : "Gemm", (long long)rows,
             (long long)k->k, (long long)k->n, target_name(target), cc, status);

@@ -114,10 +114,10 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 const char *tb_last_error(void) { return last_error; }
 
 int tb_compile_and_run(Graph *g, const char *driver_c) {
-  return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL);
+  return tb_compile_and_run_target(g, driver_c, TARGET_GENERIC, NULL, NULL);
 }
 
-int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name) {
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -136,8 +136,8 @@ int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, con
   fclose(h);
   fclose(d);
   CcOptions cc = {.cc = cc_name, .opt = "-O1", .werror = true};
-  const char *args[] = {"-o", exe, c_path, d_path, "-lm"};
-  int status = cc_run(&cc, args, 5);
+  const char *args[] = {"-o", exe, c_path, d_path, "-lm", cflag};
+  int status = cc_run(&cc, args, cflag ? 6 : 5);
   if (status != 0)
     return 100 + status;
   const char *run[] = {exe, NULL};

@@ -32,8 +32,9 @@ const char *tb_last_error(void);
 /* Compiles g to C with prefix "model", builds it together with `driver_c` (a C source that calls model_run
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
-/* The same for a target (running the layout pass first) and a compiler (NULL: $CC or clang). */
-int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc);
+/* The same for a target (running the layout pass first), a compiler (NULL: $CC or clang) and one more compiler
+ * flag (NULL for none), e.g. "-DCNNC_PROFILE". */
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc, const char *cflag);
 /* Compiles a whole C program with cc under -Werror at optimization `opt`, runs it, and returns its exit status
  * (100 + the compiler's status when it does not compile); a failing program's directory is kept and named. */
 int tb_run_program(const char *source, const char *cc, const char *opt);
