@@ -281,6 +281,15 @@ void graph_sort(Graph *g); /* topological order; a cycle is an error */
 /* Replaces the node order by `order` (a permutation of g->nodes) and renumbers the ids. */
 void graph_set_order(Graph *g, Node *const *order);
 void graph_count_uses(Graph *g);
+/* For each value id, the live nodes reading it, one entry per input slot (a node reading a value twice is there
+ * twice). Passes that rewrite the graph keep their own copy up to date or take a new one. */
+typedef struct Readers {
+  int *count;
+  Node ***nodes;
+} Readers;
+Readers graph_readers(const Graph *g);
+/* The one live node reading v, when v has no other use (a graph output is one); NULL otherwise. */
+Node *sole_reader(const Readers *r, const Value *v);
 void graph_verify(const Graph *g);
 void graph_dump(const Graph *g, FILE *out);
 
@@ -432,6 +441,21 @@ void fold_dead_code(Graph *g);
 void fold_mark_folded(Node *n);
 
 //
+// fold_bn.c
+//
+
+/* Folds each inference BatchNormalization into the Conv or Gemm before it, when nothing else reads that node's
+ * result and the folded weights are finite; the anchor's fusion then covers both. */
+void fold_bn(Graph *g);
+
+//
+// fuse.c
+//
+
+/* Epilogue fusion: fills Node.fusion on Conv, Gemm and MatMul anchors and kills the nodes they take over. */
+void fuse(Graph *g);
+
+//
 // layout.c: channel-blocked tensors between SIMD kernels, and the reorders at their edges
 //
 
@@ -443,6 +467,17 @@ void layout_assign(Graph *g, Target t);
 Value *layout_reorder(Graph *g, Value *v, Layout to, int block);
 /* "NCHW16c" for a blocked value, "" for row-major: for dumps and comments. */
 char *layout_name(const Value *v);
+
+//
+// views.c
+//
+
+/* Makes values views of others (Value.alias_of): the outputs of Reshape, Flatten, Squeeze, Unsqueeze, Identity
+ * and inference Dropout, and Concat inputs written straight into their slice of the output. Nodes left with
+ * nothing to do go dead. */
+void views(Graph *g);
+/* The value whose storage v lives in (v itself when it is no view), and v's byte offset there. */
+Value *view_root(const Value *v, int64_t *offset);
 
 //
 // plan.c
@@ -639,9 +674,9 @@ void window_emit_taps(Emitter *e, const Window *w, int axis);
 /* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
  * names W's axes for the message, e.g. "M, C/group". */
 void window_check_conv_inputs(const Node *n, const char *w_layout);
-/* Emits static tables col_begin[k] and col_end[k] over the kernel taps k of the last spatial axis: the positions
- * p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
-void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit);
+/* Emits static tables <name>_begin[k] and <name>_end[k] over the kernel taps k of the last spatial axis: the
+ * positions p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
+void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit, const char *name);
 /* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */
 char *window_describe(const Window *w);
 /* Index arithmetic for generated code: "expr * k" (parenthesized as needed; expr alone when k is 1) and
@@ -735,6 +770,61 @@ typedef struct OnnxWriteOptions {
 /* Writes the live forward nodes of g (before fusion and layout passes) as an ONNX model at g->opset. Constants
  * read by nodes become initializers: their data, or for VAL_PARAM and VAL_STATE values their init. */
 void onnx_write(const Graph *g, const OnnxWriteOptions *o, FILE *out);
+
+//
+// ops/unary.c, ops/clip.c, ops/batch_norm.c: what the passes ask of single ops
+//
+
+/* The activation an element-wise node computes (Relu, LeakyRelu, Sigmoid, HardSigmoid, HardSwish or Tanh, on
+ * float or double), for epilogue fusion; false for any other node. */
+bool unary_activation(const Node *n, Activation *act);
+/* The C expression of one of those activations applied to the expression x of type t: the op's own formula,
+ * so fused and unfused code compute the same. */
+char *unary_activation_expr(const Activation *act, DType t, const char *x);
+/* A float or double Clip with constant or absent bounds as ACT_CLIP (alpha = min, beta = max; infinite when
+ * absent); false otherwise. */
+bool clip_activation(const Node *n, Activation *act);
+/* An inference BatchNormalization with constant statistics as y = x * multiplier[c] + offset[c] (computed in
+ * double, each finite in X's type); false for the training form or statistics known only at run time. */
+bool batch_norm_affine(const Node *n, const double **multiplier, const double **offset);
+
+//
+// ops/conv.c, ops/pool.c: the windowed ops a fusion can stream
+//
+
+const Window *conv_window(const Node *n); /* a Conv's geometry */
+int64_t conv_group(const Node *n);
+const Window *pool_window(const Node *n); /* a MaxPool's, AveragePool's or LpPool's */
+/* Emits output row o0 (in scope) of one channel of a fused depthwise Conv window (anchor->fusion->window): input
+ * rows from x, row i at row i % ring_rows; `channel` indexes its weights and bias; writes y[0 .. width). */
+void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int64_t ring_rows, const char *channel,
+                             const char *y);
+/* The same for a fused MaxPool or AveragePool window of rank 2. */
+void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y);
+
+//
+// ops/epilogue.c: the fused semantics (Fusion) in portable C, shared by the Conv, Gemm and MatMul emitters
+//
+
+/* Whether the anchor computes nothing beyond its own op (no fusion, or only folded BatchNormalization). */
+bool epilogue_is_trivial(const Node *anchor);
+/* Statements applying act to the variable var of type t; nothing for ACT_NONE. */
+void epilogue_emit_act(Emitter *e, const Activation *act, DType t, const char *var);
+/* Stores one result of the anchor: `value` (its op's result, own bias included) plus the fused bias element
+ * `bias`, through act, plus the residual element `residual`, through post_act, into the lvalue dst. bias and
+ * residual are C expressions, NULL when the fusion has none. */
+void epilogue_emit_store(Emitter *e, const Node *anchor, const char *dst, const char *value, const char *bias,
+                         const char *residual);
+/* Bytes one channel's ring of a fused window takes: the anchor's rows the window spans, times a row. */
+int64_t epilogue_ring_bytes(const Node *window);
+/* The channel block (at most `block`) whose rings fit the driver's stack budget. */
+int epilogue_window_block(const Node *anchor, int block);
+/* Emits, inside the anchor's loops over the batch item `n` and the block of channels starting at `m`, the
+ * row-streaming driver of its fused window: emit_rows must emit row o0 (in scope) of the block's `block`
+ * channels of the anchor's result, element o of channel j going through the epilogue into the lvalue dst[j]
+ * (which names `o`). */
+typedef void (*EmitAnchorRows)(Emitter *e, const Node *anchor, void *ctx, char *const *dst);
+void epilogue_emit_window(Emitter *e, const Node *anchor, int block, EmitAnchorRows emit_rows, void *ctx);
 
 //
 // pipeline.c: the stages from a model file to a planned graph, in order

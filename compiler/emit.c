@@ -219,6 +219,21 @@ char *emit_function_name(const Node *n) {
   return cn_format("node%d_%s", n->id, cn_sanitize_ident(base, 40));
 }
 
+/* What a node an anchor covers does there, for the function's comment. */
+static const char *cover_role(const Node *anchor, const Node *c) {
+  const Fusion *f = anchor->fusion;
+  if (c == f->window)
+    return "the window, computed a few rows at a time so its input is never stored whole";
+  if (c->op->kind == OP_BATCH_NORMALIZATION)
+    return "folded into the weights";
+  if (c->op->kind == OP_ADD && f->bias >= 0 && (c->in[0] == anchor->in[f->bias] || c->in[1] == anchor->in[f->bias]))
+    return cn_format("bias X%d", f->bias);
+  if (c->op->kind == OP_ADD && f->residual >= 0)
+    return cn_format("residual X%d", f->residual);
+  /* the rest are activations, in order: act, post_act, window_act (SiLU takes two nodes) */
+  return "activation";
+}
+
 /* Emits one node as a static function; returns which inputs its body uses. */
 static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   char *body, *kernels;
@@ -241,8 +256,14 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
   fputs(kernels, e->out);
   free(kernels);
 
-  fprintf(e->out, "/* %s '%s' (ONNX node %d)%s%s\n", n->op->name, cn_escape_comment(n->name, 200), n->id,
-          n->kernel ? ": kernel " : "", n->kernel ? n->kernel : "");
+  fprintf(e->out, "/* %s '%s' (ONNX node %d)%s%s%s\n", n->op->name, cn_escape_comment(n->name, 200), n->id,
+          n->kernel ? ": kernel " : "", n->kernel ? n->kernel : "",
+          n->fusion && n->fusion->n_covers > 1 ? (n->kernel ? "; fused with" : ", fused with") : "");
+  for (int k = 1; n->fusion && k < n->fusion->n_covers; k++) {
+    const Node *c = n->fusion->covers[k];
+    fprintf(e->out, " *   + %s '%s' (ONNX node %d): %s\n", c->op->name, cn_escape_comment(c->name, 200), c->id,
+            cover_role(n, c));
+  }
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i])
       fprintf(e->out, " *   in  X%d '%s' %s%s\n", i, cn_escape_comment(n->in[i]->name, 200),
@@ -359,6 +380,17 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
     Value *v = g->values[i];
     if (v->offset >= 0)
       names->value[i] = cn_format("(%s *)(%s_arena + %lld)", dtype_ctype(v->dtype), P, (long long)v->offset);
+  }
+  /* views of the caller's buffers: the root's pointer plus the view's offset (arena views have their offset) */
+  for (int i = 0; i < g->n_values; i++) {
+    Value *v = g->values[i];
+    int64_t at;
+    Value *root = view_root(v, &at);
+    if (root == v || v->offset >= 0 || !names->value[root->id])
+      continue;
+    int64_t elements = at / (int64_t)dtype_size(v->dtype);
+    names->value[i] = elements ? cn_format("(%s + %lld)", names->value[root->id], (long long)elements)
+                               : names->value[root->id];
   }
   fputc('\n', e->out);
   int layer = 0;

@@ -23,8 +23,14 @@ Graph *pipeline_load(const char *model_path, const PipelineOptions *o) {
 
 Compiled pipeline_run(const char *model_path, const PipelineOptions *o) {
   Graph *g = pipeline_load(model_path, o);
+  fold_bn(g);
+  dump_stage(g, "fold_bn", o->dump);
+  fuse(g);
+  dump_stage(g, "fuse", o->dump);
   layout_assign(g, o->target);
   dump_stage(g, cn_format("layout (target %s)", target_name(o->target)), o->dump);
+  views(g);
+  dump_stage(g, "views", o->dump);
   graph_verify(g);
   Plan plan = plan_memory(g);
   return (Compiled){.graph = g, .plan = plan};

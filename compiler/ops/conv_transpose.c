@@ -126,7 +126,7 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   /* For each kernel tap t of the last axis, the input columns i whose output column
    * i * stride + t * dilation - pad_begin lies inside the output. */
   emitf(e, "/* input columns whose output column is inside the output, per kernel column */");
-  window_emit_tap_ranges(e, w, in_row, row);
+  window_emit_tap_ranges(e, w, in_row, row, "col");
 
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
