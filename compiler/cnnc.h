@@ -550,7 +550,7 @@ void tpl_define(Instance *t, const char *name, const char *fmt, ...) __attribute
 void tpl_list(Instance *t, const char *name, int n);
 void tpl_tile(Instance *t, const char *name, int rows, int cols);
 /* #define name(x) as the simd.h expression of activation a applied to x, e.g. "vrelu(x)"; "(x)" for none. */
-void tpl_activation(Instance *t, const char *name, const Activation *a);
+bool tpl_activation(Instance *t, const char *name, const Activation *a); /* true: a maps 0 to non-zero */
 /* The fused epilogue of an anchor (f may be NULL): ACT(x), POST_ACT(x) and EPILOGUE(acc, at), the vector a
  * kernel stores at offset `at` of its output from accumulator acc, reading a residual at `res + at` (the
  * template's residual pointer is named res), and EPILOGUE_PARTIAL(acc, at, n), which reads only n lanes of the

@@ -14,6 +14,11 @@
  * and run in whole tiles (the last one TAIL_PW wide); the few columns left and right of them run one pixel at a
  * time, skipping the taps that fall into the padding.
  *
+ * With a fused window (WINDOW = 1: a MaxPool, AveragePool or depthwise Conv after this Conv), the rows of the
+ * result go into a ring of RING rows per output block on the stack, and each window output row is computed
+ * (WINDOW_FN, an instance of conv_window.c) as soon as the rows it spans are there, like ops/epilogue.c's
+ * portable driver: the Conv's result is never stored whole, and y is the window's output.
+ *
  * Layouts (VLEN floats per vector; channels past the real count are zero):
  *   x     [BATCH][G * ICB][IH][IW][IB]     input channel c = block * IB + lane: IB = VLEN reads NCHWc; IB = 1
  *                                          reads plain NCHW (ICB = channels per group), for a first layer whose
@@ -22,10 +27,11 @@
  *                                          each input channel and tap, the OCV weight vectors side by side
  *   bias  [G * OCB][VLEN]                  when HAS_BIAS
  *   res   like y                           read only by EPILOGUE (a fused residual Add)
- *   y     [BATCH][G * OCB][OH][OW][VLEN]   NCHWc output
+ *   y     [BATCH][G * OCB][OH][OW][VLEN]   NCHWc output; with WINDOW, [BATCH][G * OCB][WOH][WOW][VLEN]
+ *   wdw bdw                            with WINDOW, a depthwise window's packed weights and bias (conv_window.c)
  *
  * Parameters (macros the instantiation defines; compiler/ops/conv_simd.c):
- *   FN                                 the function: FN(x, w, bias, res, y)
+ *   FN                                 the function: FN(x, w, bias, res, wdw, bdw, y)
  *   BATCH G ICB IB OCB                 per group: ICB input blocks of IB channels, OCB output blocks of VLEN
  *   IH IW OH OW KH KW SH SW DH DW      input, output and kernel sizes, strides, dilations
  *   PAD_T PAD_L                        padding before the first row and column
@@ -36,7 +42,10 @@
  *   TAIL_PW                            (OW_HI - OW_LO) % PW, and when it is not 0:
  *   TAIL_TILE(X)                       the same list for the last, narrower tile
  *   ONE_TILE(X)                        X(0,0) ... X(0,OCV - 1): the tile of one border pixel
- *   HAS_BIAS, EPILOGUE(acc, at), OC_LAST, ZERO_PAD_LANES   as in conv_pointwise.c */
+ *   HAS_BIAS, EPILOGUE(acc, at), OC_LAST, ZERO_PAD_LANES   as in conv_pointwise.c
+ *   WINDOW                             1 with a fused window, and then:
+ *   WINDOW_FN RING WSPAN WOH WOW WSH WPAD_T its row function, the ring's rows, the rows one window spans
+ *                                      (dilation included), its output size, row stride, top padding */
 #ifndef VLEN
 #error "conv_direct.c is instantiated after simd.h"
 #endif
@@ -55,10 +64,17 @@
 #define DC_DECLARE(p, v) vfloat acc_##p##_##v = DC_ACC_INIT(v);
 #define DC_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
 #define DC_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * SW * IB]), acc_##p##_##v);
+/* Where output row oh of block ob + v goes: y, or with a fused window its slot in the ring. */
+#if WINDOW
+#define DC_ROW_AT(v) (ring + (((v)*RING + oh % RING) * OW) * VLEN)
+#else
+#define DC_ROW_AT(v) (y + (((n * G * OCB + ob + (v)) * OH + oh) * OW) * VLEN)
+#endif
 #define DC_STORE(p, v)                                                                                           \
   {                                                                                                              \
     const int64_t at_ = (((n * G * OCB + ob + (v)) * OH + oh) * OW + ow0 + (p)) * VLEN;                          \
-    vstore(y + at_, DC_PAD(EPILOGUE(acc_##p##_##v, at_), v));                                                    \
+    (void)at_; /* read by a residual */                                                                          \
+    vstore(DC_ROW_AT(v) + (ow0 + (p)) * VLEN, DC_PAD(EPILOGUE(acc_##p##_##v, at_), v));                          \
   }
 
 /* The accumulation of one tile at columns ow0 .. : xr is the input row of tap kh = 0 for this output row and
@@ -86,36 +102,66 @@
     TILE_OF(DC_STORE)                                                                                            \
   }
 
+/* Output row oh of blocks ob .. ob + OCV - 1 of image n, group g. */
+#define DC_ROW                                                                                                   \
+  {                                                                                                              \
+    /* the taps kh whose input row oh * SH + kh * DH - PAD_T lies inside the input */                            \
+    const int64_t ih0 = oh * SH - PAD_T;                                                                         \
+    int64_t kh_lo = 0, kh_hi = KH;                                                                               \
+    while (kh_lo < KH && ih0 + kh_lo * DH < 0)                                                                   \
+      kh_lo++;                                                                                                   \
+    while (kh_hi > kh_lo && ih0 + (kh_hi - 1) * DH >= IH)                                                        \
+      kh_hi--;                                                                                                   \
+    for (int64_t ow0 = 0; ow0 < OW_LO; ow0++)                                                                    \
+      DC_TILE(ONE_TILE, 1)                                                                                       \
+    for (int64_t ow0 = OW_LO; ow0 < OW_HI - TAIL_PW; ow0 += PW)                                                  \
+      DC_TILE(TILE, 0)                                                                                           \
+    DC_TAIL                                                                                                      \
+    for (int64_t ow0 = OW_HI; ow0 < OW; ow0++)                                                                   \
+      DC_TILE(ONE_TILE, 1)                                                                                       \
+  }
+#if TAIL_PW > 0
+#define DC_TAIL                                                                                                  \
+  {                                                                                                              \
+    const int64_t ow0 = OW_HI - TAIL_PW;                                                                         \
+    DC_TILE(TAIL_TILE, 0)                                                                                        \
+  }
+#else
+#define DC_TAIL
+#endif
+
 static void FN(const float *restrict x, const float *restrict w, const float *restrict bias,
-               const float *restrict res, float *restrict y) {
+               const float *restrict res, const float *restrict wdw, const float *restrict bdw, float *restrict y) {
   (void)bias;
   (void)res;
+  (void)wdw;
+  (void)bdw;
+#if WINDOW
+  float ring[OCV * RING * OW * VLEN] __attribute__((aligned(64)));
+#endif
   for (int64_t n = 0; n < BATCH; n++) {
     for (int64_t g = 0; g < G; g++) {
       const float *xg = x + (n * G + g) * ICB * IH * IW * IB;
       for (int64_t ob = g * OCB; ob < (g + 1) * OCB; ob += OCV) {
         const float *wg = w + ob * ICB * KH * KW * IB * VLEN;
-        for (int64_t oh = 0; oh < OH; oh++) {
-          /* the taps kh whose input row oh * SH + kh * DH - PAD_T lies inside the input */
-          const int64_t ih0 = oh * SH - PAD_T;
-          int64_t kh_lo = 0, kh_hi = KH;
-          while (kh_lo < KH && ih0 + kh_lo * DH < 0)
-            kh_lo++;
-          while (kh_hi > kh_lo && ih0 + (kh_hi - 1) * DH >= IH)
-            kh_hi--;
-          for (int64_t ow0 = 0; ow0 < OW_LO; ow0++)
-            DC_TILE(ONE_TILE, 1)
-          for (int64_t ow0 = OW_LO; ow0 < OW_HI - TAIL_PW; ow0 += PW)
-            DC_TILE(TILE, 0)
-#if TAIL_PW > 0
-          {
-            const int64_t ow0 = OW_HI - TAIL_PW;
-            DC_TILE(TAIL_TILE, 0)
+#if WINDOW
+        /* each window row as soon as the Conv rows it spans are in the ring; rows no window reads are skipped */
+        int64_t next = 0;
+        for (int64_t wh = 0; wh < WOH; wh++) {
+          const int64_t first = wh * WSH - WPAD_T, end = first + WSPAN < OH ? first + WSPAN : OH;
+          if (next < first)
+            next = first;
+          for (; next < end; next++) {
+            const int64_t oh = next;
+            DC_ROW
           }
-#endif
-          for (int64_t ow0 = OW_HI; ow0 < OW; ow0++)
-            DC_TILE(ONE_TILE, 1)
+          WINDOW_FN(ring, wh, wdw, bdw, ob,
+                    y + ((n * G * OCB + ob) * WOH + wh) * WOW * VLEN, ob + OCV == G * OCB ? OCV - 1 : -1);
         }
+#else
+        for (int64_t oh = 0; oh < OH; oh++)
+          DC_ROW
+#endif
       }
     }
   }
@@ -128,3 +174,6 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #undef DC_FMA
 #undef DC_STORE
 #undef DC_TILE
+#undef DC_ROW_AT
+#undef DC_ROW
+#undef DC_TAIL

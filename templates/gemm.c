@@ -5,9 +5,10 @@
  *
  * The register tile is MR rows by NV column vectors: per k it loads NV vectors of packed B, broadcasts MR
  * elements of A and issues MR * NV fused multiply-adds into accumulators that stay in registers through all
- * of K, row by row (one broadcast, then its NV multiply-adds). Column groups are the outer loop, so a group's panel of B (K * NV vectors) stays in cache while the
- * rows stream past; with one row (a classifier's batch of one) the tile is as wide as the registers allow, and
- * B streams through once. A row count that MR does not divide ends with a tile of TAIL_ROWS rows.
+ * of K, row by row (one broadcast, then its NV multiply-adds). Column groups are the outer loop, so a group's
+ * panel of B (K * NV vectors) stays in cache while the rows stream past; with one row (a classifier's batch of
+ * one) the tile is as wide as the registers allow, and B streams through once. A row count that MR does not
+ * divide ends with a tile of TAIL_ROWS rows.
  *
  * Layouts (VLEN floats per vector):
  *   a     [M][K]                 row-major

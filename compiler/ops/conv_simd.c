@@ -6,10 +6,24 @@
  *   templates/conv_direct.c      every other 2-D Conv whose groups have whole blocks of channels (or one group);
  *                                NCHWc out, and NCHWc in, or plain NCHW in when the input is row-major and has
  *                                fewer channels than a vector (a network's first layer: RGB images)
- * Depthwise convolutions (one channel per group) are the depthwise template's. */
+ * Depthwise convolutions (one channel per group) are the depthwise template's.
+ *
+ * A fused window (Fusion.window: a MaxPool or AveragePool after either kernel, a depthwise Conv after a
+ * pointwise one) runs in NCHWc too: the kernel writes its rows into a ring on the stack and
+ * templates/conv_window.c computes each window row from it, so the Conv's result is never stored. */
 #include "../cnnc.h"
 
 #include <string.h>
+
+/* A fused window: conv_window.c's parameters. */
+typedef struct WindowKernel {
+  int kind; /* 1 MaxPool, 2 AveragePool, 3 depthwise Conv (conv_window.c's WIN_KIND) */
+  Window w; /* over the Conv's result */
+  bool count_include_pad, bias;
+  int64_t span, ring;   /* rows one window spans, rows the ring keeps */
+  int64_t ow_lo, ow_hi; /* its columns reading no padding */
+  int pt;               /* interior pixels per step */
+} WindowKernel;
 
 typedef struct ConvKernel {
   const char *template;
@@ -23,6 +37,7 @@ typedef struct ConvKernel {
   int ocv, pt;                       /* the register tile: output-channel vectors by output pixels */
   int64_t ow_lo, ow_hi;              /* conv_direct: the output columns whose taps all fall inside the input */
   bool bias;
+  WindowKernel *win; /* a fused window, or NULL */
 } ConvKernel;
 
 static int64_t blocks(int64_t channels, int64_t per_block) { return (channels + per_block - 1) / per_block; }
@@ -34,10 +49,10 @@ static int max_accumulators(Target t) { return t == TARGET_AVX512 ? 20 : 12; }
 /* The tile: the most output-channel vectors (up to 4) that divide the blocks, then as many pixels as the
  * accumulators allow, at most `pixels`. More channel vectors per tile mean fewer input broadcasts per
  * multiply-add, more pixels fewer weight loads. */
-static void choose_tile(ConvKernel *k, Target t, int64_t pixels) {
+static void choose_tile(ConvKernel *k, Target t, int64_t pixels, int max_ocv) {
   int acc = max_accumulators(t), registers = t == TARGET_AVX512 ? 32 : 16;
   k->ocv = 1;
-  for (int v = 4; v > 1; v--)
+  for (int v = max_ocv < 4 ? max_ocv : 4; v > 1; v--)
     if (k->ocb % v == 0 && acc / v >= 3 && acc / v * v + v + 1 <= registers) {
       k->ocv = v;
       break;
@@ -96,14 +111,55 @@ static Value *pack_bias(Graph *g, const Value *b, const Value *extra, const Conv
   return p;
 }
 
-/* conv_direct's interior columns: ow * SW - PAD_L >= 0 and ow * SW - PAD_L + (KW - 1) * DW <= IW - 1. */
-static void interior_columns(ConvKernel *k) {
-  const Window *w = &k->w;
+/* A window's interior columns: ow * SW - PAD_L >= 0 and ow * SW - PAD_L + (KW - 1) * DW <= IW - 1. */
+static void interior_columns(const Window *w, int64_t *ow_lo, int64_t *ow_hi) {
   int64_t lo = (w->pad_begin[1] + w->stride[1] - 1) / w->stride[1];
   int64_t last = w->in[1] - 1 + w->pad_begin[1] - (w->kernel[1] - 1) * w->dilation[1];
   int64_t hi = last < 0 ? 0 : last / w->stride[1] + 1;
-  k->ow_lo = lo < w->out[1] ? lo : w->out[1];
-  k->ow_hi = hi > w->out[1] ? w->out[1] : hi < k->ow_lo ? k->ow_lo : hi;
+  *ow_lo = lo < w->out[1] ? lo : w->out[1];
+  *ow_hi = hi > w->out[1] ? w->out[1] : hi < *ow_lo ? *ow_lo : hi;
+}
+
+/* Stack bytes a fused window's ring may take (OCV blocks of `ring` rows): the tile keeps fewer output vectors
+ * until it fits. ResNet's stem (4 blocks of 3 rows of 112 pixels) takes 84 KB with AVX-512. */
+#define RING_MAX_BYTES (128 << 10)
+
+/* The fused window of n, or NULL when it is none the kernels run (a depthwise Conv with a partial block of
+ * weights is still packed whole, so every fused window fits). */
+static WindowKernel *window_kernel(const Node *n) {
+  const Node *window = n->fusion ? n->fusion->window : NULL;
+  if (!window)
+    return NULL;
+  WindowKernel *wk = cn_alloc(sizeof *wk);
+  switch (window->op->kind) {
+  case OP_MAX_POOL: wk->kind = 1; break;
+  case OP_AVERAGE_POOL: wk->kind = 2; break;
+  case OP_CONV: wk->kind = 3; break;
+  default: return NULL;
+  }
+  wk->w = wk->kind == 3 ? *conv_window(window) : *pool_window(window);
+  if (wk->w.rank != 2)
+    return NULL;
+  wk->count_include_pad = wk->kind == 2 && attr_flag(window, "count_include_pad", false);
+  wk->bias = wk->kind == 3 && node_in(window, 2);
+  wk->span = (wk->w.kernel[0] - 1) * wk->w.dilation[0] + 1;
+  wk->ring = wk->span < wk->w.in[0] ? wk->span : wk->w.in[0];
+  interior_columns(&wk->w, &wk->ow_lo, &wk->ow_hi);
+  int64_t interior = wk->ow_hi - wk->ow_lo;
+  wk->pt = interior < 8 ? (interior > 0 ? (int)interior : 1) : 8;
+  return wk;
+}
+
+/* The depthwise window's W (C, 1, KH, KW) as [C blocks][KH][KW][VLEN], or its B as [C blocks][VLEN]; zero past
+ * C. */
+static Value *pack_depthwise(Graph *g, const Value *v, int vlen, int64_t taps) {
+  int64_t channels = v->dims[0], cb = blocks(channels, vlen);
+  Value *p = packed_constant(g, v, "packed for conv_window.c", cb * taps * vlen);
+  float *dst = p->data;
+  for (int64_t c = 0; c < channels; c++)
+    for (int64_t t = 0; t < taps; t++)
+      dst[((c / vlen) * taps + t) * vlen + c % vlen] = (float)value_get_double(v, c * taps + t);
+  return p;
 }
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
@@ -111,7 +167,8 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
   const Fusion *f = n->fusion;
   if (x->dtype != DT_FLOAT || x->rank != 4 || !w->data || (b && !b->data))
     return false;
-  if (f && f->window)
+  WindowKernel *win = window_kernel(n);
+  if (f && f->window && !win)
     return false;
   Value *extra = f && f->bias >= 0 ? n->in[f->bias] : NULL;
   if (extra && (!extra->data || value_count(extra) != w->dims[0]))
@@ -135,19 +192,38 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
     k->template = "conv_direct.c";
     bool plain = x->layout == LAYOUT_ROW_MAJOR && k->group == 1 && k->in_channels < k->vlen;
     k->ib = plain ? 1 : k->vlen;
-    interior_columns(k);
+    interior_columns(&k->w, &k->ow_lo, &k->ow_hi);
   }
   k->icb = blocks(k->in_channels, k->ib);
   k->ocb = blocks(k->out_channels, k->vlen);
-  choose_tile(k, t, k->pointwise ? plane_size(x) : k->ow_hi - k->ow_lo);
+  k->win = win;
+  int max_ocv = 4;
+  if (win) {
+    int64_t ring_vector = win->ring * k->w.out[1] * k->vlen * (int64_t)sizeof(float);
+    while (max_ocv > 1 && max_ocv * ring_vector > RING_MAX_BYTES)
+      max_ocv--;
+    if (ring_vector > RING_MAX_BYTES)
+      return false;
+  }
+  /* with a window, the pointwise kernel's tiles run along one row at a time */
+  int64_t run = !k->pointwise ? k->ow_hi - k->ow_lo : win ? k->w.out[1] : plane_size(x);
+  choose_tile(k, t, run, max_ocv);
   n->in[1] = pack_weights(g, w, k);
   k->bias = b || extra;
   if (b)
     n->in[2] = pack_bias(g, b, extra, k);
   else if (extra)
     n->in[f->bias] = pack_bias(g, NULL, extra, k);
-  n->kernel = cn_format("%s NCHW%dc%s, tile %d output vectors x %d pixels", k->pointwise ? "pointwise" : "direct",
-                        k->vlen, k->ib == 1 ? " from plain NCHW" : "", k->ocv, k->pt);
+  if (win && win->kind == 3) {
+    int64_t taps = win->w.kernel[0] * win->w.kernel[1];
+    n->in[f->window_in] = pack_depthwise(g, n->in[f->window_in], k->vlen, taps);
+    if (win->bias)
+      n->in[f->window_in + 1] = pack_depthwise(g, n->in[f->window_in + 1], k->vlen, 1);
+  }
+  static const char *const window_names[] = {"", "MaxPool", "AveragePool", "depthwise Conv"};
+  n->kernel = cn_format("%s NCHW%dc%s, tile %d output vectors x %d pixels%s%s%s", k->pointwise ? "pointwise" : "direct",
+                        k->vlen, k->ib == 1 ? " from plain NCHW" : "", k->ocv, k->pt, win ? ", fused " : "",
+                        win ? window_names[win->kind] : "", win ? " on a ring of rows (conv_window.c)" : "");
   n->kernel_params = k;
   in_layout[0] = k->ib == 1 ? LAYOUT_ROW_MAJOR : LAYOUT_NCHWC;
   if (f && f->residual >= 0)
@@ -173,19 +249,65 @@ static void emit_tile_and_epilogue(Instance *t, const Node *n, const ConvKernel 
   tpl_int(t, "ZERO_PAD_LANES", pad_nonzero && oc_last < k->vlen);
 }
 
+/* The window's instance (conv_window.c), named fn, and the parameters the Conv's instance needs to drive it. */
+static void emit_window(Emitter *e, const Node *n, const ConvKernel *k, const char *fn) {
+  const WindowKernel *wk = k->win;
+  const Window *w = &wk->w;
+  Instance *t = tpl_begin(e, "conv_window.c", fn);
+  tpl_int(t, "WIN_KIND", wk->kind);
+  tpl_int(t, "OCV", k->ocv);
+  tpl_int(t, "ZH", w->in[0]);
+  tpl_int(t, "ZW", w->in[1]);
+  tpl_int(t, "RING", wk->ring);
+  const char *names[] = {"WOH", "WOW", "WKH",    "WKW",    "WSH",    "WSW",
+                         "WDH", "WDW", "WPAD_T", "WPAD_L", "WPAD_B", "WPAD_R"};
+  int64_t values[] = {w->out[0],    w->out[1],     w->kernel[0],    w->kernel[1],   w->stride[0], w->stride[1],
+                      w->dilation[0], w->dilation[1], w->pad_begin[0], w->pad_begin[1], w->pad_end[0], w->pad_end[1]};
+  for (int i = 0; i < 12; i++)
+    tpl_int(t, names[i], values[i]);
+  tpl_int(t, "WOW_LO", wk->ow_lo);
+  tpl_int(t, "WOW_HI", wk->ow_hi);
+  tpl_int(t, "WPT", wk->pt);
+  tpl_list(t, "WTILE", wk->pt);
+  tpl_int(t, "COUNT_INCLUDE_PAD", wk->count_include_pad);
+  tpl_int(t, "WIN_BIAS", wk->bias);
+  static const Activation none = {ACT_NONE, 0, 0};
+  bool zero_moves = tpl_activation(t, "WIN_ACT", wk->kind == 3 ? &n->fusion->window_act : &none);
+  int64_t last = k->group * k->out_channels - (k->group * k->ocb - 1) * k->vlen;
+  tpl_int(t, "WIN_ZERO_LANES", zero_moves && last < k->vlen ? last : 0);
+  tpl_end(t);
+}
+
 void conv_emit_simd(Emitter *e, const Node *n) {
   const ConvKernel *k = n->kernel_params;
   const Fusion *f = n->fusion;
-  char *fn = cn_format("%s_kernel", emit_function_name(n));
+  char *fn = cn_format("%s_kernel", emit_function_name(n)), *window_fn = cn_format("%s_window", emit_function_name(n));
+  if (k->win)
+    emit_window(e, n, k, window_fn);
   Instance *t = tpl_begin(e, k->template, fn);
   tpl_int(t, "BATCH", k->batch);
   tpl_int(t, "ICB", k->icb);
   tpl_int(t, "OCB", k->ocb);
+  tpl_int(t, "WINDOW", k->win != NULL);
+  if (k->win) {
+    const Window *w = &k->win->w;
+    tpl_define(t, "WINDOW_FN", "%s", window_fn);
+    tpl_int(t, "RING", k->win->ring);
+    tpl_int(t, "WSPAN", k->win->span);
+    tpl_int(t, "WOH", w->out[0]);
+    tpl_int(t, "WOW", w->out[1]);
+    tpl_int(t, "WSH", w->stride[0]);
+    tpl_int(t, "WPAD_T", w->pad_begin[0]);
+  }
   if (k->pointwise) {
-    int64_t pixels = plane_size(n->out[0]);
+    int64_t pixels = k->w.out[0] * k->w.out[1];
     tpl_int(t, "PIXELS", pixels);
     tpl_int(t, "PT", k->pt);
-    emit_tile_and_epilogue(t, n, k, pixels);
+    if (k->win) {
+      tpl_int(t, "ZH", k->w.out[0]);
+      tpl_int(t, "ZW", k->w.out[1]);
+    }
+    emit_tile_and_epilogue(t, n, k, k->win ? k->w.out[1] : pixels);
   } else {
     const Window *w = &k->w;
     tpl_int(t, "G", k->group);
@@ -211,5 +333,8 @@ void conv_emit_simd(Emitter *e, const Node *n) {
   tpl_end(t);
   const char *bias = !k->bias ? "NULL" : node_in(n, 2) ? emit_in(n, 2) : emit_in(n, f->bias);
   const char *res = f && f->residual >= 0 ? emit_in(n, f->residual) : "NULL";
-  emitf(e, "%s(%s, %s, %s, %s, %s);", fn, emit_in(n, 0), emit_in(n, 1), bias, res, emit_out(n, 0));
+  bool depthwise = k->win && k->win->kind == 3;
+  const char *wdw = depthwise ? emit_in(n, f->window_in) : "NULL";
+  const char *bdw = depthwise && k->win->bias ? emit_in(n, f->window_in + 1) : "NULL";
+  emitf(e, "%s(%s, %s, %s, %s, %s, %s, %s);", fn, emit_in(n, 0), emit_in(n, 1), bias, res, wdw, bdw, emit_out(n, 0));
 }

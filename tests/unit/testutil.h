@@ -43,6 +43,8 @@ int tb_host_targets(Target *targets);
 
 /* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse, views. */
 void tb_passes(Graph *g);
+/* The same with the layout pass for target t between fuse and views, where the pipeline runs it. */
+void tb_passes_for(Graph *g, Target t);
 /* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
  * into one program with prefixes plain_ and fused_, runs both on the same pseudo-random float or double inputs
  * in [-2, 2], and returns 0 when every output element agrees within tol * max(1, |plain|); non-zero otherwise
@@ -51,6 +53,8 @@ int tb_compare_graphs(Graph *plain, Graph *transformed, double tol);
 /* The same for n <= 24 pairs in one program (one C compiler run); returns 0 when every pair agrees, else 13 + the
  * index of the first pair that does not (or the status of a failed build, >= 100). */
 int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol);
+/* The same with `transformed` emitted for target t (after tb_passes_for(.., t)); `plain` stays portable C. */
+int tb_compare_graph_pairs_on(Target t, int n, Graph **plain, Graph **transformed, double tol);
 
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \

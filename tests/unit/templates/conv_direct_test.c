@@ -3,7 +3,8 @@
  * the instance and compares every output lane with a double-precision reference, padded lanes included. */
 #include "common.h"
 
-typedef void (*dc_kernel)(const float *, const float *, const float *, const float *, float *);
+typedef void (*dc_kernel)(const float *, const float *, const float *, const float *, const float *, const float *,
+                          float *);
 
 struct dc_case {
   dc_kernel fn;
@@ -54,7 +55,7 @@ static void dc_run(const struct dc_case *k) {
         rb[(((long)n * k->g * ocb + grp * ocb + mg / VLEN) * out_plane + s) * VLEN + mg % VLEN] = r[((long)n * M + m) * out_plane + s];
   }
 
-  k->fn(xb, wp, k->bias ? bp : NULL, k->residual ? rb : NULL, yb);
+  k->fn(xb, wp, k->bias ? bp : NULL, k->residual ? rb : NULL, NULL, NULL, yb);
 
   for (int n = 0; n < k->batch; n++)
     for (int grp = 0; grp < k->g; grp++)
