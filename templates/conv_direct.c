@@ -35,6 +35,8 @@
  *   BATCH G ICB IB OCB                 per group: ICB input blocks of IB channels, OCB output blocks of VLEN
  *   IH IW OH OW KH KW SH SW DH DW      input, output and kernel sizes, strides, dilations
  *   PAD_T PAD_L                        padding before the first row and column
+ *   IC_LAST                            the channels in use in a group's last input block (1 .. IB): the lanes
+ *                                      past them are zero and skipped
  *   OW_LO OW_HI                        the output columns whose taps all fall inside the input
  *   OCV PW                             the register tile; OCV divides OCB
  *   OCV_LIST(X)                        X(0) ... X(OCV - 1)
@@ -91,7 +93,7 @@
           const int64_t iw = ow0 * SW + kw * DW - PAD_L;                                                         \
           if (CHECK && (iw < 0 || iw >= IW))                                                                     \
             continue;                                                                                            \
-          for (int il = 0; il < IB; il++) {                                                                      \
+          for (int il = 0; il < (ib == ICB - 1 ? IC_LAST : IB); il++) {                                          \
             const float *xl = xk + iw * IB + il, *wl = wk + (kw * IB + il) * OCV * VLEN;                         \
             OCV_LIST(DC_LOAD_W)                                                                                  \
             TILE_OF(DC_FMA)                                                                                      \

@@ -23,6 +23,8 @@
  * Parameters (macros the instantiation defines; compiler/ops/conv_simd.c):
  *   FN                         the function: FN(x, w, bias, res, wdw, bdw, y)
  *   BATCH ICB OCB PIXELS       sizes, as above
+ *   IC_LAST                    the channels in use in input block ICB - 1 (1 .. VLEN): the zero lanes past
+ *                              them are skipped
  *   OCV PT                     the register tile; OCV divides OCB
  *   OCV_LIST(X)                X(0) ... X(OCV - 1)
  *   TILE(X)                    X(p,v) for pixel p < PT and output vector v < OCV, pixel by pixel
@@ -75,7 +77,7 @@
     for (int ib = 0; ib < ICB; ib++) {                                                                           \
       const float *xb = x + ((n * ICB + ib) * PIXELS + p0) * VLEN;                                               \
       const float *wb = wg + ib * VLEN * OCV * VLEN;                                                             \
-      for (int l = 0; l < VLEN; l++) {                                                                           \
+      for (int l = 0; l < (ib == ICB - 1 ? IC_LAST : VLEN); l++) {                                               \
         const float *xl = xb + l, *wl = wb + l * OCV * VLEN;                                                     \
         OCV_LIST(PW_LOAD_W)                                                                                      \
         TILE_OF(PW_FMA)                                                                                          \

@@ -288,6 +288,7 @@ void conv_emit_simd(Emitter *e, const Node *n) {
   tpl_int(t, "BATCH", k->batch);
   tpl_int(t, "ICB", k->icb);
   tpl_int(t, "OCB", k->ocb);
+  tpl_int(t, "IC_LAST", k->in_channels - (k->icb - 1) * k->ib);
   tpl_int(t, "WINDOW", k->win != NULL);
   if (k->win) {
     const Window *w = &k->win->w;

@@ -102,6 +102,7 @@ static void write_pointwise(Emitter *e, int vlen) {
     tpl_int(t, "BATCH", k->batch);
     tpl_int(t, "ICB", icb);
     tpl_int(t, "OCB", ocb);
+    tpl_int(t, "IC_LAST", k->c - (icb - 1) * vlen);
     tpl_int(t, "PIXELS", k->pixels);
     tpl_int(t, "OCV", ocv);
     tpl_int(t, "PT", k->pt);
@@ -184,6 +185,7 @@ static void write_direct(Emitter *e, int vlen) {
     tpl_int(t, "ICB", icb);
     tpl_int(t, "IB", ib);
     tpl_int(t, "OCB", ocb);
+    tpl_int(t, "IC_LAST", k->c - (icb - 1) * ib);
     const char *names[] = {"IH", "IW", "OH", "OW", "KH", "KW", "SH", "SW", "DH", "DW", "PAD_T", "PAD_L", "OW_LO", "OW_HI"};
     int values[] = {k->ih, k->iw, oh, ow, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->pad_t, k->pad_l, lo, hi};
     for (int j = 0; j < 14; j++)
