@@ -592,6 +592,12 @@ int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void conv_emit_simd(Emitter *e, const Node *n);
+/* A float constant of `count` elements named after `from` and `what`: weights packed for a kernel. */
+Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64_t count);
+/* The bias padded to whole vectors of vlen floats: B, plus the constant Add a fusion folded in (either NULL). */
+Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
+/* The fraction of the FMA peak n's direct convolution keeps busy on t: conv_winograd.c's cost rule weighs it. */
+double conv_direct_efficiency(const Node *n, Target t);
 bool gemm_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 bool matmul_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void gemm_emit_simd(Emitter *e, const Node *n); /* Gemm and MatMul */
