@@ -37,6 +37,10 @@
  *   PAD_T PAD_L                        padding before the first row and column
  *   IC_LAST                            the channels in use in a group's last input block (1 .. IB): the lanes
  *                                      past them are zero and skipped
+ *   ICC                                input blocks per chunk (ICB: one chunk). Each output-block group runs
+ *                                      its rows once per chunk, so the chunk's weights are read from cache
+ *                                      and not from memory on every row of a layer whose weights outgrow L2;
+ *                                      the partial sums wait in y (not with WINDOW, which needs ICC = ICB)
  *   OW_LO OW_HI                        the output columns whose taps all fall inside the input
  *   OCV PW                             the register tile; OCV divides OCB
  *   OCV_LIST(X)                        X(0) ... X(OCV - 1)
@@ -63,7 +67,16 @@
 #define DC_PAD(r, v) (r)
 #endif
 
+/* With the input channels in chunks (ICC < ICB), a chunk after the first resumes the sums it left in y, and only
+ * the last one applies the epilogue. */
+#if ICC < ICB
+#define DC_DECLARE(p, v)                                                                                         \
+  vfloat acc_##p##_##v = ic0 == 0 ? DC_ACC_INIT(v) : vload(DC_ROW_AT(v) + (ow0 + (p)) * VLEN);
+#define DC_FINISH(acc, v, at) (ic_end == ICB ? DC_PAD(EPILOGUE(acc, at), v) : (acc))
+#else
 #define DC_DECLARE(p, v) vfloat acc_##p##_##v = DC_ACC_INIT(v);
+#define DC_FINISH(acc, v, at) DC_PAD(EPILOGUE(acc, at), v)
+#endif
 #define DC_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
 #define DC_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * SW * IB]), acc_##p##_##v);
 /* Where output row oh of block ob + v goes: y, or with a fused window its slot in the ring. */
@@ -76,7 +89,7 @@
   {                                                                                                              \
     const int64_t at_ = (((n * G * OCB + ob + (v)) * OH + oh) * OW + ow0 + (p)) * VLEN;                          \
     (void)at_; /* read by a residual */                                                                          \
-    vstore(DC_ROW_AT(v) + (ow0 + (p)) * VLEN, DC_PAD(EPILOGUE(acc_##p##_##v, at_), v));                          \
+    vstore(DC_ROW_AT(v) + (ow0 + (p)) * VLEN, DC_FINISH(acc_##p##_##v, v, at_));                                \
   }
 
 /* The accumulation of one tile at columns ow0 .. : xr is the input row of tap kh = 0 for this output row and
@@ -85,7 +98,7 @@
 #define DC_TILE(TILE_OF, CHECK)                                                                             \
   {                                                                                                              \
     TILE_OF(DC_DECLARE)                                                                                          \
-    for (int ib = 0; ib < ICB; ib++) {                                                                           \
+    for (int64_t ib = ic0; ib < ic_end; ib++) {                                                                  \
       for (int kh = kh_lo; kh < kh_hi; kh++) {                                                                   \
         const float *xk = xg + (((int64_t)ib * IH + ih0 + kh * DH) * IW) * IB;                                   \
         const float *wk = wg + (((int64_t)ib * KH + kh) * KW) * IB * OCV * VLEN;                                 \
@@ -147,6 +160,7 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
       for (int64_t ob = g * OCB; ob < (g + 1) * OCB; ob += OCV) {
         const float *wg = w + ob * ICB * KH * KW * IB * VLEN;
 #if WINDOW
+        const int64_t ic0 = 0, ic_end = ICB;
         /* each window row as soon as the Conv rows it spans are in the ring; rows no window reads are skipped */
         int64_t next = 0;
         for (int64_t wh = 0; wh < WOH; wh++) {
@@ -161,8 +175,12 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
                     y + ((n * G * OCB + ob) * WOH + wh) * WOW * VLEN, ob + OCV == G * OCB ? OCV - 1 : -1);
         }
 #else
-        for (int64_t oh = 0; oh < OH; oh++)
-          DC_ROW
+        /* a chunk's weights stay in cache through all the rows */
+        for (int64_t ic0 = 0; ic0 < ICB; ic0 += ICC) {
+          const int64_t ic_end = ic0 + ICC < ICB ? ic0 + ICC : ICB;
+          for (int64_t oh = 0; oh < OH; oh++)
+            DC_ROW
+        }
 #endif
       }
     }
@@ -172,6 +190,7 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #undef DC_ACC_INIT
 #undef DC_PAD
 #undef DC_DECLARE
+#undef DC_FINISH
 #undef DC_LOAD_W
 #undef DC_FMA
 #undef DC_STORE

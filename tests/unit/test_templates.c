@@ -142,19 +142,25 @@ typedef struct DirectCase {
   int ocv, pw;
   bool bias, residual;
   ActKind act, post_act;
+  int icc; /* input blocks per chunk; 0: all */
 } DirectCase;
 
 static const DirectCase direct_cases[] = {
     /* ResNet's stem in small: 3 plain channels, 7x7 stride 2 pad 3, border pixels on both sides */
-    {1, 1, 3, 20, 17, 19, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, true, 1, 4, true, false, ACT_RELU, ACT_NONE},
+    {1, 1, 3, 20, 17, 19, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, true, 1, 4, true, false, ACT_RELU, ACT_NONE, 0},
     /* 3x3 pad 1 on blocked channels with a partial block each way, two images, a residual */
-    {2, 1, 20, 37, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_NONE, ACT_RELU},
+    {2, 1, 20, 37, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_NONE, ACT_RELU, 0},
     /* groups of whole blocks, stride 2, asymmetric padding, dilation */
-    {1, 2, 16, 32, 12, 13, 3, 2, 2, 1, 2, 2, 2, 0, 1, 1, false, 1, 5, false, false, ACT_CLIP, ACT_NONE},
+    {1, 2, 16, 32, 12, 13, 3, 2, 2, 1, 2, 2, 2, 0, 1, 1, false, 1, 5, false, false, ACT_CLIP, ACT_NONE, 0},
     /* a kernel as wide as the padded input: no interior columns at all */
-    {1, 1, 5, 9, 4, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, true, 1, 2, true, false, ACT_SIGMOID, ACT_NONE},
+    {1, 1, 5, 9, 4, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, true, 1, 2, true, false, ACT_SIGMOID, ACT_NONE, 0},
     /* 1x1 stride 2 (a ResNet downsample), several output vectors per tile */
-    {1, 1, 32, 64, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false, 2, 4, true, false, ACT_NONE, ACT_NONE},
+    {1, 1, 32, 64, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false, 2, 4, true, false, ACT_NONE, ACT_NONE, 0},
+    /* input channels in chunks of 2 blocks, the last chunk shorter and partial, a residual and ReLUs that only
+     * the last chunk may apply */
+    {2, 1, 75, 40, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_RELU, ACT_RELU, 2},
+    /* one block per chunk, two groups, stride 2 */
+    {1, 2, 32, 32, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, 2, 2, true, false, ACT_SIGMOID, ACT_NONE, 1},
 };
 #define N_DIRECT (int)(sizeof direct_cases / sizeof direct_cases[0])
 
@@ -186,6 +192,7 @@ static void write_direct(Emitter *e, int vlen) {
     tpl_int(t, "IB", ib);
     tpl_int(t, "OCB", ocb);
     tpl_int(t, "IC_LAST", k->c - (icb - 1) * ib);
+    tpl_int(t, "ICC", k->icc ? k->icc : icb);
     const char *names[] = {"IH", "IW", "OH", "OW", "KH", "KW", "SH", "SW", "DH", "DW", "PAD_T", "PAD_L", "OW_LO", "OW_HI"};
     int values[] = {k->ih, k->iw, oh, ow, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->pad_t, k->pad_l, lo, hi};
     for (int j = 0; j < 14; j++)
