@@ -42,6 +42,11 @@
  *                                      and not from memory on every row of a layer whose weights outgrow L2;
  *                                      the partial sums wait in y (not with WINDOW, which needs ICC = ICB)
  *   OW_LO OW_HI                        the output columns whose taps all fall inside the input
+ *   PAD_COPY                           1: x is first copied into a zero-bordered buffer on the stack, xpad, of
+ *                                      IH x IW (the padded size; PAD_T = PAD_L = 0, OW_LO = 0, OW_HI = OW), from
+ *                                      SRC_IH x SRC_IW pixels placed SRC_PAD_T rows and SRC_PAD_L columns in:
+ *                                      small images, whose border columns would otherwise run one pixel at a
+ *                                      time, then run in whole tiles
  *   OCV PW                             the register tile; OCV divides OCB
  *   OCV_LIST(X)                        X(0) ... X(OCV - 1)
  *   TILE(X)                            X(p,v) for pixel p < PW and output vector v < OCV, pixel by pixel
@@ -154,9 +159,26 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #if WINDOW
   float ring[OCV * RING * OW * VLEN] __attribute__((aligned(64)));
 #endif
+#if PAD_COPY
+  float xpad[ICB * IH * IW * IB] __attribute__((aligned(64)));
+  for (int64_t i = 0; i < ICB * IH * IW * IB; i++)
+    xpad[i] = 0;
+#endif
   for (int64_t n = 0; n < BATCH; n++) {
     for (int64_t g = 0; g < G; g++) {
+#if PAD_COPY
+      /* the group's input inside its zero border: every tap of every output pixel is then inside xpad */
+      for (int64_t ib = 0; ib < ICB; ib++)
+        for (int64_t r = 0; r < SRC_IH; r++) {
+          const float *from = x + (((n * G + g) * ICB + ib) * SRC_IH + r) * SRC_IW * IB;
+          float *to = xpad + ((ib * IH + r + SRC_PAD_T) * IW + SRC_PAD_L) * IB;
+          for (int64_t i = 0; i < SRC_IW * IB; i++)
+            to[i] = from[i];
+        }
+      const float *xg = xpad;
+#else
       const float *xg = x + (n * G + g) * ICB * IH * IW * IB;
+#endif
       for (int64_t ob = g * OCB; ob < (g + 1) * OCB; ob += OCV) {
         const float *wg = w + ob * ICB * KH * KW * IB * VLEN;
 #if WINDOW

@@ -36,6 +36,7 @@ typedef struct ConvKernel {
   int64_t icb, ocb;                  /* per group: input blocks of ib channels, output blocks of vlen */
   int ocv, pt;                       /* the register tile: output-channel vectors by output pixels */
   int64_t icc;                       /* conv_direct: input blocks per chunk (icb: no chunks) */
+  bool pad_copy;                     /* conv_direct: reads a zero-bordered copy of the input (PAD_COPY) */
   int64_t ow_lo, ow_hi;              /* conv_direct: the output columns whose taps all fall inside the input */
   bool bias;
   WindowKernel *win; /* a fused window, or NULL */
@@ -169,6 +170,13 @@ static Value *pack_depthwise(Graph *g, const Value *v, int vlen, int64_t taps) {
   return p;
 }
 
+/* conv_direct copies a group's input into a zero-bordered buffer on the stack when the border columns, which
+ * otherwise run one pixel at a time (a quarter of the FMA rate with 4 output vectors), are more than this share
+ * of a row, and the copy fits in PAD_COPY_MAX_BYTES of stack: ResNet-18's 7x7 layers have 2 border columns of 7,
+ * its 14x14 layers 2 of 14 (a 16x16x256 copy: 256 KB). */
+#define PAD_COPY_BORDER_SHARE 0.1
+#define PAD_COPY_MAX_BYTES (320 << 10)
+
 /* How busy conv_direct.c keeps the FMA units, from bench/run.sh's per-layer profile (AVX-512, clang -O3):
  * MNIST's 3x3 32->64 Conv on 24x24 pixels, tile 4 output vectors x 5 pixels, ran at 86% of the peak. Per
  * input channel and tap a tile issues OCV * PW multiply-adds against OCV weight loads and PW broadcasts; with
@@ -188,6 +196,10 @@ double conv_direct_efficiency(const Node *n, Target t) {
   int64_t lo, hi;
   interior_columns(&win, &lo, &hi);
   double border = (double)(win.out[1] - (hi - lo)) / (double)win.out[1];
+  int64_t padded = blocks(x->dims[1], vlen) * vlen * (win.in[0] + win.pad_begin[0] + win.pad_end[0]) *
+                   (win.in[1] + win.pad_begin[1] + win.pad_end[1]) * (int64_t)sizeof(float);
+  if (border > PAD_COPY_BORDER_SHARE && padded <= PAD_COPY_MAX_BYTES)
+    border = 0; /* conv_simd gives it a zero-bordered copy */
   return tile * (1 - border) + 0.25 * border;
 }
 
@@ -234,6 +246,17 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
     if (ring_vector > RING_MAX_BYTES)
       return false;
   }
+  if (!k->pointwise && !win && k->ib == k->vlen) {
+    const Window *cw = &k->w;
+    int64_t padded = k->icb * k->ib * (cw->in[0] + cw->pad_begin[0] + cw->pad_end[0]) *
+                     (cw->in[1] + cw->pad_begin[1] + cw->pad_end[1]) * (int64_t)sizeof(float);
+    double border = (double)(cw->out[1] - (k->ow_hi - k->ow_lo)) / (double)cw->out[1];
+    k->pad_copy = border > PAD_COPY_BORDER_SHARE && padded <= PAD_COPY_MAX_BYTES;
+    if (k->pad_copy) {
+      k->ow_lo = 0;
+      k->ow_hi = cw->out[1];
+    }
+  }
   /* with a window, the pointwise kernel's tiles run along one row at a time */
   int64_t run = !k->pointwise ? k->ow_hi - k->ow_lo : win ? k->w.out[1] : plane_size(x);
   choose_tile(k, t, run, max_ocv);
@@ -256,7 +279,9 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
       n->in[f->window_in + 1] = pack_depthwise(g, n->in[f->window_in + 1], k->vlen, 1);
   }
   static const char *const window_names[] = {"", "MaxPool", "AveragePool", "depthwise Conv"};
-  char *chunks = k->icc < k->icb ? cn_format(", input channels in chunks of %lld", (long long)(k->icc * k->ib)) : "";
+  char *chunks = cn_format("%s%s", k->pad_copy ? ", zero-bordered input copy" : "",
+                           k->icc < k->icb ? cn_format(", input channels in chunks of %lld", (long long)(k->icc * k->ib))
+                                           : "");
   n->kernel = cn_format("%s NCHW%dc%s, tile %d output vectors x %d pixels%s%s%s%s",
                         k->pointwise ? "pointwise" : "direct", k->vlen, k->ib == 1 ? " from plain NCHW" : "", k->ocv,
                         k->pt, chunks, win ? ", fused " : "", win ? window_names[win->kind] : "",
@@ -350,8 +375,15 @@ void conv_emit_simd(Emitter *e, const Node *n) {
     const Window *w = &k->w;
     tpl_int(t, "G", k->group);
     tpl_int(t, "IB", k->ib);
-    tpl_int(t, "IH", w->in[0]);
-    tpl_int(t, "IW", w->in[1]);
+    tpl_int(t, "PAD_COPY", k->pad_copy);
+    if (k->pad_copy) {
+      tpl_int(t, "SRC_IH", w->in[0]);
+      tpl_int(t, "SRC_IW", w->in[1]);
+      tpl_int(t, "SRC_PAD_T", w->pad_begin[0]);
+      tpl_int(t, "SRC_PAD_L", w->pad_begin[1]);
+    }
+    tpl_int(t, "IH", w->in[0] + (k->pad_copy ? w->pad_begin[0] + w->pad_end[0] : 0));
+    tpl_int(t, "IW", w->in[1] + (k->pad_copy ? w->pad_begin[1] + w->pad_end[1] : 0));
     tpl_int(t, "OH", w->out[0]);
     tpl_int(t, "OW", w->out[1]);
     tpl_int(t, "KH", w->kernel[0]);
@@ -360,8 +392,8 @@ void conv_emit_simd(Emitter *e, const Node *n) {
     tpl_int(t, "SW", w->stride[1]);
     tpl_int(t, "DH", w->dilation[0]);
     tpl_int(t, "DW", w->dilation[1]);
-    tpl_int(t, "PAD_T", w->pad_begin[0]);
-    tpl_int(t, "PAD_L", w->pad_begin[1]);
+    tpl_int(t, "PAD_T", k->pad_copy ? 0 : w->pad_begin[0]);
+    tpl_int(t, "PAD_L", k->pad_copy ? 0 : w->pad_begin[1]);
     tpl_int(t, "ICC", k->icc);
     tpl_int(t, "OW_LO", k->ow_lo);
     tpl_int(t, "OW_HI", k->ow_hi);

@@ -142,25 +142,30 @@ typedef struct DirectCase {
   int ocv, pw;
   bool bias, residual;
   ActKind act, post_act;
-  int icc; /* input blocks per chunk; 0: all */
+  int icc;      /* input blocks per chunk; 0: all */
+  bool padded; /* PAD_COPY: the kernel reads a zero-bordered copy of x */
 } DirectCase;
 
 static const DirectCase direct_cases[] = {
     /* ResNet's stem in small: 3 plain channels, 7x7 stride 2 pad 3, border pixels on both sides */
-    {1, 1, 3, 20, 17, 19, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, true, 1, 4, true, false, ACT_RELU, ACT_NONE, 0},
+    {1, 1, 3, 20, 17, 19, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, true, 1, 4, true, false, ACT_RELU, ACT_NONE, 0, false},
     /* 3x3 pad 1 on blocked channels with a partial block each way, two images, a residual */
-    {2, 1, 20, 37, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_NONE, ACT_RELU, 0},
+    {2, 1, 20, 37, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_NONE, ACT_RELU, 0, false},
     /* groups of whole blocks, stride 2, asymmetric padding, dilation */
-    {1, 2, 16, 32, 12, 13, 3, 2, 2, 1, 2, 2, 2, 0, 1, 1, false, 1, 5, false, false, ACT_CLIP, ACT_NONE, 0},
+    {1, 2, 16, 32, 12, 13, 3, 2, 2, 1, 2, 2, 2, 0, 1, 1, false, 1, 5, false, false, ACT_CLIP, ACT_NONE, 0, false},
     /* a kernel as wide as the padded input: no interior columns at all */
-    {1, 1, 5, 9, 4, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, true, 1, 2, true, false, ACT_SIGMOID, ACT_NONE, 0},
+    {1, 1, 5, 9, 4, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, true, 1, 2, true, false, ACT_SIGMOID, ACT_NONE, 0, false},
     /* 1x1 stride 2 (a ResNet downsample), several output vectors per tile */
-    {1, 1, 32, 64, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false, 2, 4, true, false, ACT_NONE, ACT_NONE, 0},
+    {1, 1, 32, 64, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false, 2, 4, true, false, ACT_NONE, ACT_NONE, 0, false},
     /* input channels in chunks of 2 blocks, the last chunk shorter and partial, a residual and ReLUs that only
      * the last chunk may apply */
-    {2, 1, 75, 40, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_RELU, ACT_RELU, 2},
+    {2, 1, 75, 40, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 1, 3, true, true, ACT_RELU, ACT_RELU, 2, false},
     /* one block per chunk, two groups, stride 2 */
-    {1, 2, 32, 32, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, 2, 2, true, false, ACT_SIGMOID, ACT_NONE, 1},
+    {1, 2, 32, 32, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, 2, 2, true, false, ACT_SIGMOID, ACT_NONE, 1, false},
+    /* a small image read through a zero-bordered copy: every column in whole tiles, chunks, two images */
+    {2, 1, 40, 48, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, 3, 5, true, true, ACT_NONE, ACT_RELU, 2, true},
+    /* the same with stride 2 and asymmetric padding */
+    {1, 1, 16, 16, 8, 9, 3, 3, 2, 2, 1, 1, 1, 0, 1, 1, false, 1, 3, false, false, ACT_HARD_SWISH, ACT_NONE, 0, true},
 };
 #define N_DIRECT (int)(sizeof direct_cases / sizeof direct_cases[0])
 
@@ -193,8 +198,19 @@ static void write_direct(Emitter *e, int vlen) {
     tpl_int(t, "OCB", ocb);
     tpl_int(t, "IC_LAST", k->c - (icb - 1) * ib);
     tpl_int(t, "ICC", k->icc ? k->icc : icb);
+    tpl_int(t, "PAD_COPY", k->padded);
+    if (k->padded) {
+      tpl_int(t, "SRC_IH", k->ih);
+      tpl_int(t, "SRC_IW", k->iw);
+      tpl_int(t, "SRC_PAD_T", k->pad_t);
+      tpl_int(t, "SRC_PAD_L", k->pad_l);
+      lo = 0;
+      hi = ow;
+    }
+    int ih = k->padded ? k->ih + k->pad_t + k->pad_b : k->ih, iw = k->padded ? k->iw + k->pad_l + k->pad_r : k->iw;
     const char *names[] = {"IH", "IW", "OH", "OW", "KH", "KW", "SH", "SW", "DH", "DW", "PAD_T", "PAD_L", "OW_LO", "OW_HI"};
-    int values[] = {k->ih, k->iw, oh, ow, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->pad_t, k->pad_l, lo, hi};
+    int values[] = {ih, iw, oh, ow, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->padded ? 0 : k->pad_t,
+                    k->padded ? 0 : k->pad_l, lo, hi};
     for (int j = 0; j < 14; j++)
       tpl_int(t, names[j], values[j]);
     tpl_int(t, "OCV", ocv);
