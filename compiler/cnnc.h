@@ -681,11 +681,12 @@ void tpl_define(Instance *t, const char *name, const char *fmt, ...) __attribute
 void tpl_list(Instance *t, const char *name, int n);
 void tpl_tile(Instance *t, const char *name, int rows, int cols);
 /* #define name(x) as the simd.h expression of activation a applied to x, e.g. "vrelu(x)"; "(x)" for none. */
-void tpl_activation(Instance *t, const char *name, const Activation *a);
+bool tpl_activation(Instance *t, const char *name, const Activation *a); /* true: a maps 0 to non-zero */
 /* The fused epilogue of an anchor (f may be NULL): ACT(x), POST_ACT(x) and EPILOGUE(acc, at), the vector a
  * kernel stores at offset `at` of its output from accumulator acc, reading a residual at `res + at` (the
- * template's residual pointer is named res). Returns whether the epilogue maps a zero accumulator to a non-zero
- * value, so a kernel must clear the padded lanes of the last channel block itself. */
+ * template's residual pointer is named res), and EPILOGUE_PARTIAL(acc, at, n), which reads only n lanes of the
+ * residual (for a partial store at the end of a row-major row). Returns whether the epilogue maps a zero
+ * accumulator to a non-zero value, so a kernel must clear the padded lanes of the last channel block itself. */
 bool tpl_epilogue(Instance *t, const Fusion *f);
 void tpl_end(Instance *t);
 /* The text of an embedded template file; an internal error if there is none of that name. */
@@ -761,6 +762,9 @@ Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64
 Value *conv_pack_bias(Graph *g, const Value *b, const Value *extra, int64_t maps, int vlen);
 /* The fraction of the FMA peak n's direct convolution keeps busy on t: conv_winograd.c's cost rule weighs it. */
 double conv_direct_efficiency(const Node *n, Target t);
+bool gemm_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+bool matmul_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void gemm_emit_simd(Emitter *e, const Node *n); /* Gemm and MatMul */
 
 //
 // ops/conv_depthwise.c: the depthwise Conv kernel (templates/dwconv_nchwc.c), which conv_simd tries first
@@ -785,8 +789,12 @@ bool eltwise_binary_simd(Graph *g, Node *n, Target t, const Activation *act, Lay
 /* `op` is the simd.h function of the operation: "vadd", "vsub", "vmul", "vdiv". */
 void eltwise_binary_emit(Emitter *e, const Node *n, const char *op);
 
-/* ops/conv_gemm.c: Conv with weights known only at run time (training), and ConvGradWeight, as im2col and a
- * GEMM template. conv_gemm_simd is conv_simd's choice for such a Conv (layouts stay row-major). */
+//
+// ops/conv_gemm.c: Conv with weights known only at run time (training), and ConvGradWeight, as im2col and a
+// GEMM template
+//
+
+/* conv_gemm_simd is conv_simd's choice for such a Conv (layouts stay row-major). */
 bool conv_gemm_simd(Node *n, Target t);
 void conv_gemm_emit(Emitter *e, const Node *n);
 bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);

@@ -88,7 +88,36 @@ void tpl_tile(Instance *t, const char *name, int rows, int cols) {
   remember(t, name);
 }
 
-void tpl_activation(Instance *t, const char *name, const Activation *a) {
+/* The scalar value of an activation, to tell whether an epilogue keeps zero lanes zero. */
+static double activation_apply(const Activation *a, double x) {
+  switch (a->kind) {
+  case ACT_NONE:
+    return x;
+  case ACT_RELU:
+    return x > 0 ? x : 0;
+  case ACT_LEAKY_RELU:
+    return x < 0 ? a->alpha * x : x;
+  case ACT_CLIP:
+    return x < a->alpha ? a->alpha : x > a->beta ? a->beta : x;
+  case ACT_SIGMOID:
+    return 1 / (1 + exp(-x));
+  case ACT_HARD_SIGMOID: {
+    double y = a->alpha * x + a->beta;
+    return y < 0 ? 0 : y > 1 ? 1 : y;
+  }
+  case ACT_HARD_SWISH: {
+    double y = x / 6 + 0.5;
+    return x * (y < 0 ? 0 : y > 1 ? 1 : y);
+  }
+  case ACT_TANH:
+    return tanh(x);
+  case ACT_SILU:
+    return x / (1 + exp(-x));
+  }
+  cn_unreachable();
+}
+
+bool tpl_activation(Instance *t, const char *name, const Activation *a) {
   char *macro = cn_format("%s(x)", name);
   switch (a->kind) {
   case ACT_NONE:
@@ -119,35 +148,7 @@ void tpl_activation(Instance *t, const char *name, const Activation *a) {
     tpl_define(t, macro, "vsilu(x)");
     break;
   }
-}
-
-/* The scalar value of an activation, to tell whether an epilogue keeps zero lanes zero. */
-static double activation_apply(const Activation *a, double x) {
-  switch (a->kind) {
-  case ACT_NONE:
-    return x;
-  case ACT_RELU:
-    return x > 0 ? x : 0;
-  case ACT_LEAKY_RELU:
-    return x < 0 ? a->alpha * x : x;
-  case ACT_CLIP:
-    return x < a->alpha ? a->alpha : x > a->beta ? a->beta : x;
-  case ACT_SIGMOID:
-    return 1 / (1 + exp(-x));
-  case ACT_HARD_SIGMOID: {
-    double y = a->alpha * x + a->beta;
-    return y < 0 ? 0 : y > 1 ? 1 : y;
-  }
-  case ACT_HARD_SWISH: {
-    double y = x / 6 + 0.5;
-    return x * (y < 0 ? 0 : y > 1 ? 1 : y);
-  }
-  case ACT_TANH:
-    return tanh(x);
-  case ACT_SILU:
-    return x / (1 + exp(-x));
-  }
-  cn_unreachable();
+  return activation_apply(a, 0) != 0;
 }
 
 bool tpl_epilogue(Instance *t, const Fusion *f) {
@@ -156,10 +157,13 @@ bool tpl_epilogue(Instance *t, const Fusion *f) {
   bool residual = f && f->residual >= 0;
   tpl_activation(t, "ACT", act);
   tpl_activation(t, "POST_ACT", post);
-  if (residual)
+  if (residual) {
     tpl_define(t, "EPILOGUE(acc, at)", "POST_ACT(vadd(ACT(acc), vload(res + (at))))");
-  else
+    tpl_define(t, "EPILOGUE_PARTIAL(acc, at, n)", "POST_ACT(vadd(ACT(acc), vload_partial(res + (at), n)))");
+  } else {
     tpl_define(t, "EPILOGUE(acc, at)", "ACT(acc)");
+    tpl_define(t, "EPILOGUE_PARTIAL(acc, at, n)", "ACT(acc)");
+  }
   /* a padded lane accumulates 0 and its residual is 0 */
   double pad = activation_apply(act, 0);
   if (residual)

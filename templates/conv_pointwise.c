@@ -6,8 +6,10 @@
  * A 1x1 convolution maps pixel p to pixel p, so the H*W pixels of an image run as one long row p. The
  * register tile is OCV output-channel vectors by PT pixels: per input channel (ib, l) it loads OCV weight
  * vectors, broadcasts PT input scalars and issues OCV * PT fused multiply-adds into accumulators that stay in
- * registers across all the input channels. Output-channel groups are the outer loop, so a group's weights stay
- * in cache while the pixels stream past; a pixel count that PT does not divide ends with one narrower tile.
+ * registers across all the input channels, pixel by pixel (see conv_direct.c). Output-channel groups are the
+ * outer loop, so a group's weights stay in cache while the pixels stream past; a pixel count that PT does not
+ * divide ends with one narrower tile. With a fused window (MobileNet's depthwise Conv after its expansion), the
+ * pixels run row by row into a ring, as in conv_direct.c.
  *
  * Layouts (VLEN floats per vector; blocks past the channel count are zero):
  *   x     [BATCH][ICB][PIXELS][VLEN]          NCHWc input, ICB = ceil(C / VLEN)
@@ -15,22 +17,28 @@
  *                                             ib * VLEN + l, the group's OCV weight vectors, next to each other
  *   bias  [OCB][VLEN]                         when HAS_BIAS
  *   res   like y                              read only by EPILOGUE (a fused residual Add)
- *   y     [BATCH][OCB][PIXELS][VLEN]          NCHWc output
+ *   y     [BATCH][OCB][PIXELS][VLEN]          NCHWc output; with WINDOW, [BATCH][OCB][WOH][WOW][VLEN]
+ *   wdw bdw                                   with WINDOW, a depthwise window's packed weights and bias
  *
  * Parameters (macros the instantiation defines; compiler/ops/conv_simd.c):
- *   FN                         the function: FN(x, w, bias, res, y)
+ *   FN                         the function: FN(x, w, bias, res, wdw, bdw, y)
  *   BATCH ICB OCB PIXELS       sizes, as above
+ *   IC_LAST                    the channels in use in input block ICB - 1 (1 .. VLEN): the zero lanes past
+ *                              them are skipped
  *   OCV PT                     the register tile; OCV divides OCB
  *   OCV_LIST(X)                X(0) ... X(OCV - 1)
- *   PIX_LIST(X), TILE(X)       X(0) ... X(PT - 1) and X(0,0) ... X(OCV - 1,PT - 1)
- *   TAIL_PIXELS                PIXELS % PT, and when it is not 0:
- *   TAIL_PIX_LIST(X), TAIL_TILE(X)   the same lists for the last, narrower tile
+ *   TILE(X)                    X(p,v) for pixel p < PT and output vector v < OCV, pixel by pixel
+ *   TAIL_PIXELS                PIXELS % PT (with WINDOW, ZW % PT), and when it is not 0:
+ *   TAIL_TILE(X)               the same list for the last, narrower tile
  *   HAS_BIAS                   0 or 1
  *   EPILOGUE(acc, at)          the vector stored at y + at from accumulator acc (activation, residual at
  *                              res + at, post-activation: compiler/template.c, tpl_epilogue)
  *   OC_LAST                    the channels in use in output block OCB - 1 (1 .. VLEN)
  *   ZERO_PAD_LANES             1 when EPILOGUE maps 0 to something else and OC_LAST < VLEN: the padded lanes
- *                              are then cleared, so they stay zero as NCHWc promises */
+ *                              are then cleared, so they stay zero as NCHWc promises
+ *   WINDOW                     1 with a fused window (conv_direct.c says how), and then ZH ZW, the image's rows
+ *                              and columns (PIXELS = ZH * ZW), and WINDOW_FN RING WSPAN WOH WOW WSH WPAD_T as
+ *                              in conv_direct.c; the tiles then run along each row of ZW pixels */
 #ifndef VLEN
 #error "conv_pointwise.c is instantiated after simd.h"
 #endif
@@ -46,45 +54,80 @@
 #define PW_PAD(r, v) (r)
 #endif
 
-#define PW_DECLARE(v, p) vfloat acc_##v##_##p = PW_ACC_INIT(v);
+#define PW_DECLARE(p, v) vfloat acc_##p##_##v = PW_ACC_INIT(v);
 #define PW_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
-#define PW_LOAD_X(p) const vfloat x_##p = vbroadcast(xl[(p) * VLEN]);
-#define PW_FMA(v, p) acc_##v##_##p = vfmadd(w_##v, x_##p, acc_##v##_##p);
-#define PW_STORE(v, p)                                                                                           \
+#define PW_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * VLEN]), acc_##p##_##v);
+/* Where pixel p0 + p of block ob + v goes: y, or with a fused window its row's slot in the ring. */
+#if WINDOW
+#define PW_AT(p, v) (ring + (((v)*RING + oh % RING) * ZW + p0 - oh * ZW + (p)) * VLEN)
+#else
+#define PW_AT(p, v) (y + ((n * OCB + ob + (v)) * PIXELS + p0 + (p)) * VLEN)
+#endif
+#define PW_STORE(p, v)                                                                                           \
   {                                                                                                              \
     const int64_t at_ = ((n * OCB + ob + (v)) * PIXELS + p0 + (p)) * VLEN;                                       \
-    vstore(y + at_, PW_PAD(EPILOGUE(acc_##v##_##p, at_), v));                                                    \
+    (void)at_; /* read by a residual */                                                                          \
+    vstore(PW_AT(p, v), PW_PAD(EPILOGUE(acc_##p##_##v, at_), v));                                                \
   }
 
-/* One register tile: the pixels of PIX from p0 on, for output blocks ob .. ob + OCV - 1. */
-#define PW_TILE(PIX, TILE_OF)                                                                                    \
+/* One register tile: the pixels of TILE_OF from p0 on, for output blocks ob .. ob + OCV - 1. */
+#define PW_TILE(TILE_OF)                                                                                         \
   {                                                                                                              \
     TILE_OF(PW_DECLARE)                                                                                          \
     for (int ib = 0; ib < ICB; ib++) {                                                                           \
       const float *xb = x + ((n * ICB + ib) * PIXELS + p0) * VLEN;                                               \
       const float *wb = wg + ib * VLEN * OCV * VLEN;                                                             \
-      for (int l = 0; l < VLEN; l++) {                                                                           \
+      for (int l = 0; l < (ib == ICB - 1 ? IC_LAST : VLEN); l++) {                                               \
         const float *xl = xb + l, *wl = wb + l * OCV * VLEN;                                                     \
         OCV_LIST(PW_LOAD_W)                                                                                      \
-        PIX(PW_LOAD_X)                                                                                           \
         TILE_OF(PW_FMA)                                                                                          \
       }                                                                                                          \
     }                                                                                                            \
     TILE_OF(PW_STORE)                                                                                            \
   }
 
+#if TAIL_PIXELS > 0
+#define PW_TAIL(end)                                                                                             \
+  {                                                                                                              \
+    const int64_t p0 = (end)-TAIL_PIXELS;                                                                        \
+    PW_TILE(TAIL_TILE)                                                                                           \
+  }
+#else
+#define PW_TAIL(end)
+#endif
+
 static void FN(const float *restrict x, const float *restrict w, const float *restrict bias,
-               const float *restrict res, float *restrict y) {
+               const float *restrict res, const float *restrict wdw, const float *restrict bdw, float *restrict y) {
   (void)bias;
   (void)res;
+  (void)wdw;
+  (void)bdw;
+#if WINDOW
+  float ring[OCV * RING * ZW * VLEN] __attribute__((aligned(64)));
+#endif
   for (int64_t n = 0; n < BATCH; n++) {
     for (int64_t ob = 0; ob < OCB; ob += OCV) {
       const float *wg = w + ob * ICB * VLEN * VLEN;
-      int64_t p0 = 0;
-      for (; p0 + PT <= PIXELS; p0 += PT)
-        PW_TILE(PIX_LIST, TILE)
-#if TAIL_PIXELS > 0
-      PW_TILE(TAIL_PIX_LIST, TAIL_TILE)
+#if WINDOW
+      /* row oh is pixels oh * ZW ..; each window row as soon as the rows it spans are in the ring */
+      int64_t next = 0;
+      for (int64_t wh = 0; wh < WOH; wh++) {
+        const int64_t first = wh * WSH - WPAD_T, end = first + WSPAN < ZH ? first + WSPAN : ZH;
+        if (next < first)
+          next = first;
+        for (; next < end; next++) {
+          const int64_t oh = next;
+          for (int64_t p0 = oh * ZW; p0 < (oh + 1) * ZW - TAIL_PIXELS; p0 += PT)
+            PW_TILE(TILE)
+          PW_TAIL((oh + 1) * ZW)
+        }
+        WINDOW_FN(ring, wh, wdw, bdw, ob, y + ((n * OCB + ob) * WOH + wh) * WOW * VLEN,
+                  ob + OCV == OCB ? OCV - 1 : -1);
+      }
+#else
+      for (int64_t p0 = 0; p0 < PIXELS - TAIL_PIXELS; p0 += PT)
+        PW_TILE(TILE)
+      PW_TAIL(PIXELS)
 #endif
     }
   }
@@ -94,7 +137,8 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
 #undef PW_PAD
 #undef PW_DECLARE
 #undef PW_LOAD_W
-#undef PW_LOAD_X
 #undef PW_FMA
 #undef PW_STORE
 #undef PW_TILE
+#undef PW_AT
+#undef PW_TAIL

@@ -164,5 +164,6 @@ static void gemm_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
 
 const OpDesc op_gemm = {
     .kind = OP_GEMM, .name = "Gemm", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = gemm_infer, .emit = gemm_emit, .grad = gemm_grad,
+    .infer = gemm_infer, .emit = gemm_emit, .grad = gemm_grad, .simd = gemm_simd,
+    .emit_simd = gemm_emit_simd,
 };

@@ -139,5 +139,6 @@ static void matmul_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
 
 const OpDesc op_matmul = {
     .kind = OP_MATMUL, .name = "MatMul", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-    .infer = matmul_infer, .emit = matmul_emit, .grad = matmul_grad,
+    .infer = matmul_infer, .emit = matmul_emit, .grad = matmul_grad, .simd = matmul_simd,
+    .emit_simd = gemm_emit_simd,
 };

@@ -229,10 +229,13 @@ int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *dr
   return compile_and_run(g, train, driver_c, TARGET_GENERIC, NULL, NULL, false);
 }
 
-void tb_passes(Graph *g) {
+void tb_passes(Graph *g) { tb_passes_for(g, TARGET_GENERIC); }
+
+void tb_passes_for(Graph *g, Target t) {
   fold_dead_code(g);
   fold_bn(g);
   fuse(g);
+  layout_assign(g, t);
   views(g);
   graph_verify(g);
 }
@@ -304,13 +307,14 @@ static const char compare_driver[] =
     "  return 0;\n"
     "}\n";
 
-static char *emit_model(Graph *g, const char *dir, const char *prefix) {
+static char *emit_model(Graph *g, const char *dir, const char *prefix, Target t) {
   Plan plan = plan_memory(g);
   char *c_path = cn_format("%s/%s.c", dir, prefix), *h_path = cn_format("%s/%s.h", dir, prefix);
   FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w");
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-  EmitOptions o = {.prefix = prefix, .command_line = "unit test", .header_name = cn_format("%s.h", prefix)};
+  EmitOptions o = {
+      .prefix = prefix, .command_line = "unit test", .header_name = cn_format("%s.h", prefix), .target = t};
   g->path = "/dev/null"; /* hashed into the header comment */
   emit_c(g, &plan, &o, c, h);
   fclose(c);
@@ -319,6 +323,10 @@ static char *emit_model(Graph *g, const char *dir, const char *prefix) {
 }
 
 int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol) {
+  return tb_compare_graph_pairs_on(TARGET_GENERIC, n, plain, transformed, tol);
+}
+
+int tb_compare_graph_pairs_on(Target t, int n, Graph **plain, Graph **transformed, double tol) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -330,8 +338,8 @@ int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol
   int n_args = 3;
   for (int k = 0; k < n; k++) {
     fold_dead_code(plain[k]);
-    args[n_args++] = emit_model(plain[k], dir, cn_format("plain%d", k));
-    args[n_args++] = emit_model(transformed[k], dir, cn_format("fused%d", k));
+    args[n_args++] = emit_model(plain[k], dir, cn_format("plain%d", k), TARGET_GENERIC);
+    args[n_args++] = emit_model(transformed[k], dir, cn_format("fused%d", k), t);
     fprintf(d, "#include \"plain%d.h\"\n#include \"fused%d.h\"\n", k, k);
   }
   args[n_args++] = "-lm";

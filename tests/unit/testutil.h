@@ -55,6 +55,8 @@ typedef void (*TbWriteInstances)(Emitter *e, int vlen);
 void tb_run_template_tests(const char *driver, TbWriteInstances write, const char *tests);
 /* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse, views. */
 void tb_passes(Graph *g);
+/* The same with the layout pass for target t between fuse and views, where the pipeline runs it. */
+void tb_passes_for(Graph *g, Target t);
 /* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
  * into one program with prefixes plain_ and fused_, runs both on the same pseudo-random float or double inputs
  * in [-2, 2], and returns 0 when every output element agrees within tol * max(1, |plain|); non-zero otherwise
@@ -63,6 +65,8 @@ int tb_compare_graphs(Graph *plain, Graph *transformed, double tol);
 /* The same for n <= 24 pairs in one program (one C compiler run); returns 0 when every pair agrees, else 13 + the
  * index of the first pair that does not (or the status of a failed build, >= 100). */
 int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol);
+/* The same with `transformed` emitted for target t (after tb_passes_for(.., t)); `plain` stays portable C. */
+int tb_compare_graph_pairs_on(Target t, int n, Graph **plain, Graph **transformed, double tol);
 
 /* The live (not folded, not dead) nodes of g. */
 int tb_live_nodes(const Graph *g);

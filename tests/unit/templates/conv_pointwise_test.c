@@ -3,7 +3,8 @@
  * every output lane with a double-precision reference, padded lanes included (they must be exactly 0). */
 #include "common.h"
 
-typedef void (*pw_kernel)(const float *, const float *, const float *, const float *, float *);
+typedef void (*pw_kernel)(const float *, const float *, const float *, const float *, const float *, const float *,
+                          float *);
 
 struct pw_case {
   pw_kernel fn;
@@ -48,7 +49,7 @@ static void pw_run(const struct pw_case *k) {
   for (int m = 0; m < k->m; m++)
     bp[m] = b[m];
 
-  k->fn(xb, wp, k->bias ? bp : NULL, k->residual ? rb : NULL, yb);
+  k->fn(xb, wp, k->bias ? bp : NULL, k->residual ? rb : NULL, NULL, NULL, yb);
 
   for (int n = 0; n < k->batch; n++)
     for (int m = 0; m < ocb * VLEN; m++)
