@@ -30,12 +30,41 @@ const char *optimizer_name(OptimizerKind k) {
   return names[k];
 }
 
-void train_options_finish(TrainOptions *o) {
-  bool adam = o->optimizer != OPT_SGD;
+/* A setting the file gave and the command line did not. */
+static bool from_file(const TrainOptions *o, const TrainSettings *file, unsigned setting) {
+  return file && (file->given & setting) && !(o->given & setting);
+}
+
+void train_options_finish(TrainOptions *o, const TrainSettings *file) {
+  if (from_file(o, file, TRAIN_GIVEN_LOSS))
+    o->loss = file->loss;
+  if (from_file(o, file, TRAIN_GIVEN_OPTIMIZER))
+    o->optimizer = file->optimizer;
+  /* the file's optimizer settings belong to its optimizer: another one from the command line keeps its defaults */
+  if (file && o->optimizer == file->optimizer) {
+    unsigned settings[] = {TRAIN_GIVEN_LR, TRAIN_GIVEN_MOMENTUM, TRAIN_GIVEN_NESTEROV, TRAIN_GIVEN_WEIGHT_DECAY,
+                           TRAIN_GIVEN_BETA1, TRAIN_GIVEN_BETA2, TRAIN_GIVEN_EPS};
+    double *fields[] = {&o->lr, &o->momentum, NULL, &o->weight_decay, &o->beta1, &o->beta2, &o->eps};
+    double values[] = {file->lr, file->momentum, 0, file->weight_decay, file->beta1, file->beta2, file->eps};
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+      if (!from_file(o, file, settings[k]))
+        continue;
+      if (fields[k])
+        *fields[k] = values[k];
+      else
+        o->nesterov = file->nesterov;
+      o->given |= settings[k];
+    }
+  }
+  if (file && !(o->given & TRAIN_GIVEN_SEED)) { /* the train section's seed, else the file's */
+    o->seed = file->seed;
+    o->given |= TRAIN_GIVEN_SEED;
+  }
+  bool adam = o->optimizer != OPTIMIZER_SGD;
   if (!(o->given & TRAIN_GIVEN_LR))
     o->lr = adam ? 1e-3 : 0.01;
   if (!(o->given & TRAIN_GIVEN_WEIGHT_DECAY))
-    o->weight_decay = o->optimizer == OPT_ADAMW ? 0.01 : 0;
+    o->weight_decay = o->optimizer == OPTIMIZER_ADAMW ? 0.01 : 0;
   if (!(o->given & TRAIN_GIVEN_BETA1))
     o->beta1 = 0.9;
   if (!(o->given & TRAIN_GIVEN_BETA2))
@@ -230,6 +259,7 @@ Value *bw_finish(Graph *g, Node *n) {
   n->op->infer(g, n);
   for (int k = 0; k < n->n_out; k++)
     CN_ASSERT(!n->out[k] || n->out[k]->has_shape);
+  n->macs = cost_count_macs(n);
   return n->out[0];
 }
 

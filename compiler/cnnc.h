@@ -22,6 +22,7 @@ typedef struct Node Node;
 typedef struct Value Value;
 typedef struct OpDesc OpDesc;
 typedef struct Emitter Emitter;
+typedef struct TrainSettings TrainSettings;
 
 //
 // diag.c
@@ -40,6 +41,16 @@ void diag_track_temp(const char *path);
 void diag_untrack_temp(const char *path);
 /* Tests replace the exit with a longjmp so they can look at the message. */
 extern void (*diag_fatal_hook)(const char *message);
+
+/* A place in a source text (the DSL): errors there print file:line:col, the line, and a caret under the spot. */
+typedef struct SrcLoc {
+  const char *file;
+  const char *line_start; /* the line's first character; the line ends at '\n' or NUL */
+  int line, col;          /* 1-based; col counts bytes */
+} SrcLoc;
+noreturn void cn_error_at(const SrcLoc *loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A front end with source text says where a node came from; diagnostics about the node then point there. */
+extern bool (*diag_node_loc)(const Node *n, SrcLoc *loc);
 
 #define CN_ASSERT(x) ((x) ? (void)0 : cn_internal(__FILE__, __LINE__, #x))
 #define cn_unreachable() cn_internal(__FILE__, __LINE__, "unreachable")
@@ -64,6 +75,29 @@ void cn_sha256_file(const char *path, char hex[65]);
 char *cn_make_temp_dir(const char *purpose);
 /* Saturating multiplication for sizes: returns -1 on overflow or negative factors. */
 int64_t cn_mul_size(int64_t a, int64_t b);
+
+//
+// target.c: the instruction set of the generated kernels (--target)
+//
+
+typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512, TARGET_NEON } Target;
+
+/* "generic", "avx2", "avx512", "neon". */
+const char *target_name(Target t);
+/* The best target the machine running cnnc supports; *why gets a sentence saying so, for the header comment. */
+Target target_native(const char **why);
+/* Floats per SIMD vector, which is also the channel block of LAYOUT_NCHWC; 1 for generic. */
+int target_vector_floats(Target t);
+/* The run-time CPU check of the target: a C expression that is true when the CPU running P_run supports the
+ * target's instruction set, and the name of that set for messages; NULL for generic. */
+const char *target_cpu_check(Target t);
+const char *target_isa_description(Target t);
+/* What a generated file needs before its first node function: the pragma that compiles every following
+ * function for the target (so plain `cc -O2 -c model.c` works without -m flags), and when `templates` (some
+ * node runs a template kernel) the ISA macro, the intrinsics header and templates/simd.h, which cost the C
+ * compiler a second or so to read. target_emit_end closes the pragma. Nothing for generic. */
+void target_emit_begin(FILE *out, Target t, bool templates);
+void target_emit_end(FILE *out, Target t);
 
 //
 // graph.c: the IR. A Value is a tensor; a Node is an operator instance.
@@ -222,6 +256,8 @@ struct Node {
   Fusion *fusion;     /* set by the fusion pass on an anchor node; NULL when the node runs alone */
   const char *kernel; /* the kernel the backend chose ("direct NCHW16c 4x14", "winograd F(4x4,3x3)"), for
                        * comments and reports; NULL for the op's own portable loop nest */
+  void *kernel_params; /* that kernel's choices (tile sizes, packing), private to the op's simd/emit_simd hooks */
+  int64_t macs;       /* multiply-adds, counted by shape_infer from the ONNX shapes (cost.c) */
   bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
@@ -238,18 +274,32 @@ struct Graph {
   int n_inputs;
   Value **outputs;
   int n_outputs;
+  const TrainSettings *train; /* a .cnn file's training section; NULL for ONNX or a file without one */
 };
 
 Graph *graph_new(const char *path);
 Value *graph_add_value(Graph *g, const char *name);
 Node *graph_add_node(Graph *g, const char *name, const char *op_type, int n_in, int n_out);
 void graph_sort(Graph *g); /* topological order; a cycle is an error */
+/* Replaces the node order by `order` (a permutation of g->nodes) and renumbers the ids. */
+void graph_set_order(Graph *g, Node *const *order);
 void graph_count_uses(Graph *g);
+/* For each value id, the live nodes reading it, one entry per input slot (a node reading a value twice is there
+ * twice). Passes that rewrite the graph keep their own copy up to date or take a new one. */
+typedef struct Readers {
+  int *count;
+  Node ***nodes;
+} Readers;
+Readers graph_readers(const Graph *g);
+/* The one live node reading v, when v has no other use (a graph output is one); NULL otherwise. */
+Node *sole_reader(const Readers *r, const Value *v);
 void graph_verify(const Graph *g);
 void graph_dump(const Graph *g, FILE *out);
 
 int64_t value_count(const Value *v); /* number of elements */
-int64_t value_bytes(const Value *v);
+int64_t value_bytes(const Value *v);  /* bytes of its storage in its layout (NCHWc pads the last channel block) */
+/* Channels of a LAYOUT_NCHWC value rounded up to whole blocks. */
+int64_t value_padded_channels(const Value *v);
 /* Sets the shape, checking each dim and the total size against the limits; n names the node for errors. */
 void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims);
 /* A constant input's contents converted to int64 (for shape-like inputs); n names the node for errors. */
@@ -298,6 +348,35 @@ typedef struct LoadOptions {
 Graph *onnx_load(const char *path, const LoadOptions *opts);
 /* Reads a serialized TensorProto (.pb). The returned value is a constant owned by no graph. */
 Value *onnx_load_tensor_file(const char *path);
+/* The initializers of an ONNX model file (a .cnn file's weights), as constants owned by no graph. */
+Value **onnx_load_initializers(const char *path, int *count);
+
+//
+// init.c: seeded parameter initialisation
+//
+
+typedef enum InitKind {
+  INIT_ZEROS,
+  INIT_CONSTANT,      /* a */
+  INIT_UNIFORM,       /* [a, b) */
+  INIT_NORMAL,        /* mean a, standard deviation b */
+  INIT_HE,            /* normal, std sqrt(2 / fan_in) (Kaiming normal, PyTorch's kaiming_normal_) */
+  INIT_HE_UNIFORM,    /* uniform, bound sqrt(6 / fan_in) */
+  INIT_XAVIER,        /* uniform, bound sqrt(6 / (fan_in + fan_out)) (Glorot uniform) */
+  INIT_XAVIER_NORMAL, /* normal, std sqrt(2 / (fan_in + fan_out)) */
+  INIT_LECUN_UNIFORM, /* uniform, bound sqrt(1 / fan_in): PyTorch's default for Conv and Linear */
+} InitKind;
+
+typedef struct InitRule {
+  InitKind kind;
+  double a, b;
+} InitRule;
+
+/* Every element is a function of (key, index) alone, from a counter-based generator: a tensor's contents do
+ * not depend on the order tensors are filled in or on the other tensors of the model. */
+uint64_t init_key(uint64_t seed, const char *tensor_name);
+double init_sample(const InitRule *r, uint64_t key, int64_t index, int64_t fan_in, int64_t fan_out);
+const char *init_name(InitKind kind);
 
 //
 // ops.c: the op table. Each op lives in compiler/ops/<name>.c.
@@ -329,6 +408,14 @@ struct OpDesc {
    * nodes are made by grad hooks, which may set n->params from the forward node before infer runs (the window of
    * a pooling gradient, say); infer then checks the inputs against them and sets the outputs. */
   bool internal;
+  /* SIMD targets (layout.c). Optional: when a template kernel (templates/) can run the node, chooses it: names
+   * it in n->kernel, may pack constant inputs into the order the kernel reads them (replacing n->in[i] with the
+   * packed constant), sets in_layout[i] to the layout it reads each run-time input in (on entry: the layout the
+   * input has) and out_layout[k] to the layout it writes each output in (on entry: row-major), and returns
+   * true. The layout pass then inserts the reorders, and emit calls emit_simd instead of emit. Returning false
+   * keeps the portable emit hook on row-major tensors. */
+  bool (*simd)(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+  void (*emit_simd)(Emitter *e, const Node *n);
 };
 
 const OpDesc *op_lookup(const char *op_type);
@@ -366,10 +453,10 @@ void fold_mark_folded(Node *n);
 //
 
 typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_NLL, LOSS_MSE } LossKind;
-typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptimizerKind;
+typedef enum OptimizerKind { OPTIMIZER_SGD, OPTIMIZER_ADAM, OPTIMIZER_ADAMW } OptimizerKind;
+typedef enum ScheduleKind { SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE } ScheduleKind;
 
-/* Which TrainOptions fields were given (on the command line): a front end with training settings of its own
- * (the DSL) fills the others, then train_options_finish gives the rest torch.optim's defaults. */
+/* TrainSettings.given: which settings the file wrote (the others hold the defaults). */
 enum {
   TRAIN_GIVEN_LOSS = 1 << 0,
   TRAIN_GIVEN_OPTIMIZER = 1 << 1,
@@ -380,9 +467,38 @@ enum {
   TRAIN_GIVEN_BETA1 = 1 << 6,
   TRAIN_GIVEN_BETA2 = 1 << 7,
   TRAIN_GIVEN_EPS = 1 << 8,
-  TRAIN_GIVEN_SEED = 1 << 9,
+  TRAIN_GIVEN_BATCH_SIZE = 1 << 9,
+  TRAIN_GIVEN_EPOCHS = 1 << 10,
+  TRAIN_GIVEN_SCHEDULE = 1 << 11,
+  TRAIN_GIVEN_STEP_SIZE = 1 << 12,
+  TRAIN_GIVEN_GAMMA = 1 << 13,
+  TRAIN_GIVEN_MIN_LR = 1 << 14,
+  TRAIN_GIVEN_SEED = 1 << 15,
 };
 
+/* A .cnn file's `train { ... }` section, for the training code (defaults in parentheses; PyTorch's where it
+ * has one). Command-line options override it. */
+struct TrainSettings {
+  LossKind loss;           /* (cross_entropy) */
+  OptimizerKind optimizer; /* (sgd) */
+  double lr;               /* (sgd 0.01; adam, adamw 0.001) */
+  double momentum;         /* sgd (0) */
+  bool nesterov;           /* sgd (false) */
+  double weight_decay;     /* (sgd, adam 0; adamw 0.01) */
+  double beta1, beta2;     /* adam, adamw (0.9, 0.999) */
+  double eps;              /* adam, adamw (1e-8) */
+  int64_t batch_size;      /* (64) */
+  int64_t epochs;          /* (1) */
+  ScheduleKind schedule;   /* learning rate per epoch (constant) */
+  int64_t step_size;       /* step: lr *= gamma every step_size epochs (1) */
+  double gamma;            /* step (0.1) */
+  double min_lr;           /* cosine: lr follows half a cosine from lr down to min_lr over `epochs` (0) */
+  uint64_t seed;           /* shuffling, augmentation, dropout (the train section's `seed`, else the file's) */
+  unsigned given;          /* TRAIN_GIVEN_* */
+};
+
+/* What --train compiles with: the command line's options over the file's TrainSettings (`given` says which the
+ * command line set), then train_options_finish's defaults. */
 typedef struct TrainOptions {
   LossKind loss;
   OptimizerKind optimizer; /* torch.optim.SGD, Adam or AdamW, step for step */
@@ -394,9 +510,10 @@ typedef struct TrainOptions {
   unsigned given; /* TRAIN_GIVEN_* */
 } TrainOptions;
 
-/* Defaults for the fields not given (lr 0.01 for SGD and 0.001 for Adam/AdamW, AdamW's weight decay 0.01, ...);
- * checks the combination (nesterov needs momentum, ...). */
-void train_options_finish(TrainOptions *o);
+/* The fields the command line did not give from the file's settings (NULL for none), the rest torch.optim's
+ * defaults (lr 0.01 for SGD and 0.001 for Adam/AdamW, AdamW's weight decay 0.01, ...); checks the combination
+ * (nesterov needs momentum, ...). */
+void train_options_finish(TrainOptions *o, const TrainSettings *file);
 const char *loss_name(LossKind k);
 const char *optimizer_name(OptimizerKind k);
 void train_mark(Graph *g, const TrainOptions *o);
@@ -426,6 +543,43 @@ Value *bw_sum_to(Graph *g, const Node *from, Value *v, const Value *like);
 Value *bw_sum_kept(Graph *g, const Node *from, Value *v, const int64_t *kept, const Value *like);
 /* v with like's shape (same element count); v itself when the shapes agree. */
 Value *bw_reshape(Graph *g, const Node *from, Value *v, const Value *like);
+// fold_bn.c
+//
+
+/* Folds each inference BatchNormalization into the Conv or Gemm before it, when nothing else reads that node's
+ * result and the folded weights are finite; the anchor's fusion then covers both. */
+void fold_bn(Graph *g);
+
+//
+// fuse.c
+//
+
+/* Epilogue fusion: fills Node.fusion on Conv, Gemm and MatMul anchors and kills the nodes they take over. */
+void fuse(Graph *g);
+
+//
+// layout.c: channel-blocked tensors between SIMD kernels, and the reorders at their edges
+//
+
+/* For a SIMD target: asks each live node's op whether a template kernel runs it (OpDesc.simd), gives every
+ * value the layout its producer writes, and inserts Reorder nodes (ops/reorder.c) where a node reads a value in
+ * another layout and before graph outputs, which stay row-major. Nothing changes for the generic target. */
+void layout_assign(Graph *g, Target t);
+/* The Reorder node the layout pass would insert: a new value with v's contents in layout `to`. */
+Value *layout_reorder(Graph *g, Value *v, Layout to, int block);
+/* "NCHW16c" for a blocked value, "" for row-major: for dumps and comments. */
+char *layout_name(const Value *v);
+
+//
+// views.c
+//
+
+/* Makes values views of others (Value.alias_of): the outputs of Reshape, Flatten, Squeeze, Unsqueeze, Identity
+ * and inference Dropout, and Concat inputs written straight into their slice of the output. Nodes left with
+ * nothing to do go dead. */
+void views(Graph *g);
+/* The value whose storage v lives in (v itself when it is no view), and v's byte offset there. */
+Value *view_root(const Value *v, int64_t *offset);
 
 //
 // plan.c
@@ -441,26 +595,31 @@ Plan plan_memory(Graph *g);
 // cost.c: the arithmetic a node performs, for profiles and reports
 //
 
-/* Multiply-adds of a Conv, ConvTranspose, Gemm, MatMul or ConvGradWeight, including a depthwise Conv fused into
- * it as its window; 0 for every other op. A FLOP count is 2 x this (the convention of shared/models/manifest.json). */
+/* Multiply-adds of a Conv, ConvTranspose, Gemm, MatMul or ConvGradWeight from its ONNX shapes and attributes; 0 for every
+ * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
+int64_t cost_count_macs(const Node *n);
+/* n->macs plus those of a depthwise Conv fused into it as its window. A FLOP count is 2 x this (the
+ * convention of shared/models/manifest.json). */
 int64_t node_macs(const Node *n);
 
 //
 // emit.c
 //
 
-typedef enum Target { TARGET_GENERIC, TARGET_AVX2, TARGET_AVX512, TARGET_NEON } Target;
-
 typedef struct EmitOptions {
   const char *prefix;
   const char *command_line;
-  const char *header_name; /* file name the .c includes */
-  Target target;
+  const char *header_name;   /* file name the .c includes */
+  Target target;             /* the pipeline's (layout.c chose kernels for it) */
+  const char *target_why;    /* how the target was chosen, for the header comment; NULL: --target named it */
   const TrainOptions *train; /* --train: the graph is a training step (backward_build); NULL for inference */
 } EmitOptions;
 
 struct Emitter {
   FILE *out;
+  /* Text that goes before the current node's function: the template instances its body calls (template.c). */
+  FILE *kernels;
+  bool used_templates; /* some node function instantiated a template: the file needs simd.h */
   int indent;
   const Graph *graph;
   const EmitOptions *opts;
@@ -475,6 +634,34 @@ const char *emit_out(const Node *n, int i);
 /* A float literal that round-trips exactly, e.g. "0.100000001f", "INFINITY". */
 char *emit_float(double x, DType t);
 char *emit_dims_comment(const Value *v);
+/* The name of node n's function in generated code, e.g. "node12_conv1". */
+char *emit_function_name(const Node *n);
+
+//
+// template.c: kernel templates (templates/*, embedded into cnnc at build time) instantiated per layer
+//
+
+/* One instance being written to e->kernels: the parameters as #defines, the template's text, then #undefs.
+ * Parameters are the template's to name (its header comment lists them); `fn` is the function it defines. */
+typedef struct Instance Instance;
+Instance *tpl_begin(Emitter *e, const char *template_file, const char *fn);
+void tpl_int(Instance *t, const char *name, int64_t value);
+/* #define name value; `name` may take parameters, e.g. "ACT(x)". */
+void tpl_define(Instance *t, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* X-macro lists that unroll a register tile: `#define name(X) X(0) X(1) ... X(n-1)`, and
+ * `#define name(X) X(0,0) X(0,1) ... X(rows-1,cols-1)`. */
+void tpl_list(Instance *t, const char *name, int n);
+void tpl_tile(Instance *t, const char *name, int rows, int cols);
+/* #define name(x) as the simd.h expression of activation a applied to x, e.g. "vrelu(x)"; "(x)" for none. */
+void tpl_activation(Instance *t, const char *name, const Activation *a);
+/* The fused epilogue of an anchor (f may be NULL): ACT(x), POST_ACT(x) and EPILOGUE(acc, at), the vector a
+ * kernel stores at offset `at` of its output from accumulator acc, reading a residual at `res + at` (the
+ * template's residual pointer is named res). Returns whether the epilogue maps a zero accumulator to a non-zero
+ * value, so a kernel must clear the padded lanes of the last channel block itself. */
+bool tpl_epilogue(Instance *t, const Fusion *f);
+void tpl_end(Instance *t);
+/* The text of an embedded template file; an internal error if there is none of that name. */
+const char *template_text(const char *file, size_t *size);
 
 /* Training code: file-scope names op emitters read. P_train_step sets EMIT_TRAINING and P_run clears it, so the
  * forward nodes serve both (BatchNormalization on batch or running statistics, Dropout masking or copying);
@@ -533,6 +720,13 @@ const char *emit_lowest(DType t);
 char *emit_value_literal(const Value *v, int64_t index);
 /* Input i as a constant 1-D int32/int64 tensor, converted to int64; *count gets its length. */
 int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
+
+//
+// ops/conv_simd.c, ops/gemm_simd.c: the template kernels of Conv, Gemm and MatMul (their OpDesc.simd hooks)
+//
+
+bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void conv_emit_simd(Emitter *e, const Node *n);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops
@@ -612,13 +806,13 @@ void window_emit_taps(Emitter *e, const Window *w, int axis);
 /* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
  * names W's axes for the message, e.g. "M, C/group". */
 void window_check_conv_inputs(const Node *n, const char *w_layout);
-/* Emits static tables col_begin[k] and col_end[k] over the kernel taps k of the last spatial axis: the positions
- * p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
-void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit);
 /* A static int64_t table of per-tap values named `name`. */
 void window_emit_table(Emitter *e, const char *name, const int64_t *values, int64_t count);
 /* The window as attributes (kernel_shape, strides, dilations, explicit pads) of a node a grad hook makes. */
 void window_set_attrs(Node *n, const Window *w);
+/* Emits static tables <name>_begin[k] and <name>_end[k] over the kernel taps k of the last spatial axis: the
+ * positions p in [0, count) whose partner p * stride + k * dilation - pad_begin lies in [0, limit). */
+void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit, const char *name);
 /* One line for a comment in generated code: "kernel 3x3, stride 2x2, ...: input 7x7 -> output 3x3". */
 char *window_describe(const Window *w);
 /* Index arithmetic for generated code: "expr * k" (parenthesized as needed; expr alone when k is 1) and
@@ -636,13 +830,111 @@ void batch_norm_train_form(Graph *g, Node *n);
 void dropout_train_form(Graph *g, Node *n);
 
 //
+// dsl.c: the .cnn front end (docs/dsl.md)
+//
+
+/* Whether a model file is DSL text: a .cnn name, or (any other name but .onnx) text where ONNX would be binary. */
+bool dsl_detect(const char *path);
+Graph *dsl_load(const char *path, const LoadOptions *opts);
+/* The same from text in memory; `path` names it in errors and anchors relative weights paths. */
+Graph *dsl_load_text(const char *path, const char *text, size_t len, const LoadOptions *opts);
+
+//
+// dsl_write.c: --emit=dsl, a graph printed as a .cnn file
+//
+
+typedef struct DslWriteOptions {
+  const char *weights_path; /* the ONNX file the printed layers read their weights from, as the .cnn will name it */
+  const char *source;       /* the model's path, for the header comment */
+  const LoadOptions *load;  /* bound inputs are not weights of the file */
+} DslWriteOptions;
+
+/* Prints g (as pipeline_load leaves it) as DSL; an error names the first node the DSL cannot express. */
+void dsl_write(const Graph *g, const DslWriteOptions *o, FILE *out);
+
+//
+// onnx_write.c: --emit=onnx
+//
+
+typedef struct OnnxWriteOptions {
+  const char *graph_name;
+  /* Contents to write instead of an initializer's own (trained weights): NULL, or a function returning the
+   * row-major bytes of v, or NULL to keep its own. */
+  const void *(*contents)(const Value *v, void *ctx);
+  void *ctx;
+  /* If set (g->n_values entries): the byte offset in the file of each written initializer's raw data, -1 for
+   * values written otherwise, so a program can patch new weights into a copy of the file. */
+  int64_t *raw_offsets;
+} OnnxWriteOptions;
+
+/* Writes the live forward nodes of g (before fusion and layout passes) as an ONNX model at g->opset. Constants
+ * read by nodes become initializers: their data, or for VAL_PARAM and VAL_STATE values their init. */
+void onnx_write(const Graph *g, const OnnxWriteOptions *o, FILE *out);
+
+//
+// ops/unary.c, ops/clip.c, ops/batch_norm.c: what the passes ask of single ops
+//
+
+/* The activation an element-wise node computes (Relu, LeakyRelu, Sigmoid, HardSigmoid, HardSwish or Tanh, on
+ * float or double), for epilogue fusion; false for any other node. */
+bool unary_activation(const Node *n, Activation *act);
+/* The C expression of one of those activations applied to the expression x of type t: the op's own formula,
+ * so fused and unfused code compute the same. */
+char *unary_activation_expr(const Activation *act, DType t, const char *x);
+/* A float or double Clip with constant or absent bounds as ACT_CLIP (alpha = min, beta = max; infinite when
+ * absent); false otherwise. */
+bool clip_activation(const Node *n, Activation *act);
+/* An inference BatchNormalization with constant statistics as y = x * multiplier[c] + offset[c] (computed in
+ * double, each finite in X's type); false for the training form or statistics known only at run time. */
+bool batch_norm_affine(const Node *n, const double **multiplier, const double **offset);
+
+//
+// ops/conv.c, ops/pool.c: the windowed ops a fusion can stream
+//
+
+const Window *conv_window(const Node *n); /* a Conv's geometry */
+int64_t conv_group(const Node *n);
+const Window *pool_window(const Node *n); /* a MaxPool's, AveragePool's or LpPool's */
+/* Emits output row o0 (in scope) of one channel of a fused depthwise Conv window (anchor->fusion->window): input
+ * rows from x, row i at row i % ring_rows; `channel` indexes its weights and bias; writes y[0 .. width). */
+void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int64_t ring_rows, const char *channel,
+                             const char *y);
+/* The same for a fused MaxPool or AveragePool window of rank 2. */
+void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y);
+
+//
+// ops/epilogue.c: the fused semantics (Fusion) in portable C, shared by the Conv, Gemm and MatMul emitters
+//
+
+/* Whether the anchor computes nothing beyond its own op (no fusion, or only folded BatchNormalization). */
+bool epilogue_is_trivial(const Node *anchor);
+/* Statements applying act to the variable var of type t; nothing for ACT_NONE. */
+void epilogue_emit_act(Emitter *e, const Activation *act, DType t, const char *var);
+/* Stores one result of the anchor: `value` (its op's result, own bias included) plus the fused bias element
+ * `bias`, through act, plus the residual element `residual`, through post_act, into the lvalue dst. bias and
+ * residual are C expressions, NULL when the fusion has none. */
+void epilogue_emit_store(Emitter *e, const Node *anchor, const char *dst, const char *value, const char *bias,
+                         const char *residual);
+/* Bytes one channel's ring of a fused window takes: the anchor's rows the window spans, times a row. */
+int64_t epilogue_ring_bytes(const Node *window);
+/* The channel block (at most `block`) whose rings fit the driver's stack budget. */
+int epilogue_window_block(const Node *anchor, int block);
+/* Emits, inside the anchor's loops over the batch item `n` and the block of channels starting at `m`, the
+ * row-streaming driver of its fused window: emit_rows must emit row o0 (in scope) of the block's `block`
+ * channels of the anchor's result, element o of channel j going through the epilogue into the lvalue dst[j]
+ * (which names `o`). */
+typedef void (*EmitAnchorRows)(Emitter *e, const Node *anchor, void *ctx, char *const *dst);
+void epilogue_emit_window(Emitter *e, const Node *anchor, int block, EmitAnchorRows emit_rows, void *ctx);
+
+//
 // pipeline.c: the stages from a model file to a planned graph, in order
 //
 
 typedef struct PipelineOptions {
   LoadOptions load;
+  Target target;       /* the kernels' instruction set: decides layouts and kernels (layout.c) */
   TrainOptions *train; /* --train: compile a training step; NULL for inference */
-  FILE *dump; /* -d: the graph after each stage goes here; NULL for none */
+  FILE *dump;          /* -d: the graph after each stage goes here; NULL for none */
 } PipelineOptions;
 
 typedef struct Compiled {
@@ -650,6 +942,9 @@ typedef struct Compiled {
   Plan plan;
 } Compiled;
 
+/* The front end picked by the file (DSL or ONNX), shape inference and dead-code removal: the graph as the
+ * model describes it, which --emit=onnx and --emit=dsl write. */
+Graph *pipeline_load(const char *model_path, const PipelineOptions *o);
 Compiled pipeline_run(const char *model_path, const PipelineOptions *o);
 
 //

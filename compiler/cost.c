@@ -1,6 +1,6 @@
 /* The arithmetic a node performs, from shapes and attributes alone, so profiles (generated code built with
- * -DCNNC_PROFILE) and reports can turn times into GFLOP/s. It reads the ONNX shapes, which layouts and weight
- * packing leave alone, and never the op files' private params. */
+ * -DCNNC_PROFILE) and reports can turn times into GFLOP/s. It is counted once, right after shape inference:
+ * later passes replace weights by packed copies whose shapes are no longer the ONNX ones. */
 #include "cnnc.h"
 
 static int64_t product(const int64_t *v, int count) {
@@ -48,18 +48,20 @@ static int64_t conv_grad_weight_macs(const Node *n) {
   return value_count(dy) * dw->dims[1] * product(dw->dims + 2, dw->rank - 2);
 }
 
-int64_t node_macs(const Node *n) {
-  int64_t macs = 0;
+int64_t cost_count_macs(const Node *n) {
   switch (n->op->kind) {
-  case OP_CONV: macs = conv_macs(n); break;
-  case OP_CONV_GRAD_WEIGHT: macs = conv_grad_weight_macs(n); break;
-  case OP_CONV_TRANSPOSE: macs = conv_transpose_macs(n); break;
-  case OP_GEMM: macs = gemm_macs(n); break;
-  case OP_MATMUL: macs = matmul_macs(n); break;
+  case OP_CONV: return conv_macs(n);
+  case OP_CONV_GRAD_WEIGHT: return conv_grad_weight_macs(n);
+  case OP_CONV_TRANSPOSE: return conv_transpose_macs(n);
+  case OP_GEMM: return gemm_macs(n);
+  case OP_MATMUL: return matmul_macs(n);
   default: return 0;
   }
+}
+
+int64_t node_macs(const Node *n) {
   /* a depthwise Conv fused in as the window is part of the same function */
-  if (n->fusion && n->fusion->window && n->fusion->window->op->kind == OP_CONV)
-    macs += conv_macs(n->fusion->window);
-  return macs;
+  if (n->fusion && n->fusion->window)
+    return n->macs + n->fusion->window->macs;
+  return n->macs;
 }

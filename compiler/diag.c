@@ -7,6 +7,7 @@
 
 const char *diag_file = "cnnc";
 void (*diag_fatal_hook)(const char *message);
+bool (*diag_node_loc)(const Node *n, SrcLoc *loc);
 
 #define MAX_TEMPS 16
 static const char *temps[MAX_TEMPS];
@@ -38,15 +39,65 @@ noreturn void cn_fatal(void) {
   exit(1);
 }
 
-static void vreport(const char *kind, const Node *n, const char *fmt, va_list ap) {
-  int len = snprintf(last_message, sizeof last_message, "%s: %s: ", diag_file, kind);
-  if (n && len >= 0 && (size_t)len < sizeof last_message) {
+/* Appends to last_message as far as it has room. */
+static void append(size_t *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(size_t *len, const char *fmt, ...) {
+  if (*len >= sizeof last_message)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(last_message + *len, sizeof last_message - *len, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    *len += (size_t)n;
+}
+
+/* The source line under the message and a caret under the column (chibicc's error_at). A long line is cut to
+ * a window around the spot; tabs are kept in the caret line so the caret stays aligned. */
+static void append_source_line(size_t *len, const SrcLoc *loc) {
+  enum { BEFORE = 120, AFTER = 80 };
+  const char *start = loc->line_start, *spot = loc->line_start + (loc->col - 1), *end = spot;
+  while (*end && *end != '\n' && *end != '\r')
+    end++;
+  for (const char *p = start; p < spot; p++)
+    if (!*p || *p == '\n') /* a column past the end of the line: the caret goes right after it */
+      spot = end = p;
+  if (spot - start > BEFORE)
+    start = spot - BEFORE;
+  if (end - spot > AFTER)
+    end = spot + AFTER;
+  append(len, "\n%.*s\n", (int)(end - start), start);
+  for (const char *p = start; p < spot; p++)
+    append(len, "%c", *p == '\t' ? '\t' : ' ');
+  append(len, "^");
+}
+
+/* Formats one diagnostic into last_message: located at `loc` when given (the DSL), else at the model file; about
+ * node n when given, which the front end may place in its source through diag_node_loc. */
+static void vreport(const char *kind, const Node *n, const SrcLoc *loc, const char *fmt, va_list ap) {
+  size_t len = 0;
+  SrcLoc node_loc;
+  if (!loc && n && diag_node_loc && diag_node_loc(n, &node_loc))
+    loc = &node_loc;
+  if (loc)
+    append(&len, "%s:%d:%d: %s: ", loc->file, loc->line, loc->col, kind);
+  else
+    append(&len, "%s: %s: ", diag_file, kind);
+  if (n) {
     char *name = cn_escape_c_string(n->name ? n->name : "", 200);
     char *type = cn_escape_c_string(n->op_type ? n->op_type : "?", 100);
-    len += snprintf(last_message + len, sizeof last_message - len, "node %d '%s' (%s): ", n->id, name, type);
+    if (loc)
+      append(&len, "'%s' (%s): ", name, type);
+    else
+      append(&len, "node %d '%s' (%s): ", n->id, name, type);
   }
-  if (len >= 0 && (size_t)len < sizeof last_message)
-    vsnprintf(last_message + len, sizeof last_message - len, fmt, ap);
+  if (len < sizeof last_message) {
+    int k = vsnprintf(last_message + len, sizeof last_message - len, fmt, ap);
+    if (k > 0)
+      len += (size_t)k;
+  }
+  if (loc)
+    append_source_line(&len, loc);
   /* with a hook installed (tests), the hook decides what to do with an error's text */
   if (!diag_fatal_hook || strcmp(kind, "error") != 0)
     fprintf(stderr, "%s\n", last_message);
@@ -55,7 +106,15 @@ static void vreport(const char *kind, const Node *n, const char *fmt, va_list ap
 noreturn void cn_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vreport("error", NULL, fmt, ap);
+  vreport("error", NULL, NULL, fmt, ap);
+  va_end(ap);
+  cn_fatal();
+}
+
+noreturn void cn_error_at(const SrcLoc *loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport("error", NULL, loc, fmt, ap);
   va_end(ap);
   cn_fatal();
 }
@@ -63,7 +122,7 @@ noreturn void cn_error(const char *fmt, ...) {
 noreturn void cn_error_node(const Node *n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vreport("error", n, fmt, ap);
+  vreport("error", n, NULL, fmt, ap);
   va_end(ap);
   cn_fatal();
 }
@@ -71,7 +130,7 @@ noreturn void cn_error_node(const Node *n, const char *fmt, ...) {
 void cn_warn_node(const Node *n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vreport("warning", n, fmt, ap);
+  vreport("warning", n, NULL, fmt, ap);
   va_end(ap);
 }
 

@@ -1,5 +1,10 @@
-# Turns files into a C source defining cn_embedded_files[], so the compiler carries the runtime sources it
-# builds classifiers from. Run in script mode: cmake -DOUTPUT=... -DFILES="a;b" -P embed.cmake
+# Turns files into a C source defining a table of them, so the compiler carries the runtime sources it builds
+# classifiers from (cn_embedded_files) and the kernel templates it instantiates (cn_templates). Run in script
+# mode: cmake -DOUTPUT=... -DFILES="a|b" [-DSYMBOL=table -DCOUNT=count] -P embed.cmake
+if(NOT SYMBOL)
+  set(SYMBOL cn_embedded_files)
+  set(COUNT cn_embedded_count)
+endif()
 set(body "#include <stddef.h>\n\nstruct EmbeddedFile {\n  const char *name;\n  const unsigned char *data;\n  size_t size;\n};\n\n")
 string(REPLACE "|" ";" FILES "${FILES}")
 set(table "")
@@ -11,11 +16,11 @@ foreach(file IN LISTS FILES)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(REGEX REPLACE "((0x..,){32})" "\\1\n" bytes "${bytes}")
   get_filename_component(name "${file}" NAME)
-  string(APPEND body "static const unsigned char file${index}[] = {\n${bytes}0};\n\n")
-  string(APPEND table "  {\"${name}\", file${index}, ${size}},\n")
+  string(APPEND body "static const unsigned char ${SYMBOL}_${index}[] = {\n${bytes}0};\n\n")
+  string(APPEND table "  {\"${name}\", ${SYMBOL}_${index}, ${size}},\n")
   math(EXPR index "${index} + 1")
 endforeach()
-string(APPEND body "const struct EmbeddedFile cn_embedded_files[] = {\n${table}  {NULL, NULL, 0},\n};\n")
-string(APPEND body "const size_t cn_embedded_count = ${index};\n")
+string(APPEND body "const struct EmbeddedFile ${SYMBOL}[] = {\n${table}  {NULL, NULL, 0},\n};\n")
+string(APPEND body "const size_t ${COUNT} = ${index};\n")
 file(WRITE "${OUTPUT}.tmp" "${body}")
 file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")

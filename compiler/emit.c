@@ -1,5 +1,7 @@
-/* C emission. The generated file has, in order: a header comment, the weights blob, the arena, one static
- * function per node (its body written by the op's emit hook), the entry points, and the tensor metadata.
+/* C emission. The generated file has, in order: a header comment, the weights blob, the arena, for a SIMD
+ * target simd.h and the target pragma (target.c), one static function per node (its body written by the op's
+ * emit hook, or emit_simd when layout.c chose a template kernel, whose instance goes right before it), the entry
+ * points, and the tensor metadata.
  *
  * Inside a node's function, input i is named X<i> and output i is Y<i> (emit_in/emit_out); both are
  * pointers to dense row-major tensors of the value's C type. Inputs the body never mentions are left out
@@ -75,7 +77,8 @@ char *emit_float(double x, DType t) {
 }
 
 char *emit_dims_comment(const Value *v) {
-  return cn_format("%s%s", dtype_name(v->dtype), value_shape_string(v));
+  char *layout = layout_name(v);
+  return cn_format("%s%s%s%s", dtype_name(v->dtype), value_shape_string(v), layout[0] ? " " : "", layout);
 }
 
 /* The expression naming a value's storage in the run function. */
@@ -104,8 +107,8 @@ static void emit_header_comment(FILE *out, const Graph *g, const EmitOptions *o,
   fprintf(out, " * model: %s (sha256 %s)\n", cn_escape_comment(g->path, 500), sha);
   fprintf(out, " * producer: %s, opset %lld\n", cn_escape_comment(g->producer ? g->producer : "unknown", 200),
           (long long)g->opset);
-  static const char *const target_names[] = {"generic", "avx2", "avx512", "neon"};
-  fprintf(out, " * target: %s; arena: %lld bytes; weights: %lld bytes\n */\n", target_names[o->target],
+  fprintf(out, " * target: %s (%s); arena: %lld bytes; weights: %lld bytes\n */\n", target_name(o->target),
+          o->target_why ? o->target_why : cn_format("--target=%s", target_name(o->target)),
           (long long)plan->arena_bytes, (long long)weight_bytes);
 }
 
@@ -223,27 +226,57 @@ static bool emits_code(const Node *n) {
   return false;
 }
 
-static char *node_function_name(const Node *n) {
+char *emit_function_name(const Node *n) {
   const char *base = n->name && n->name[0] ? n->name : n->op->name;
   return cn_format("node%d_%s", n->id, cn_sanitize_ident(base, 40));
 }
 
+/* What a node an anchor covers does there, for the function's comment. */
+static const char *cover_role(const Node *anchor, const Node *c) {
+  const Fusion *f = anchor->fusion;
+  if (c == f->window)
+    return "the window, computed a few rows at a time so its input is never stored whole";
+  if (c->op->kind == OP_BATCH_NORMALIZATION)
+    return "folded into the weights";
+  if (c->op->kind == OP_ADD && f->bias >= 0 && (c->in[0] == anchor->in[f->bias] || c->in[1] == anchor->in[f->bias]))
+    return cn_format("bias X%d", f->bias);
+  if (c->op->kind == OP_ADD && f->residual >= 0)
+    return cn_format("residual X%d", f->residual);
+  /* the rest are activations, in order: act, post_act, window_act (SiLU takes two nodes) */
+  return "activation";
+}
+
 /* Emits one node as a static function; returns which inputs its body uses. */
 static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
-  char *body;
-  size_t body_len;
+  char *body, *kernels;
+  size_t body_len, kernels_len;
   FILE *saved = e->out;
   e->out = open_memstream(&body, &body_len);
-  if (!e->out)
+  e->kernels = open_memstream(&kernels, &kernels_len);
+  if (!e->out || !e->kernels)
     cn_error("out of memory");
   e->indent = 1;
-  n->op->emit(e, n);
+  if (n->kernel && n->op->emit_simd)
+    n->op->emit_simd(e, n);
+  else
+    n->op->emit(e, n);
   fclose(e->out);
+  fclose(e->kernels);
   e->out = saved;
+  e->kernels = NULL;
   e->indent = 0;
+  fputs(kernels, e->out);
+  free(kernels);
 
-  fprintf(e->out, "/* %s '%s' (%s node %d)\n", n->op->name, cn_escape_comment(n->name, 200),
-          n->backward ? "backward" : "ONNX", n->id);
+  fprintf(e->out, "/* %s '%s' (%s node %d)%s%s%s\n", n->op->name, cn_escape_comment(n->name, 200),
+          n->backward ? "backward" : "ONNX", n->id,
+          n->kernel ? ": kernel " : "", n->kernel ? n->kernel : "",
+          n->fusion && n->fusion->n_covers > 1 ? (n->kernel ? "; fused with" : ", fused with") : "");
+  for (int k = 1; n->fusion && k < n->fusion->n_covers; k++) {
+    const Node *c = n->fusion->covers[k];
+    fprintf(e->out, " *   + %s '%s' (ONNX node %d): %s\n", c->op->name, cn_escape_comment(c->name, 200), c->id,
+            cover_role(n, c));
+  }
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i])
       fprintf(e->out, " *   in  X%d '%s' %s%s\n", i, cn_escape_comment(n->in[i]->name, 200),
@@ -252,7 +285,7 @@ static void emit_node_function(Emitter *e, const Node *n, bool *uses_input) {
     if (n->out[i])
       fprintf(e->out, " *   out Y%d '%s' %s\n", i, cn_escape_comment(n->out[i]->name, 200),
               emit_dims_comment(n->out[i]));
-  fprintf(e->out, " */\nstatic void %s(", node_function_name(n));
+  fprintf(e->out, " */\nstatic CNNC_NODE void %s(", emit_function_name(n));
   bool first = true;
   for (int i = 0; i < n->n_in; i++) {
     char name[16];
@@ -288,7 +321,7 @@ static void emit_profile_table(Emitter *e, const Graph *g) {
     char *ops = cn_strdup(n->op->name);
     for (int k = 1; n->fusion && k < n->fusion->n_covers; k++)
       ops = cn_format("%s+%s", ops, n->fusion->covers[k]->op->name);
-    fprintf(e->out, "  {\"%s\", \"%s\", \"%s\", %lld, 0, 0},\n", node_function_name(n), ops,
+    fprintf(e->out, "  {\"%s\", \"%s\", \"%s\", %lld, 0, 0},\n", emit_function_name(n), ops,
             cn_escape_c_string(n->name, 200), (long long)(2 * node_macs(n)));
   }
   fprintf(e->out, "  {NULL, NULL, NULL, 0, 0, 0},\n};\n\n");
@@ -348,7 +381,7 @@ void emit_calls(Emitter *e, const EmitProgram *p, char *const *names, bool backw
     for (int k = 0; k < n->n_out; k++)
       if (n->out[k])
         args = cn_format("%s%s%s", args, args[0] ? ", " : "", names[n->out[k]->id]);
-    emitf(e, "%s(%s); CNNC_PROFILE_LAYER(%d);", node_function_name(n), args, index);
+    emitf(e, "%s(%s); CNNC_PROFILE_LAYER(%d);", emit_function_name(n), args, index);
   }
 }
 
@@ -358,24 +391,30 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
   const char *P = e->opts->prefix;
   emitf(e, "int %s_run(const void *const inputs[], void *const outputs[])", P);
   emitf(e, "{");
+  const char *check = target_cpu_check(e->opts->target);
+  if (check) {
+    emitf(e, "/* the kernels need %s: never run them on a CPU without it */", target_isa_description(e->opts->target));
+    emitf(e, "__builtin_cpu_init();");
+    emitf(e, "if (!(%s)) return %s_ERR_ISA;", check, P);
+  }
   if (g->n_inputs)
-    emitf(e, "if (!inputs) return -1;");
+    emitf(e, "if (!inputs) return %s_ERR_NULL;", P);
   else
     emitf(e, "(void)inputs; /* every input is constant */");
   if (g->n_outputs)
-    emitf(e, "if (!outputs) return -1;");
+    emitf(e, "if (!outputs) return %s_ERR_NULL;", P);
   for (int j = 0; j < g->n_inputs; j++) {
     Value *v = g->inputs[j];
     emitf(e, "const %s *in%d = (const %s *)inputs[%d]; /* '%s' */", dtype_ctype(v->dtype), j, dtype_ctype(v->dtype),
           j, cn_escape_comment(v->name, 100));
-    emitf(e, "if (!in%d) return -1;", j);
+    emitf(e, "if (!in%d) return %s_ERR_NULL;", j, P);
     names->value[v->id] = cn_format("in%d", j);
   }
   for (int j = 0; j < g->n_outputs; j++) {
     Value *v = g->outputs[j];
     emitf(e, "%s *out%d = (%s *)outputs[%d]; /* '%s' */", dtype_ctype(v->dtype), j, dtype_ctype(v->dtype), j,
           cn_escape_comment(v->name, 100));
-    emitf(e, "if (!out%d) return -1;", j);
+    emitf(e, "if (!out%d) return %s_ERR_NULL;", j, P);
     if (v->producer && !names->value[v->id])
       names->value[v->id] = cn_format("out%d", output_index(g, v));
   }
@@ -383,6 +422,17 @@ static void emit_run(Emitter *e, Graph *g, bool **uses, Names *names) {
     Value *v = g->values[i];
     if (v->offset >= 0)
       names->value[i] = cn_format("(%s *)(%s_arena + %lld)", dtype_ctype(v->dtype), P, (long long)v->offset);
+  }
+  /* views of the caller's buffers: the root's pointer plus the view's offset (arena views have their offset) */
+  for (int i = 0; i < g->n_values; i++) {
+    Value *v = g->values[i];
+    int64_t at;
+    Value *root = view_root(v, &at);
+    if (root == v || v->offset >= 0 || !names->value[root->id])
+      continue;
+    int64_t elements = at / (int64_t)dtype_size(v->dtype);
+    names->value[i] = elements ? cn_format("(%s + %lld)", names->value[root->id], (long long)elements)
+                               : names->value[root->id];
   }
   fputc('\n', e->out);
   if (e->opts->train)
@@ -503,6 +553,12 @@ static void emit_header(FILE *h, const Graph *g, const Plan *plan, const EmitOpt
   fprintf(h, "\n/* Tensor metadata in graph order; each list ends with an entry whose name is NULL. */\n");
   fprintf(h, "extern const cnnc_tensor_info %s_input_info[];\nextern const cnnc_tensor_info %s_output_info[];\n\n", P,
           P);
+  fprintf(h, "/* What %s_run returns: 0 on success, else one of these. */\n", P);
+  fprintf(h, "#define %s_ERR_NULL (-1) /* inputs, outputs or one of their pointers is NULL */\n", P);
+  fprintf(h, "#define %s_ERR_ISA (-2)  /* the CPU lacks the instruction set the kernels were compiled for%s%s%s */\n",
+          P, o->target == TARGET_GENERIC ? "" : " (", target_isa_description(o->target) ? target_isa_description(o->target) : "",
+          o->target == TARGET_GENERIC ? "; never, for target generic" : ")");
+  fprintf(h, "#define %s_TARGET \"%s\"\n\n", P, target_name(o->target));
   fprintf(h, "/* inputs[i] and outputs[j] point to dense row-major tensors of the ONNX graph's\n"
              "   inputs (initializers and bound inputs excluded) and outputs, in graph order,\n"
              "   of their ONNX element types (float, int64_t, ...). Returns 0 on success.\n"
@@ -542,6 +598,12 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   emit_header_comment(c_out, g, o, plan, weight_bytes);
   fprintf(c_out, "#include \"%s\"\n\n#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n\n",
           cn_escape_c_string(o->header_name, 500));
+  fputs("/* Node functions stay out of GCC's interprocedural optimizations: GCC 12 at -O1 and above was seen to\n"
+        " * drop the call to a node function it had specialized for constant arena addresses (a reorder loop), and\n"
+        " * the calls, one per node, gain nothing from them. */\n"
+        "#if defined(__GNUC__) && !defined(__clang__)\n#define CNNC_NODE __attribute__((noipa))\n#else\n"
+        "#define CNNC_NODE\n#endif\n\n",
+        c_out);
   emit_weights(&e, g, offsets, weight_bytes, &names);
   if (o->train)
     emit_train_storage(&e, g, names.value);
@@ -560,8 +622,13 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
             P);
   }
   emit_profile_table(&e, g);
+  /* an empty pragma region is a warning for clang */
+  if (functions_len)
+    target_emit_begin(c_out, o->target, e.used_templates);
   fputs(functions, c_out);
   free(functions);
+  if (functions_len)
+    target_emit_end(c_out, o->target);
   emit_run(&e, g, uses, &names);
   emit_typed_entry(&e, g);
   emit_info(&e, g->inputs, g->n_inputs, "input");

@@ -66,7 +66,7 @@ static TrainLayout train_layout(const Graph *g, const TrainOptions *o) {
     }
   }
   CN_ASSERT(l.n_params > 0);
-  l.moments = o->optimizer != OPT_SGD ? 2 : o->momentum != 0 ? 1 : 0;
+  l.moments = o->optimizer != OPTIMIZER_SGD ? 2 : o->momentum != 0 ? 1 : 0;
   int64_t at = align_up(sizeof(int64_t));
   for (int k = 0; k < l.n_params; k++) {
     l.moment_offset[k] = at;
@@ -141,7 +141,7 @@ void emit_train_storage(Emitter *e, Graph *g, char **names) {
 static void emit_update_function(Emitter *e, const TrainOptions *o, DType t) {
   const char *T = dtype_ctype(t);
   char *wd = emit_float(o->weight_decay, t);
-  if (o->optimizer == OPT_SGD) {
+  if (o->optimizer == OPTIMIZER_SGD) {
     emitf(e, "/* torch.optim.SGD: momentum %g, dampening 0, weight decay %g%s */", o->momentum, o->weight_decay,
           o->nesterov ? ", Nesterov" : "");
     emitf(e, "static void sgd_update(%s *restrict param, const %s *restrict grad, %s%s int64_t count, %s neg_lr, "
@@ -168,8 +168,8 @@ static void emit_update_function(Emitter *e, const TrainOptions *o, DType t) {
     fputc('\n', e->out);
     return;
   }
-  bool decoupled = o->optimizer == OPT_ADAMW && o->weight_decay != 0;
-  emitf(e, "/* torch.optim.%s: betas (%g, %g), eps %g, weight decay %g */", o->optimizer == OPT_ADAM ? "Adam" : "AdamW",
+  bool decoupled = o->optimizer == OPTIMIZER_ADAMW && o->weight_decay != 0;
+  emitf(e, "/* torch.optim.%s: betas (%g, %g), eps %g, weight decay %g */", o->optimizer == OPTIMIZER_ADAM ? "Adam" : "AdamW",
         o->beta1, o->beta2, o->eps, o->weight_decay);
   emitf(e, "static void adam_update(%s *restrict param, const %s *restrict grad, %s *restrict exp_avg, "
            "%s *restrict exp_avg_sq, int64_t count, %s step_size, %s bias_correction2_sqrt%s%s%s)",
@@ -177,7 +177,7 @@ static void emit_update_function(Emitter *e, const TrainOptions *o, DType t) {
   emitf(e, "{");
   emitf(e, "for (int64_t i = 0; i < count; i++) {");
   emitf(e, "%s g = grad[i];", T);
-  if (o->optimizer == OPT_ADAM && o->weight_decay != 0)
+  if (o->optimizer == OPTIMIZER_ADAM && o->weight_decay != 0)
     emitf(e, "g = g + %s * param[i];", wd);
   if (decoupled)
     emitf(e, "param[i] = param[i] * decay; /* 1 - lr * weight_decay */");
@@ -195,7 +195,7 @@ static void emit_update_calls(Emitter *e, const TrainLayout *l, const TrainOptio
   const char *T = dtype_ctype(l->t);
   const char *blob = cn_format("%s_train", e->opts->prefix);
   emitf(e, "int64_t *const steps = &%s.v_int64[0];", blob);
-  if (o->optimizer == OPT_SGD) {
+  if (o->optimizer == OPTIMIZER_SGD) {
     emitf(e, "const bool first = *steps == 0;");
     emitf(e, "const %s neg_lr = (%s)-learning_rate;", T, T);
   } else {
@@ -204,7 +204,7 @@ static void emit_update_calls(Emitter *e, const TrainLayout *l, const TrainOptio
     emitf(e, "const double bias_correction2 = 1 - pow(%s, (double)*steps);", emit_float(o->beta2, DT_DOUBLE));
     emitf(e, "const %s step_size = (%s)(learning_rate / bias_correction1);", T, T);
     emitf(e, "const %s bias_correction2_sqrt = (%s)sqrt(bias_correction2);", T, T);
-    if (o->optimizer == OPT_ADAMW && o->weight_decay != 0)
+    if (o->optimizer == OPTIMIZER_ADAMW && o->weight_decay != 0)
       emitf(e, "const %s decay = (%s)(1 - learning_rate * %s);", T, T, emit_float(o->weight_decay, DT_DOUBLE));
   }
   for (int k = 0; k < l->n_params; k++) {
@@ -216,15 +216,15 @@ static void emit_update_calls(Emitter *e, const TrainLayout *l, const TrainOptio
     long long count = (long long)value_count(v);
     char *moment = blob_element(blob, v->dtype, l->moment_offset[k]);
     char *second = blob_element(blob, v->dtype, l->moment_offset[k] + value_bytes(v));
-    if (o->optimizer == OPT_SGD)
+    if (o->optimizer == OPTIMIZER_SGD)
       emitf(e, "sgd_update(%s, %s, %s%s%lld, neg_lr, first);", names[v->id], names[v->grad->id],
             l->moments ? moment : "", l->moments ? ", " : "", count);
     else
       emitf(e, "adam_update(%s, %s, %s, %s, %lld, step_size, bias_correction2_sqrt%s);", names[v->id],
             names[v->grad->id], moment, second, count,
-            o->optimizer == OPT_ADAMW && o->weight_decay != 0 ? ", decay" : "");
+            o->optimizer == OPTIMIZER_ADAMW && o->weight_decay != 0 ? ", decay" : "");
   }
-  if (o->optimizer == OPT_SGD)
+  if (o->optimizer == OPTIMIZER_SGD)
     emitf(e, "++*steps;");
 }
 

@@ -123,9 +123,16 @@ void graph_sort(Graph *g) {
   Node **sorted = cn_alloc_array(((size_t)n + 255) / 256 * 256, sizeof *sorted);
   for (int i = 0; i < n; i++)
     sorted[i] = g->nodes[order[i]];
-  g->nodes = sorted;
-  for (int i = 0; i < n; i++)
-    sorted[i]->id = i;
+  graph_set_order(g, sorted);
+}
+
+void graph_set_order(Graph *g, Node *const *order) {
+  /* whole blocks of 256 slots, as graph_add_node expects when it appends */
+  Node **nodes = cn_alloc_array(((size_t)g->n_nodes + 255) / 256 * 256 + 256, sizeof *nodes);
+  memcpy(nodes, order, (size_t)g->n_nodes * sizeof *nodes);
+  g->nodes = nodes;
+  for (int i = 0; i < g->n_nodes; i++)
+    nodes[i]->id = i;
 }
 
 void graph_count_uses(Graph *g) {
@@ -147,6 +154,32 @@ void graph_count_uses(Graph *g) {
       g->values[i]->n_uses++;
 }
 
+Readers graph_readers(const Graph *g) {
+  Readers r = {cn_alloc_array((size_t)g->n_values + 1, sizeof(int)),
+               cn_alloc_array((size_t)g->n_values + 1, sizeof(Node **))};
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in && !g->nodes[i]->dead; k++)
+      if (g->nodes[i]->in[k])
+        r.count[g->nodes[i]->in[k]->id]++;
+  for (int v = 0; v < g->n_values; v++) {
+    r.nodes[v] = cn_alloc_array((size_t)r.count[v] + 1, sizeof(Node *));
+    r.count[v] = 0;
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in && !g->nodes[i]->dead; k++)
+      if (g->nodes[i]->in[k]) {
+        int v = g->nodes[i]->in[k]->id;
+        r.nodes[v][r.count[v]++] = g->nodes[i];
+      }
+  return r;
+}
+
+Node *sole_reader(const Readers *r, const Value *v) {
+  if ((v->flags & VAL_GRAPH_OUTPUT) || r->count[v->id] != 1 || r->nodes[v->id][0]->dead)
+    return NULL;
+  return r->nodes[v->id][0];
+}
+
 /* Checks the invariants every pass relies on; a failure is a compiler bug. */
 void graph_verify(const Graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
@@ -161,6 +194,22 @@ void graph_verify(const Graph *g) {
     for (int k = 0; k < n->n_out; k++)
       CN_ASSERT(!n->out[k] || n->out[k]->producer == n);
   }
+  /* views: a chain ends, at a root of the same type large enough, that the generated code may write */
+  for (int i = 0; i < g->n_values; i++) {
+    const Value *v = g->values[i];
+    if (!v->alias_of)
+      continue;
+    CN_ASSERT(!(v->flags & (VAL_GRAPH_INPUT | VAL_GRAPH_OUTPUT)) && !v->data);
+    int64_t at = 0;
+    const Value *root = v;
+    for (int steps = 0; root->alias_of; steps++) {
+      CN_ASSERT(steps < g->n_values);
+      at += root->alias_bytes;
+      root = root->alias_of;
+    }
+    CN_ASSERT(root->dtype == v->dtype && at >= 0 && at + value_bytes(v) <= value_bytes(root));
+    CN_ASSERT(!root->data && !(root->flags & (VAL_PARAM | VAL_STATE)));
+  }
 }
 
 char *value_shape_string(const Value *v) {
@@ -172,20 +221,76 @@ char *value_shape_string(const Value *v) {
   return cn_strdup(buf);
 }
 
+static const char *const act_names[] = {
+    [ACT_NONE] = "none",         [ACT_RELU] = "Relu",        [ACT_LEAKY_RELU] = "LeakyRelu",
+    [ACT_CLIP] = "Clip",         [ACT_SIGMOID] = "Sigmoid",  [ACT_HARD_SIGMOID] = "HardSigmoid",
+    [ACT_HARD_SWISH] = "HardSwish", [ACT_TANH] = "Tanh",     [ACT_SILU] = "SiLU",
+};
+
+/* A node views.c made dead: its outputs are views of its input, or its inputs views of its output. */
+static bool is_view_node(const Node *n) {
+  if (!n->op || !n->n_out || !n->out[0] || !n->n_in)
+    return false;
+  if (n->in[0] && n->out[0]->alias_of == n->in[0])
+    return true;
+  for (int k = 0; k < n->n_in; k++)
+    if (n->in[k] && n->in[k]->alias_of == n->out[0])
+      return true;
+  return false;
+}
+
+/* A fused anchor's second line: what it computes after its op, and the nodes it stands for. */
+static void dump_fusion(const Node *n, FILE *out) {
+  const Fusion *f = n->fusion;
+  if (!f)
+    return;
+  fprintf(out, "     %-20s", "fused");
+  if (f->bias >= 0)
+    fprintf(out, " bias=in%d", f->bias);
+  if (f->act.kind)
+    fprintf(out, " act=%s", act_names[f->act.kind]);
+  if (f->residual >= 0)
+    fprintf(out, " residual=in%d", f->residual);
+  if (f->post_act.kind)
+    fprintf(out, " post_act=%s", act_names[f->post_act.kind]);
+  if (f->window)
+    fprintf(out, " window=%s", f->window->op->name);
+  if (f->window_in >= 0)
+    fprintf(out, "(weights in%d)", f->window_in);
+  if (f->window_act.kind)
+    fprintf(out, " window_act=%s", act_names[f->window_act.kind]);
+  fprintf(out, " | covers");
+  for (int k = 0; k < f->n_covers; k++)
+    fprintf(out, "%s %s %s", k ? "," : "", f->covers[k]->op->name, cn_escape_comment(f->covers[k]->name, 40));
+  fprintf(out, "\n");
+}
+
 void graph_dump(const Graph *g, FILE *out) {
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = g->nodes[i];
-    if (n->dead)
+    if (n->dead && !is_view_node(n))
       continue;
-    fprintf(out, "%4d %-20s %s(", i, n->op ? n->op->name : n->op_type, cn_escape_comment(n->name, 60));
+    fprintf(out, "%4d %-20s %s(", i, n->dead ? cn_format("(view) %s", n->op->name) : n->op ? n->op->name : n->op_type,
+            cn_escape_comment(n->name, 60));
     for (int k = 0; k < n->n_in; k++)
       fprintf(out, "%s%s", k ? ", " : "", n->in[k] ? cn_escape_comment(n->in[k]->name, 40) : "-");
     fprintf(out, ") ->");
     for (int k = 0; k < n->n_out; k++)
-      if (n->out[k])
-        fprintf(out, " %s:%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
-                value_shape_string(n->out[k]));
+      if (n->out[k]) {
+        fprintf(out, " %s:%s%s%s%s", cn_escape_comment(n->out[k]->name, 40), dtype_name(n->out[k]->dtype),
+                value_shape_string(n->out[k]), n->out[k]->layout ? " " : "", layout_name(n->out[k]));
+        if (n->out[k]->alias_of)
+          fprintf(out, " = view of %s at +%lld bytes", cn_escape_comment(n->out[k]->alias_of->name, 40),
+                  (long long)n->out[k]->alias_bytes);
+      }
+    for (int k = 0; k < n->n_in && n->dead; k++)
+      if (n->in[k] && n->in[k]->alias_of && n->in[k]->alias_of == n->out[0])
+        fprintf(out, "; %s = view of it at +%lld bytes", cn_escape_comment(n->in[k]->name, 40),
+                (long long)n->in[k]->alias_bytes);
+    if (n->kernel)
+      fprintf(out, "  [%s]", n->kernel);
     fprintf(out, "\n");
+    dump_fusion(n, out);
   }
 }
 
@@ -196,7 +301,17 @@ int64_t value_count(const Value *v) {
   return count;
 }
 
-int64_t value_bytes(const Value *v) { return value_count(v) * (int64_t)dtype_size(v->dtype); }
+int64_t value_padded_channels(const Value *v) {
+  CN_ASSERT(v->layout == LAYOUT_NCHWC && v->rank >= 2 && v->block > 0);
+  return (v->dims[1] + v->block - 1) / v->block * v->block;
+}
+
+int64_t value_bytes(const Value *v) {
+  int64_t count = value_count(v);
+  if (v->layout == LAYOUT_NCHWC && v->dims[1] > 0)
+    count = count / v->dims[1] * value_padded_channels(v);
+  return count * (int64_t)dtype_size(v->dtype);
+}
 
 void value_set_shape(Value *v, const Node *n, DType t, int rank, const int64_t *dims) {
   if (!dtype_supported(t)) {

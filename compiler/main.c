@@ -1,5 +1,5 @@
-/* cnnc: compiles an ONNX model into specialized C: the stages of pipeline.c, then emit_c, then for
- * --emit=obj|exe the C compiler. */
+/* cnnc: compiles a model (ONNX, or the .cnn DSL) into specialized C: the stages of pipeline.c, then emit_c, then
+ * for --emit=obj|exe the C compiler; --emit=onnx|dsl write the model itself in the other format. */
 #include "cnnc.h"
 
 #include <ctype.h>
@@ -9,22 +9,24 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: cnnc MODEL.onnx [options]           compile a model to C\n"
+    "usage: cnnc MODEL.onnx|MODEL.cnn [options] compile a model to C\n"
     "       cnnc check MODEL.onnx DATA_DIR [options]\n"
     "                                            compile, run on DATA_DIR/input_*.pb, compare with output_*.pb\n"
     "       cnnc check MODEL.onnx --input FILE... --expect FILE... [options]\n"
     "                                            the same with files (.pb, or raw little-endian data)\n"
     "\n"
     "options:\n"
-    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), or a program\n"
-    "                     (default: model.c)\n"
-    "  --emit=c|obj|exe   what to write (default c); exe is a classifier program, see examples/classifier\n"
+    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), or a program,\n"
+    "                     or the model as ONNX or DSL (default: model.c, model.onnx; the DSL to stdout)\n"
+    "  --emit=c|obj|exe|onnx|dsl\n"
+    "                     what to write (default c); exe is a classifier program, see examples/classifier;\n"
+    "                     onnx and dsl convert the model (a .cnn file to ONNX, an ONNX model to the DSL)\n"
     "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
     "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
     "  --bind INPUT=FILE.pb\n"
     "                     freeze a graph input to the tensor in FILE.pb at compile time\n"
-    "  --target=generic|avx2|avx512|neon\n"
-    "                     instruction set of the generated kernels (default generic)\n"
+    "  --target=native|avx512|avx2|generic\n"
+    "                     instruction set of the generated kernels (default native: the best this machine has)\n"
     "  --cc CC            C compiler for --emit=obj|exe and check (default $CC, else clang)\n"
     "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
     "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
@@ -45,7 +47,7 @@ static const char usage[] =
     "  --seed S           seed of Dropout's masks (default 0)\n"
     "  --help, --version\n";
 
-typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE } EmitKind;
+typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_ONNX, EMIT_DSL } EmitKind;
 
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
@@ -148,11 +150,11 @@ static bool parse_train_option(Args *a, int argc, char **argv, int *i) {
     t->given |= TRAIN_GIVEN_LOSS;
   } else if ((v = option_value("--optimizer", argc, argv, i))) {
     if (strcmp(v, "sgd") == 0)
-      t->optimizer = OPT_SGD;
+      t->optimizer = OPTIMIZER_SGD;
     else if (strcmp(v, "adam") == 0)
-      t->optimizer = OPT_ADAM;
+      t->optimizer = OPTIMIZER_ADAM;
     else if (strcmp(v, "adamw") == 0)
-      t->optimizer = OPT_ADAMW;
+      t->optimizer = OPTIMIZER_ADAMW;
     else
       usage_error("--optimizer takes sgd, adam or adamw, not '%s'", v);
     t->given |= TRAIN_GIVEN_OPTIMIZER;
@@ -189,7 +191,8 @@ static bool parse_train_option(Args *a, int argc, char **argv, int *i) {
 }
 
 static Args parse_args(int argc, char **argv) {
-  Args a = {.emit_opts.target = TARGET_GENERIC, .check_opts = {.atol = 1e-5, .rtol = 1e-3}};
+  Args a = {.check_opts = {.atol = 1e-5, .rtol = 1e-3}};
+  a.emit_opts.target = target_native(&a.emit_opts.target_why);
   a.pipeline.load.binds = cn_alloc_array((size_t)argc, sizeof(Binding));
   a.pipeline.load.dims = cn_alloc_array((size_t)argc, sizeof(DimSetting));
   a.check_opts.inputs = cn_alloc_array((size_t)argc, sizeof(char *));
@@ -221,8 +224,12 @@ static Args parse_args(int argc, char **argv) {
         a.emit = EMIT_OBJ;
       else if (strcmp(v, "exe") == 0)
         a.emit = EMIT_EXE;
+      else if (strcmp(v, "onnx") == 0)
+        a.emit = EMIT_ONNX;
+      else if (strcmp(v, "dsl") == 0)
+        a.emit = EMIT_DSL;
       else
-        usage_error("--emit takes c, obj or exe, not '%s'", v);
+        usage_error("--emit takes c, obj, exe, onnx or dsl, not '%s'", v);
     } else if ((v = option_value("--name", argc, argv, &i))) {
       a.name = v;
     } else if ((v = option_value("--dim", argc, argv, &i))) {
@@ -236,12 +243,19 @@ static Args parse_args(int argc, char **argv) {
       split_pair(v, "--bind", &name, &value);
       a.pipeline.load.binds[a.pipeline.load.n_binds++] = (Binding){name, value};
     } else if ((v = option_value("--target", argc, argv, &i))) {
-      if (strcmp(v, "generic") == 0)
+      a.emit_opts.target_why = NULL;
+      if (strcmp(v, "native") == 0)
+        a.emit_opts.target = target_native(&a.emit_opts.target_why);
+      else if (strcmp(v, "generic") == 0)
         a.emit_opts.target = TARGET_GENERIC;
-      else if (strcmp(v, "avx2") == 0 || strcmp(v, "avx512") == 0 || strcmp(v, "neon") == 0)
-        usage_error("target '%s' is planned but not implemented yet; use --target=generic", v);
+      else if (strcmp(v, "avx2") == 0)
+        a.emit_opts.target = TARGET_AVX2;
+      else if (strcmp(v, "avx512") == 0)
+        a.emit_opts.target = TARGET_AVX512;
+      else if (strcmp(v, "neon") == 0)
+        usage_error("target '%s' is planned but not implemented yet; use native, avx512, avx2 or generic", v);
       else
-        usage_error("unknown target '%s' (generic, avx2, avx512, neon)", v);
+        usage_error("unknown target '%s' (native, avx512, avx2, generic)", v);
     } else if ((v = option_value("--cc", argc, argv, &i))) {
       a.check_opts.cc.cc = v;
     } else if ((v = option_value("--input", argc, argv, &i))) {
@@ -275,10 +289,13 @@ static Args parse_args(int argc, char **argv) {
     usage_error("%s", "check needs a test data directory, or --input and --expect files");
   if (!a.check && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
-  if (a.train && (a.check || a.emit == EMIT_EXE))
-    usage_error("%s", "--train writes C or an object (--emit=c|obj); check and --emit=exe are for inference");
+  if (a.train && a.emit != EMIT_C && a.emit != EMIT_OBJ)
+    usage_error("%s", "--train writes C or an object (--emit=c|obj); --emit=exe|onnx|dsl are for inference");
+  if (a.train && a.check)
+    usage_error("%s", "--train writes C or an object; check is for inference");
   if (!a.train && (a.train_opts.given || a.train_opts.n_freeze))
     usage_error("%s", "training options need --train");
+  a.pipeline.target = a.emit_opts.target;
   a.model = positional[0];
   a.data_dir = a.check && n_pos == 2 ? positional[1] : NULL;
   return a;
@@ -394,6 +411,68 @@ static void build(const Compiled *c, Args *a, const char *stem) {
   cn_spawn(rm);
 }
 
+/* The path to `target` from directory `dir`, both made absolute: how a .cnn file written into dir names the
+ * model whose weights it reads. */
+static char *relative_path(const char *dir, const char *target) {
+  char *from = realpath(dir, NULL), *to = realpath(target, NULL);
+  if (!from || !to)
+    cn_error("cannot resolve the path of '%s'", !from ? dir : target);
+  size_t i = 0;
+  while (from[i] && from[i] == to[i])
+    i++;
+  if (from[i] == 0 && to[i] == '/') /* dir contains target */
+    i++;
+  else
+    while (i > 0 && from[i - 1] != '/') /* back to the last whole directory they share */
+      i--;
+  char *up = cn_strdup("");
+  if (from[i])
+    up = cn_strdup("../");
+  for (const char *p = from + i; *p; p++)
+    if (*p == '/')
+      up = cn_format("%s../", up);
+  return cn_format("%s%s", up, to + i);
+}
+
+static char *directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? cn_strndup(path, (size_t)(slash - path + 1)) : cn_strdup(".");
+}
+
+/* --emit=onnx|dsl: the model before any pass that changes the computation's form. A .cnn file is written as
+ * its front end builds it (which infers every shape as it goes): shape inference would fold constants into
+ * each other, such as LeNet-5 C3's weights and their 0/1 mask, which the ONNX file must keep apart for
+ * training. An ONNX model is read through shape inference, which its outputs' types need. */
+static void convert(Args *a) {
+  bool cnn = dsl_detect(a->model);
+  if (cnn && a->emit == EMIT_DSL)
+    cn_error("--emit=dsl prints ONNX models as DSL, and '%s' is a .cnn file already", a->model);
+  Graph *g = a->emit == EMIT_ONNX && cnn ? dsl_load(a->model, &a->pipeline.load) : pipeline_load(a->model, &a->pipeline);
+  if (a->emit == EMIT_ONNX) {
+    char *temp;
+    FILE *out = open_temp(a->output, &temp);
+    char *graph_name = strip_extension(strip_extension(base_name(a->model), ".cnn"), ".onnx");
+    onnx_write(g, &(OnnxWriteOptions){.graph_name = graph_name}, out);
+    commit_temp(out, temp, a->output);
+    return;
+  }
+  DslWriteOptions o = {.source = base_name(a->model), .load = &a->pipeline.load};
+  if (!a->output) { /* printed: the weights path works from anywhere on this machine */
+    o.weights_path = realpath(a->model, NULL);
+    if (!o.weights_path)
+      cn_error("cannot resolve the path of '%s'", a->model);
+    dsl_write(g, &o, stdout);
+    if (fflush(stdout) != 0)
+      cn_error("cannot write the DSL to the standard output");
+    return;
+  }
+  o.weights_path = relative_path(directory_of(a->output), a->model);
+  char *temp;
+  FILE *out = open_temp(a->output, &temp);
+  dsl_write(g, &o, out);
+  commit_temp(out, temp, a->output);
+}
+
 int main(int argc, char **argv) {
   Args a = parse_args(argc, argv);
   a.emit_opts.command_line = command_line(argc, argv);
@@ -404,6 +483,12 @@ int main(int argc, char **argv) {
     return check_model(a.model, a.data_dir, &a.pipeline, &a.emit_opts, &a.check_opts);
   }
 
+  if (a.emit == EMIT_ONNX || a.emit == EMIT_DSL) {
+    if (!a.output && a.emit == EMIT_ONNX)
+      a.output = "model.onnx";
+    convert(&a);
+    return 0;
+  }
   if (!a.output)
     a.output = a.emit == EMIT_EXE ? "classify" : a.emit == EMIT_OBJ ? "model.o" : "model.c";
   char *stem = strip_extension(strip_extension(a.output, ".c"), ".o");

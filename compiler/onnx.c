@@ -375,17 +375,46 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
   return g;
 }
 
-Graph *onnx_load(const char *path, const LoadOptions *opts) {
-  diag_file = path;
+/* Reads and unpacks a model file; the caller frees both with free_model. */
+static Onnx__ModelProto *read_model(const char *path, void **buf) {
   size_t size;
-  void *buf = read_file(path, &size);
-  if (!nesting_within_limit(&onnx__model_proto__descriptor, buf, (const uint8_t *)buf + size, 0))
+  *buf = read_file(path, &size);
+  if (!nesting_within_limit(&onnx__model_proto__descriptor, *buf, (const uint8_t *)*buf + size, 0))
     cn_error("the model nests graphs or types more than %d levels deep", MAX_MESSAGE_DEPTH);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, *buf);
   if (!m)
     cn_error("not a valid ONNX model (the protobuf is malformed or truncated)");
-  Graph *g = convert(m, path, opts);
+  return m;
+}
+
+static void free_model(Onnx__ModelProto *m, void *buf) {
   onnx__model_proto__free_unpacked(m, NULL);
   free(buf);
+}
+
+Graph *onnx_load(const char *path, const LoadOptions *opts) {
+  diag_file = path;
+  void *buf;
+  Onnx__ModelProto *m = read_model(path, &buf);
+  Graph *g = convert(m, path, opts);
+  free_model(m, buf);
   return g;
+}
+
+Value **onnx_load_initializers(const char *path, int *count) {
+  const char *model_file = diag_file;
+  diag_file = path;
+  void *buf;
+  Onnx__ModelProto *m = read_model(path, &buf);
+  const Onnx__GraphProto *gp = m->graph;
+  size_t n = gp ? gp->n_initializer : 0;
+  if (n > CN_MAX_NODES)
+    cn_error("the model has %zu initializers; cnnc accepts at most %d", n, CN_MAX_NODES);
+  Value **values = cn_alloc_array(n + 1, sizeof(Value *));
+  for (size_t i = 0; i < n; i++)
+    values[i] = new_const(gp->initializer[i], "", "initializer");
+  free_model(m, buf);
+  diag_file = model_file;
+  *count = (int)n;
+  return values;
 }

@@ -94,6 +94,15 @@ static void batch_norm_infer(Graph *g, Node *n) {
       value_set_shape(n->out[i], n, x->dtype, 1, &channels);
 }
 
+bool batch_norm_affine(const Node *n, const double **multiplier, const double **offset) {
+  const BatchNormParams *p = n->params;
+  if (n->op->kind != OP_BATCH_NORMALIZATION || !p || p->training || !p->multiplier)
+    return false;
+  *multiplier = p->multiplier;
+  *offset = p->offset;
+  return true;
+}
+
 /* A static table of per-channel constants, eight to a line. */
 static void emit_table(Emitter *e, const char *T, DType t, const char *name, const double *values, int64_t count) {
   emitf(e, "static const %s %s[%lld] = {", T, name, (long long)count);

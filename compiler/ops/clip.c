@@ -14,6 +14,7 @@
 #include "../cnnc.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 typedef struct Bound {
   bool present;
@@ -83,6 +84,22 @@ static void clip_fold(Graph *g, Node *n) {
       y = p->hi.value;
     scalar_set(out, i, y);
   }
+}
+
+bool clip_activation(const Node *n, Activation *act) {
+  if (n->op->kind != OP_CLIP || !n->params)
+    return false;
+  const ClipParams *p = n->params;
+  DType t = n->in[0]->dtype;
+  if (!dtype_is_float(t) || (p->lo.present && !p->lo.constant) || (p->hi.present && !p->hi.constant))
+    return false;
+  double lo = !p->lo.present ? -INFINITY : t == DT_FLOAT ? p->lo.value.f : p->lo.value.d;
+  double hi = !p->hi.present ? INFINITY : t == DT_FLOAT ? p->hi.value.f : p->hi.value.d;
+  /* Activation holds floats: a double bound that a float cannot hold exactly stays unfused */
+  if ((double)(float)lo != lo || (double)(float)hi != hi)
+    return false;
+  *act = (Activation){ACT_CLIP, (float)lo, (float)hi};
+  return true;
 }
 
 static char *literal(Scalar x, DType t) {

@@ -67,8 +67,11 @@ static void concat_fold(Graph *g, Node *n) {
 
 static void concat_emit(Emitter *e, const Node *n) {
   const StridedCopy *copies = n->params;
-  for (int i = 0; i < n->n_in; i++)
+  for (int i = 0; i < n->n_in; i++) {
+    if (n->in[i]->alias_of == n->out[0])
+      continue; /* its producer wrote it in place (views.c) */
     emit_strided_copy(e, &copies[i], emit_out(n, 0), emit_in(n, i));
+  }
 }
 
 /* dX_i is input i's band of dY: ConcatGrad(dY) -> dX_0, dX_1, ... (NULL where no gradient is needed), each the

@@ -12,7 +12,11 @@
  * them, one input load feeding every channel of the block. The innermost loop therefore runs contiguously over
  * the output row, and its bounds come from a per-tap table of the output columns whose input column is inside
  * the input, so the padding costs no branch there. Leading spatial axes skip the kernel taps that fall into the
- * padding with loop bounds computed once per output row. */
+ * padding with loop bounds computed once per output row.
+ *
+ * A fused Conv (fuse.c) stores each finished row through ops/epilogue.c. With a fused window, its rows go into
+ * the window driver's ring instead of Y, and the same row-block code computes a fused depthwise window's rows
+ * from that ring. */
 #include "../cnnc.h"
 
 #include <string.h>
@@ -54,6 +58,16 @@ static void conv_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, x->dtype, x->rank, dims);
 }
 
+const Window *conv_window(const Node *n) {
+  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  return &((const ConvParams *)n->params)->w;
+}
+
+int64_t conv_group(const Node *n) {
+  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  return ((const ConvParams *)n->params)->group;
+}
+
 /* A 1x1 convolution with stride 1 and no padding maps every input position to the same output position, so
  * its spatial axes can run as one long row: the same kernel, with far fewer and longer inner loops. */
 static bool flatten_pointwise(const Window *w, Window *flat) {
@@ -66,17 +80,127 @@ static bool flatten_pointwise(const Window *w, Window *flat) {
   return true;
 }
 
+/* One output row (the last spatial axis) of `block` consecutive output channels, accumulated over the input
+ * channels of their group and every kernel tap. Plain Conv, the rows of an anchor that feed a fused window,
+ * and the rows of a fused depthwise window are all such blocks; they differ in where input rows come from. */
+typedef struct RowBlock {
+  const Window *w;
+  DType t;
+  int block;
+  int64_t channels;      /* input channels summed over: those of the group */
+  const char *x;         /* the group's first input channel */
+  int64_t channel_size;  /* elements from one input channel to the next */
+  int64_t ring_rows;     /* 0: x holds whole planes; else row i of a channel is at row i % ring_rows */
+  const char *weights;   /* the block's first weight */
+  int64_t weights_per_map;
+  const char *bias;      /* the bias input, or NULL */
+  const char *map;       /* the block's first output channel, as bias index */
+  const char *cols;      /* prefix of the tap-range tables: <cols>_begin, <cols>_end */
+  char *acc[8];          /* the accumulator rows: local arrays, or one pointer into the output */
+  bool local;
+} RowBlock;
+
+/* Emits the accumulation of a row block; the leading output indices o<a> with their taps (window_emit_taps)
+ * are in scope. Local accumulators are declared here. */
+static void emit_row_block(Emitter *e, const RowBlock *r) {
+  const Window *w = r->w;
+  const char *T = dtype_ctype(r->t);
+  int last = w->rank - 1;
+  int64_t row = w->out[last], in_row = w->in[last];
+  if (r->local) {
+    char *names = cn_strdup("");
+    for (int j = 0; j < r->block; j++)
+      names = cn_format("%s%s%s[%lld]", names, j ? ", " : "", r->acc[j], (long long)row);
+    emitf(e, "%s %s;", T, names);
+  }
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+  for (int j = 0; j < r->block; j++)
+    emitf(e, "%s[o] = %s;", r->acc[j], r->bias ? cn_format("%s[%s]", r->bias, expr_plus(r->map, j)) : "0");
+  emitf(e, "}");
+  if (r->channels > 1) {
+    emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)r->channels);
+    emitf(e, "const %s *x = %s + c * %lld;", T, r->x, (long long)r->channel_size);
+  } else {
+    emitf(e, "{");
+    emitf(e, "const %s *x = %s;", T, r->x);
+  }
+  char *in_rows = cn_strdup("0"), *taps = cn_strdup(r->channels > 1 ? "c" : "0");
+  for (int a = 0; a < last; a++) {
+    emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
+    char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
+    in_rows = a == 0 ? index : cn_format("%s + %s", expr_times(in_rows, w->in[a]), index);
+    taps = strcmp(taps, "0") == 0 ? cn_format("k%d", a) : cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
+  }
+  if (r->ring_rows)
+    in_rows = cn_format("(%s) %% %lld", in_rows, (long long)r->ring_rows);
+  emitf(e, "const %s *x_row = x%s;", T, last ? cn_format(" + %s", expr_times(in_rows, in_row)) : "");
+  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)w->kernel[last]);
+  char *tap = strcmp(taps, "0") == 0 ? cn_strdup("k") : cn_format("%s + k", expr_times(taps, w->kernel[last]));
+  for (int j = 0; j < r->block; j++)
+    if (r->block == 1)
+      emitf(e, "const %s weight = %s[%s];", T, r->weights, tap);
+    else
+      emitf(e, "const %s weight%d = %s[%s];", T, j, r->weights, expr_plus(tap, j * r->weights_per_map));
+  emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
+        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
+  emitf(e, "for (int64_t o = %s_begin[k]; o < %s_end[k]; o++) {", r->cols, r->cols);
+  if (r->block == 1) {
+    emitf(e, "%s[o] += weight * x_row[%s + shift];", r->acc[0], expr_times("o", w->stride[last]));
+  } else {
+    emitf(e, "const %s v = x_row[%s + shift];", T, expr_times("o", w->stride[last]));
+    for (int j = 0; j < r->block; j++)
+      emitf(e, "%s[o] += weight%d * v;", r->acc[j], j);
+  }
+  emitf(e, "}");
+  emitf(e, "}");
+  emit_close(e, last); /* kernel taps of the leading axes */
+  emitf(e, "}");       /* c */
+}
+
+/* Names the local accumulator rows of a block: y, or y0..y7. */
+static void name_accumulators(RowBlock *r) {
+  for (int j = 0; j < r->block; j++)
+    r->acc[j] = r->block == 1 ? cn_strdup("y") : cn_format("y%d", j);
+}
+
+typedef struct ConvEmit {
+  const Window *w;
+  RowBlock rows;
+  int64_t plane; /* elements per output channel of the Conv's own result */
+  bool residual;
+} ConvEmit;
+
+/* The anchor's rows for a fused window (epilogue_emit_window's callback): row o0 of the block, through the
+ * epilogue into dst[j], element o of channel j's row. */
+static void emit_anchor_rows(Emitter *e, const Node *anchor, void *ctx, char *const *dst) {
+  const ConvEmit *c = ctx;
+  window_emit_taps(e, c->w, 0);
+  emit_row_block(e, &c->rows);
+  int64_t row = c->w->out[1];
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+  for (int j = 0; j < c->rows.block; j++)
+    epilogue_emit_store(e, anchor, dst[j], cn_format("%s[o]", c->rows.acc[j]), NULL,
+                        c->residual ? cn_format("residual[%s + o]", expr_plus(expr_times("o0", row), j * c->plane))
+                                    : NULL);
+  emitf(e, "}");
+}
+
 static void conv_emit(Emitter *e, const Node *n) {
   const ConvParams *p = n->params;
+  const Fusion *f = n->fusion;
+  const Node *window = f ? f->window : NULL;
+  /* with a fused window, out[0] is the window's result; the Conv's own is the window's input */
+  const Value *result = window ? window->in[0] : n->out[0];
   Window flat;
   const Window *w = &p->w;
-  if (w->rank > 1 && flatten_pointwise(w, &flat)) {
+  if (!window && w->rank > 1 && flatten_pointwise(w, &flat)) {
     emitf(e, "/* 1x1 convolution: the spatial axes run as one row */");
     w = &flat;
   }
-  const char *T = dtype_ctype(n->in[0]->dtype);
+  DType t = n->in[0]->dtype;
+  const char *T = dtype_ctype(t);
   int r = w->rank, last = r - 1;
-  int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = n->out[0]->dims[1];
+  int64_t batch = n->in[0]->dims[0], channels = n->in[0]->dims[1], maps = result->dims[1];
   int64_t group_channels = channels / p->group, group_maps = maps / p->group;
   int64_t in_size = 1, out_row_count = 1, kernel_size = 1;
   for (int i = 0; i < r; i++) {
@@ -91,15 +215,31 @@ static void conv_emit(Emitter *e, const Node *n) {
   /* For each kernel tap t of the last axis, the output columns whose input column
    * o * stride + t * dilation - pad_begin lies inside the input. */
   emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
-  window_emit_tap_ranges(e, w, row, in_row);
+  window_emit_tap_ranges(e, w, row, in_row, "col");
+  if (window && window->op->kind == OP_CONV) {
+    const Window *dw = conv_window(window);
+    emitf(e, "/* the fused depthwise Conv: %s */", window_describe(dw));
+    window_emit_tap_ranges(e, dw, dw->out[1], dw->in[1], "window_col");
+  }
 
   /* Output rows accumulate in local arrays, which the compiler knows alias nothing, for a block of output
    * channels that share each input row load; a row too long for the stack accumulates in Y itself. */
   int block = 8;
-  while (block > 1 && (group_maps % block != 0 || block * row * (int64_t)dtype_size(n->in[0]->dtype) > CONV_ACC_BYTES))
+  while (block > 1 && (group_maps % block != 0 || block * row * (int64_t)dtype_size(t) > CONV_ACC_BYTES))
     block /= 2;
-  bool local = row * (int64_t)dtype_size(n->in[0]->dtype) <= CONV_ACC_BYTES;
-  int64_t weights_per_map = group_channels * kernel_size, plane = out_row_count * row;
+  if (window)
+    block = epilogue_window_block(n, block);
+  ConvEmit c = {.w = w, .plane = out_row_count * row, .residual = f && f->residual >= 0};
+  c.rows = (RowBlock){
+      .w = w, .t = t, .block = block, .channels = group_channels, .channel_size = in_size,
+      .weights = "weights", .weights_per_map = group_channels * kernel_size, .bias = node_in(n, 2) ? "X2" : NULL,
+      .map = "m", .cols = "col", .local = row * (int64_t)dtype_size(t) <= CONV_ACC_BYTES,
+  };
+  c.rows.x = p->group > 1 ? cn_format("X0 + (n * %lld + first_channel) * %lld", (long long)channels, (long long)in_size)
+                          : cn_format("X0 + n * %lld", (long long)(channels * in_size));
+  name_accumulators(&c.rows);
+  CN_ASSERT(c.rows.local || !window);
+
   emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)batch);
   if (block == 1)
     emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);
@@ -108,8 +248,17 @@ static void conv_emit(Emitter *e, const Node *n) {
   if (p->group > 1)
     emitf(e, "const int64_t first_channel = m / %lld * %lld; /* of m's group */", (long long)group_maps,
           (long long)group_channels);
-  emitf(e, "const %s *weights = X1 + m * %lld;", T, (long long)weights_per_map);
-  emitf(e, "%s *out = Y0 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)plane);
+  emitf(e, "const %s *weights = X1 + m * %lld;", T, (long long)c.rows.weights_per_map);
+  if (c.residual)
+    emitf(e, "const %s *residual = %s + (n * %lld + m) * %lld;", T, emit_in(n, f->residual), (long long)maps,
+          (long long)c.plane);
+  if (window) {
+    epilogue_emit_window(e, n, block, emit_anchor_rows, &c);
+    emitf(e, "}"); /* m */
+    emitf(e, "}"); /* n */
+    return;
+  }
+  emitf(e, "%s *out = Y0 + (n * %lld + m) * %lld;", T, (long long)maps, (long long)c.plane);
   for (int a = 0; a < last; a++) {
     emitf(e, "for (int64_t o%d = 0; o%d < %lld; o%d++) {", a, a, (long long)w->out[a], a);
     window_emit_taps(e, w, a);
@@ -118,58 +267,21 @@ static void conv_emit(Emitter *e, const Node *n) {
   for (int a = 0; a < last; a++)
     out_row = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_row, w->out[a]), a);
   char *row_offset = last ? expr_times(out_row, row) : cn_strdup("0");
-  char *acc[8];
-  for (int j = 0; j < block; j++)
-    acc[j] = block == 1 ? cn_strdup("y") : cn_format("y%d", j);
-  if (local) {
-    char *names = cn_strdup("");
-    for (int j = 0; j < block; j++)
-      names = cn_format("%s%s%s[%lld]", names, j ? ", " : "", acc[j], (long long)row);
-    emitf(e, "%s %s;", T, names);
-  } else {
+  char *row_o = strcmp(row_offset, "0") ? cn_format("%s + o", row_offset) : cn_strdup("o");
+  if (!c.rows.local)
     emitf(e, "%s *y = out%s;", T, strcmp(row_offset, "0") ? cn_format(" + %s", row_offset) : "");
-  }
-  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
-  for (int j = 0; j < block; j++)
-    emitf(e, "%s[o] = %s;", acc[j], !node_in(n, 2) ? "0" : block == 1 ? "X2[m]" : cn_format("X2[m + %d]", j));
-  emitf(e, "}");
-  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)group_channels);
-  emitf(e, "const %s *x = X0 + (n * %lld + %sc) * %lld;", T, (long long)channels, p->group > 1 ? "first_channel + " : "",
-        (long long)in_size);
-  char *in_rows = cn_strdup("0"), *taps = cn_strdup("c");
-  for (int a = 0; a < last; a++) {
-    emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
-    char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
-    in_rows = a == 0 ? index : cn_format("%s + %s", expr_times(in_rows, w->in[a]), index);
-    taps = cn_format("%s + k%d", expr_times(taps, w->kernel[a]), a);
-  }
-  emitf(e, "const %s *x_row = x%s;", T, last ? cn_format(" + %s", expr_times(in_rows, in_row)) : "");
-  emitf(e, "for (int64_t k = 0; k < %lld; k++) {", (long long)w->kernel[last]);
-  char *tap = cn_format("%s + k", expr_times(taps, w->kernel[last]));
-  for (int j = 0; j < block; j++)
-    if (block == 1)
-      emitf(e, "const %s weight = weights[%s];", T, tap);
-    else
-      emitf(e, "const %s weight%d = weights[%s];", T, j, expr_plus(tap, j * weights_per_map));
-  emitf(e, "const int64_t shift = %s; /* input column = %s + shift */",
-        expr_plus(expr_times("k", w->dilation[last]), -w->pad_begin[last]), expr_times("o", w->stride[last]));
-  emitf(e, "for (int64_t o = col_begin[k]; o < col_end[k]; o++) {");
-  if (block == 1) {
-    emitf(e, "y[o] += weight * x_row[%s + shift];", expr_times("o", w->stride[last]));
-  } else {
-    emitf(e, "const %s v = x_row[%s + shift];", T, expr_times("o", w->stride[last]));
-    for (int j = 0; j < block; j++)
-      emitf(e, "%s[o] += weight%d * v;", acc[j], j);
-  }
-  emitf(e, "}");
-  emitf(e, "}");
-  emit_close(e, last); /* kernel taps of the leading axes */
-  emitf(e, "}");       /* c */
-  if (local) {
+  emit_row_block(e, &c.rows);
+  if (c.rows.local) {
     emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
-    for (int j = 0; j < block; j++)
-      emitf(e, "out[%s] = %s[o];", expr_plus(strcmp(row_offset, "0") ? cn_format("%s + o", row_offset) : "o", j * plane),
-            acc[j]);
+    for (int j = 0; j < block; j++) {
+      char *at = expr_plus(row_o, j * c.plane);
+      epilogue_emit_store(e, n, cn_format("out[%s]", at), cn_format("%s[o]", c.rows.acc[j]), NULL,
+                          c.residual ? cn_format("residual[%s]", at) : NULL);
+    }
+    emitf(e, "}");
+  } else if (!epilogue_is_trivial(n)) {
+    emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+    epilogue_emit_store(e, n, "y[o]", "y[o]", NULL, c.residual ? cn_format("residual[%s]", row_o) : NULL);
     emitf(e, "}");
   }
   emit_close(e, last); /* output rows */
@@ -243,9 +355,34 @@ static void conv_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
   }
 }
 
+void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int64_t ring_rows, const char *channel,
+                             const char *y) {
+  const Fusion *f = anchor->fusion;
+  const Node *dw = f->window;
+  const Window *w = conv_window(dw);
+  DType t = dw->in[0]->dtype;
+  const char *T = dtype_ctype(t);
+  int64_t kernel_size = w->kernel[0] * w->kernel[1], row = w->out[1];
+  RowBlock r = {
+      .w = w, .t = t, .block = 1, .channels = 1, .x = x, .ring_rows = ring_rows, .weights = "window_weights",
+      .weights_per_map = kernel_size, .map = channel, .cols = "window_col", .local = true,
+      .bias = node_in(dw, 2) ? emit_in(anchor, f->window_in + 1) : NULL,
+  };
+  r.acc[0] = cn_strdup("acc");
+  emitf(e, "const %s *window_weights = %s + %s;", T, emit_in(anchor, f->window_in), expr_times(channel, kernel_size));
+  emitf(e, "%s *out = %s;", T, y);
+  window_emit_taps(e, w, 0);
+  emit_row_block(e, &r);
+  emitf(e, "for (int64_t o = 0; o < %lld; o++) {", (long long)row);
+  emitf(e, "%s v = acc[o];", T);
+  epilogue_emit_act(e, &f->window_act, t, "v");
+  emitf(e, "out[o] = v;");
+  emitf(e, "}");
+}
+
 const OpDesc op_conv = {
     .kind = OP_CONV, .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
-    .infer = conv_infer, .emit = conv_emit, .grad = conv_grad,
+    .infer = conv_infer, .emit = conv_emit, .grad = conv_grad, .simd = conv_simd, .emit_simd = conv_emit_simd,
 };
 
 /* ConvGradWeight(X, dY) -> dW, the weight gradient of a Conv (attributes as the Conv's: the window and groups):
@@ -302,7 +439,7 @@ static void conv_grad_weight_emit(Emitter *e, const Node *n) {
   char *tap_at = last ? cn_format("%s + k", expr_times(lead_taps_expr(w), taps)) : cn_strdup("k");
   emitf(e, "/* %s */", window_describe(w));
   emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
-  window_emit_tap_ranges(e, w, row, in_row);
+  window_emit_tap_ranges(e, w, row, in_row, "col");
   if (!per_column)
     emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
   emitf(e, "for (int64_t m = 0; m < %lld; m++) {", (long long)maps);

@@ -130,7 +130,7 @@ static void conv_transpose_emit(Emitter *e, const Node *n) {
   /* For each kernel tap t of the last axis, the input columns i whose output column
    * i * stride + t * dilation - pad_begin lies inside the output. */
   emitf(e, "/* input columns whose output column is inside the output, per kernel column */");
-  window_emit_tap_ranges(e, w, in_row, row);
+  window_emit_tap_ranges(e, w, in_row, row, "col");
   /* With a stride on the last axis, the output row is accumulated in `stride` phases: tap k lands input column i on
    * output column i * stride + k * dilation - pad_begin, that is on element i + tap_shift[k] of phase tap_phase[k],
    * so the innermost loop runs contiguously over both rows. The phases are interleaved into Y at the end. */

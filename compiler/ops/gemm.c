@@ -84,6 +84,9 @@ static void gemm_emit(Emitter *e, const Node *n) {
   if (use_c)
     bias = scaled(p->beta, t, cn_format("%s[%s]", emit_in(n, 2), emit_broadcast_index(2, c->rank, c->dims, "i")));
 
+  /* a fused epilogue (activation, residual) applies to each finished element */
+  const Fusion *f = n->fusion;
+  char *residual = f && f->residual >= 0 ? cn_format("%s[i0 * %lld + i1]", emit_in(n, f->residual), N) : NULL;
   emitf(e, "/* A' [%lld, %lld] times B' [%lld, %lld]%s */", M, K, K, N, use_c ? ", plus C broadcast" : "");
   emitf(e, "for (int64_t i0 = 0; i0 < %lld; i0++) {", M);
   emitf(e, "%s *y = %s + i0 * %lld;", T, emit_out(n, 0), N);
@@ -94,7 +97,8 @@ static void gemm_emit(Emitter *e, const Node *n) {
     emitf(e, "for (int64_t k = 0; k < %lld; k++) {", K);
     emitf(e, "acc += %s * %s;", a, b);
     emitf(e, "}");
-    emitf(e, "y[i1] = %s%s%s;", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : "");
+    char *value = cn_format("%s%s%s", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : "");
+    epilogue_emit_store(e, n, "y[i1]", value, NULL, residual);
     emitf(e, "}");
   } else {
     /* i-k-j order: the inner loop walks a row of B and a row of Y */
@@ -107,6 +111,11 @@ static void gemm_emit(Emitter *e, const Node *n) {
     emitf(e, "y[i1] += a * %s;", b);
     emitf(e, "}");
     emitf(e, "}");
+    if (!epilogue_is_trivial(n)) {
+      emitf(e, "for (int64_t i1 = 0; i1 < %lld; i1++) {", N);
+      epilogue_emit_store(e, n, "y[i1]", "y[i1]", NULL, residual);
+      emitf(e, "}");
+    }
   }
   emitf(e, "}");
 }

@@ -63,12 +63,16 @@ static char *matrix_offset(const MatMulParams *p, int rank, const int64_t *dims,
 
 static void matmul_emit(Emitter *e, const Node *n) {
   const MatMulParams *p = n->params;
+  const Fusion *f = n->fusion;
   const char *T = dtype_ctype(n->out[0]->dtype);
   long long M = p->m, K = p->k, N = p->n;
   int loops = emit_loops(e, p->batch_rank, p->batch, "b");
+  char *out_offset = matrix_offset(p, p->batch_rank, p->batch, M * N);
   emitf(e, "const %s *a = %s + %s;", T, emit_in(n, 0), matrix_offset(p, p->a_batch_rank, p->a_batch, M * K));
   emitf(e, "const %s *b = %s + %s;", T, emit_in(n, 1), matrix_offset(p, p->b_batch_rank, p->b_batch, K * N));
-  emitf(e, "%s *y = %s + %s;", T, emit_out(n, 0), matrix_offset(p, p->batch_rank, p->batch, M * N));
+  emitf(e, "%s *y = %s + %s;", T, emit_out(n, 0), out_offset);
+  if (f && f->residual >= 0)
+    emitf(e, "const %s *residual = %s + %s;", T, emit_in(n, f->residual), out_offset);
   emitf(e, "/* [%lld, %lld] times [%lld, %lld] in i-k-j order: the inner loop walks rows of b and y */", M, K, K, N);
   emitf(e, "for (int64_t i = 0; i < %lld; i++) {", M);
   emitf(e, "for (int64_t j = 0; j < %lld; j++) {", N);
@@ -80,6 +84,15 @@ static void matmul_emit(Emitter *e, const Node *n) {
   emitf(e, "y[i * %lld + j] += aik * b[k * %lld + j];", N, N);
   emitf(e, "}");
   emitf(e, "}");
+  if (!epilogue_is_trivial(n)) {
+    /* the fused bias is one value per column */
+    emitf(e, "for (int64_t j = 0; j < %lld; j++) {", N);
+    char *at = cn_format("i * %lld + j", N);
+    epilogue_emit_store(e, n, cn_format("y[%s]", at), cn_format("y[%s]", at),
+                        f->bias >= 0 ? cn_format("%s[j]", emit_in(n, f->bias)) : NULL,
+                        f->residual >= 0 ? cn_format("residual[%s]", at) : NULL);
+    emitf(e, "}");
+  }
   emitf(e, "}");
   emit_close(e, loops);
 }

@@ -69,9 +69,15 @@ static void lp_pool_infer(Graph *g, Node *n) {
     cn_error_node(n, "p = %g; expected a positive norm", p->p);
 }
 
+const Window *pool_window(const Node *n) {
+  CN_ASSERT((n->op->kind == OP_MAX_POOL || n->op->kind == OP_AVERAGE_POOL || n->op->kind == OP_LP_POOL) && n->params);
+  return &((const PoolParams *)n->params)->w;
+}
+
 /* Emits the pooled value of one window of x into `acc`; with `indices`, MaxPool also tracks `best_at`, the flat
- * spatial index of the first maximum, in the layout Indices asks for. */
-static void emit_window_reduce(Emitter *e, DType t, const PoolParams *p, bool indices) {
+ * spatial index of the first maximum, in the layout Indices asks for. With ring_rows > 0, input row i (axis 0) is
+ * stored at row i % ring_rows, as a fused window reads it. */
+static void emit_window_reduce(Emitter *e, DType t, const PoolParams *p, bool indices, int64_t ring_rows) {
   const Window *w = &p->w;
   const char *T = dtype_ctype(t);
   if (p->kind == POOL_MAX)
@@ -85,7 +91,8 @@ static void emit_window_reduce(Emitter *e, DType t, const PoolParams *p, bool in
   for (int a = 0; a < w->rank; a++) {
     emitf(e, "for (int64_t k%d = k%d_begin; k%d < k%d_end; k%d++) {", a, a, a, a, a);
     char *index = cn_format("i%d + %s", a, expr_times(cn_format("k%d", a), w->dilation[a]));
-    at = a == 0 ? index : cn_format("%s + %s", expr_times(at, w->in[a]), index);
+    char *stored = a == 0 && ring_rows ? cn_format("(%s) %% %lld", index, (long long)ring_rows) : index;
+    at = a == 0 ? stored : cn_format("%s + %s", expr_times(at, w->in[a]), index);
     at_column_major = a == 0 ? index : cn_format("%s + %s", at_column_major, expr_times(index, column_stride));
     column_stride *= w->in[a];
   }
@@ -137,6 +144,24 @@ static char *average_count(const PoolParams *p) {
   return count;
 }
 
+/* Stores the finished window in y[out_at]. */
+static void emit_pooled_store(Emitter *e, const Node *n, const PoolParams *p, const char *out_at) {
+  DType t = n->in[0]->dtype;
+  const char *T = dtype_ctype(t);
+  switch (p->kind) {
+  case POOL_MAX: emitf(e, "y[%s] = acc;", out_at); break;
+  case POOL_AVERAGE: emitf(e, "y[%s] = acc / (%s)(%s);", out_at, T, average_count(p)); break;
+  case POOL_LP:
+    if (p->p == 1)
+      emitf(e, "y[%s] = acc;", out_at);
+    else if (p->p == 2)
+      emitf(e, "y[%s] = %s(acc);", out_at, emit_math_fn("sqrt", t));
+    else
+      emitf(e, "y[%s] = %s(acc, %s);", out_at, emit_math_fn("pow", t), emit_float(1 / p->p, t));
+    break;
+  }
+}
+
 static void pool_emit(Emitter *e, const Node *n) {
   const PoolParams *p = n->params;
   const Window *w = &p->w;
@@ -161,19 +186,8 @@ static void pool_emit(Emitter *e, const Node *n) {
     window_emit_taps(e, w, a);
     out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
   }
-  emit_window_reduce(e, t, p, indices);
-  switch (p->kind) {
-  case POOL_MAX: emitf(e, "y[%s] = acc;", out_at); break;
-  case POOL_AVERAGE: emitf(e, "y[%s] = acc / (%s)(%s);", out_at, T, average_count(p)); break;
-  case POOL_LP:
-    if (p->p == 1)
-      emitf(e, "y[%s] = acc;", out_at);
-    else if (p->p == 2)
-      emitf(e, "y[%s] = %s(acc);", out_at, emit_math_fn("sqrt", t));
-    else
-      emitf(e, "y[%s] = %s(acc, %s);", out_at, emit_math_fn("pow", t), emit_float(1 / p->p, t));
-    break;
-  }
+  emit_window_reduce(e, t, p, indices, 0);
+  emit_pooled_store(e, n, p, out_at);
   if (indices)
     emitf(e, "indices[%s] = plane * %lld + best_at; /* flat index into X */", out_at, (long long)in_size);
   emit_close(e, w->rank);
@@ -199,6 +213,20 @@ static void pool_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
   }
   b->params = q;
   dx[0] = bw_finish(g, b);
+}
+
+void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y) {
+  const PoolParams *p = pool->params;
+  const Window *w = &p->w;
+  CN_ASSERT(w->rank == 2 && p->kind != POOL_LP);
+  emitf(e, "const %s *x = %s;", dtype_ctype(pool->in[0]->dtype), x);
+  emitf(e, "%s *y = %s;", dtype_ctype(pool->in[0]->dtype), y);
+  window_emit_taps(e, w, 0);
+  emitf(e, "for (int64_t o1 = 0; o1 < %lld; o1++) {", (long long)w->out[1]);
+  window_emit_taps(e, w, 1);
+  emit_window_reduce(e, pool->in[0]->dtype, p, false, ring_rows);
+  emit_pooled_store(e, pool, p, "o1");
+  emitf(e, "}");
 }
 
 const OpDesc op_max_pool = {
@@ -251,7 +279,7 @@ static void pool_grad_emit(Emitter *e, const Node *n) {
     out_at = a == 0 ? cn_strdup("o0") : cn_format("%s + o%d", expr_times(out_at, w->out[a]), a);
   }
   if (max) {
-    emit_window_reduce(e, t, p, true);
+    emit_window_reduce(e, t, p, true, 0);
     emitf(e, "dx[best_at] += dy[%s];", out_at);
   } else {
     emitf(e, "const %s share = dy[%s] / (%s)(%s);", T, out_at, T, average_count(p));

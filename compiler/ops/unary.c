@@ -184,10 +184,10 @@ static void unary_fold(Graph *g, Node *n) {
   }
 }
 
-/* The formula as C for element type t: for float, every function it calls becomes the f-suffixed one. */
-static char *formula_for(const char *text, DType t) {
-  if (t != DT_FLOAT)
-    return cn_strdup(text);
+/* The formula as C for element type t: for float, every function it calls becomes the f-suffixed one. With
+ * `names`, the variables x, alpha, beta and gamma become names[0..3] (a NULL entry keeps the variable). */
+static char *formula_for(const char *text, DType t, const char *const *names) {
+  static const char *const variables[] = {"x", "alpha", "beta", "gamma"};
   char *s = cn_strdup("");
   for (const char *p = text; *p;) {
     const char *start = p;
@@ -198,7 +198,11 @@ static char *formula_for(const char *text, DType t) {
       while (*next == ' ')
         next++;
       bool call = *next == '(';
-      s = cn_format("%s%.*s%s", s, (int)(p - start), start, call ? "f" : "");
+      const char *word = cn_strndup(start, (size_t)(p - start));
+      for (int v = 0; names && !call && v < 4; v++)
+        if (names[v] && strcmp(word, variables[v]) == 0)
+          word = names[v];
+      s = cn_format("%s%s%s", s, word, call && t == DT_FLOAT ? "f" : "");
     } else if (isdigit((unsigned char)*p) || *p == '.') {
       /* a number, with any suffix it has (0.5f) */
       while (isalnum((unsigned char)*p) || *p == '.')
@@ -209,6 +213,34 @@ static char *formula_for(const char *text, DType t) {
     }
   }
   return s;
+}
+
+/* The element-wise ops an anchor can apply as its activation (epilogue fusion), and the ActKind of each. */
+static const struct {
+  OpKind op;
+  ActKind act;
+} activations[] = {
+    {OP_RELU, ACT_RELU},       {OP_LEAKY_RELU, ACT_LEAKY_RELU}, {OP_SIGMOID, ACT_SIGMOID},
+    {OP_HARD_SIGMOID, ACT_HARD_SIGMOID}, {OP_HARD_SWISH, ACT_HARD_SWISH}, {OP_TANH, ACT_TANH},
+};
+
+bool unary_activation(const Node *n, Activation *act) {
+  const UnaryParams *p = n->params;
+  for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++)
+    if (activations[k].op == n->op->kind && p && dtype_is_float(n->in[0]->dtype)) {
+      *act = (Activation){activations[k].act, p->attr[ALPHA], p->attr[BETA]};
+      return true;
+    }
+  return false;
+}
+
+char *unary_activation_expr(const Activation *act, DType t, const char *x) {
+  for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++)
+    if (activations[k].act == act->kind) {
+      const char *names[4] = {x, emit_float(act->alpha, t), emit_float(act->beta, t), NULL};
+      return cn_format("(%s)", formula_for(find_row(activations[k].op)->real->text, t, names));
+    }
+  cn_unreachable();
 }
 
 static void unary_emit(Emitter *e, const Node *n) {
@@ -223,7 +255,7 @@ static void unary_emit(Emitter *e, const Node *n) {
   char *in_index, *out_index;
   int loops = emit_elementwise_loops(e, out, 1, &in, &in_index, &out_index);
   emitf(e, "const %s x = %s[%s];", T, emit_in(n, 0), in_index);
-  emitf(e, "%s[%s] = %s;", emit_out(n, 0), out_index, formula_for(text, t));
+  emitf(e, "%s[%s] = %s;", emit_out(n, 0), out_index, formula_for(text, t, NULL));
   emit_close(e, loops);
 }
 
@@ -299,7 +331,7 @@ static void unary_grad_emit(Emitter *e, const Node *n) {
   emitf(e, "const %s dy = X0[%s];", T, in_index[0]);
   if (p->row->saved)
     emitf(e, "const %s %c = X1[%s];", T, p->row->saved, in_index[1]);
-  emitf(e, "Y0[%s] = %s;", out_index, formula_for(p->row->text, t));
+  emitf(e, "Y0[%s] = %s;", out_index, formula_for(p->row->text, t, NULL));
   emit_close(e, loops);
 }
 

@@ -202,14 +202,14 @@ void window_emit_table(Emitter *e, const char *name, const int64_t *values, int6
   emitf(e, "};");
 }
 
-void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit) {
+void window_emit_tap_ranges(Emitter *e, const Window *w, int64_t count, int64_t limit, const char *name) {
   int last = w->rank - 1;
   int64_t taps = w->kernel[last];
   int64_t *begins = cn_alloc_array((size_t)taps, sizeof(int64_t)), *ends = cn_alloc_array((size_t)taps, sizeof(int64_t));
   for (int64_t t = 0; t < taps; t++)
     window_positions(count, w->stride[last], t * w->dilation[last] - w->pad_begin[last], limit, &begins[t], &ends[t]);
-  window_emit_table(e, "col_begin", begins, taps);
-  window_emit_table(e, "col_end", ends, taps);
+  window_emit_table(e, cn_format("%s_begin", name), begins, taps);
+  window_emit_table(e, cn_format("%s_end", name), ends, taps);
 }
 
 void window_set_attrs(Node *n, const Window *w) {

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Run the ONNX conformance tests listed in tests.txt by hand, with gcc and clang.
+# Run the ONNX conformance tests listed in tests.txt by hand, for each target with the compilers CTest uses:
+# generic with gcc and clang, avx512 with clang and avx2 with gcc (the SIMD ones when this CPU runs them).
 # Usage: run_conformance.sh CNNC BUILD_DIR [filter]
 #   CNNC       path to the cnnc binary
 #   BUILD_DIR  where per-test logs go (BUILD_DIR/conformance-logs/)
@@ -16,6 +17,9 @@ filter="${3:-}"
 data="${CNNC_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}"
 list="$(dirname "$0")/tests.txt"
 [ -d "$data/node" ] || { echo "libonnx-testdata is missing: $data/node not found" >&2; exit 2; }
+combos="generic:gcc generic:clang"
+grep -qw avx512f /proc/cpuinfo && combos="$combos avx512:clang"
+grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && combos="$combos avx2:gcc"
 
 passed=0
 failed=()
@@ -31,12 +35,13 @@ while read -r name rest; do
     args+=("$a")
   done
   mkdir -p "$logs/$name"
-  for cc in gcc clang; do
-    log="$logs/$name/$cc.log"
-    if timeout 60 "$cnnc" check "$dir/model.onnx" "$set0" "${args[@]}" --cc "$cc" >"$log" 2>&1; then
+  for combo in $combos; do
+    target=${combo%:*} cc=${combo#*:}
+    log="$logs/$name/$target-$cc.log"
+    if timeout 60 "$cnnc" check "$dir/model.onnx" "$set0" "${args[@]}" --target="$target" --cc "$cc" >"$log" 2>&1; then
       passed=$((passed + 1))
     else
-      failed+=("$name/$cc")
+      failed+=("$name/$target-$cc")
     fi
   done
 done <"$list"

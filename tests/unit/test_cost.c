@@ -104,7 +104,7 @@ static void test_profile(void) {
                        "  if (p[0].ns == 0) return 7;\n"
                        "  return 0;\n"
                        "}\n";
-  CU_ASSERT_EQUAL(tb_compile_and_run_with(g, driver, "-DCNNC_PROFILE"), 0);
+  CU_ASSERT_EQUAL(tb_compile_and_run_target(g, driver, TARGET_GENERIC, NULL, "-DCNNC_PROFILE"), 0);
   free(w);
 }
 

@@ -78,8 +78,8 @@ static const char driver[] =
  * the classification losses and values in [-1, 1] for mse. */
 static void check_gradients(Graph *g, LossKind loss) {
   tb_infer(g);
-  TrainOptions o = {.loss = loss, .optimizer = OPT_SGD, .lr = 0, .given = TRAIN_GIVEN_LR};
-  train_options_finish(&o);
+  TrainOptions o = {.loss = loss, .optimizer = OPTIMIZER_SGD, .lr = 0, .given = TRAIN_GIVEN_LR};
+  train_options_finish(&o, NULL);
   backward_build(g, &o);
   char *code = cn_format("static %s model_targets[model_TARGET_COUNT];\n#define TARGET(i) %s\n%s",
                          loss == LOSS_MSE ? "double" : "int64_t",

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const TrainOptions sgd = {.loss = LOSS_CROSS_ENTROPY, .optimizer = OPT_SGD};
+static const TrainOptions sgd = {.loss = LOSS_CROSS_ENTROPY, .optimizer = OPTIMIZER_SGD};
 
 static float *iota(int count, float scale) {
   float *v = cn_alloc_array((size_t)count, sizeof *v);
@@ -142,7 +142,7 @@ static void train_case(void *arg) {
     o.freeze = all;
     o.n_freeze = 1;
   }
-  train_options_finish(&o);
+  train_options_finish(&o, NULL);
   train_mark(g, &o);
   tb_infer(g);
   backward_build(g, &o);
@@ -172,7 +172,7 @@ static void test_nll_needs_log_softmax(void) {
 }
 
 static void test_optimizer_options(void) {
-  Case c = {.options = {.optimizer = OPT_ADAM, .momentum = 0.9, .given = TRAIN_GIVEN_MOMENTUM}};
+  Case c = {.options = {.optimizer = OPTIMIZER_ADAM, .momentum = 0.9, .given = TRAIN_GIVEN_MOMENTUM}};
   CU_ASSERT(tb_fails_with(train_case, &c, "--momentum and --nesterov are SGD's"));
   Case n = {.options = {.nesterov = true, .given = TRAIN_GIVEN_NESTEROV}};
   CU_ASSERT(tb_fails_with(train_case, &n, "--nesterov needs a positive --momentum"));
@@ -188,7 +188,7 @@ static void test_frozen_prefix(void) {
   Node *gemm = tb_node(g, "Gemm", 2, ins, 1);
   tb_output(g, gemm->out[0]);
   TrainOptions o = sgd;
-  train_options_finish(&o);
+  train_options_finish(&o, NULL);
   train_mark(g, &o);
   tb_infer(g);
   backward_build(g, &o);
@@ -212,7 +212,7 @@ static void test_masked_weights(void) {
   Node *flat = tb_node(g, "Flatten", 1, conv->out, 1);
   tb_output(g, flat->out[0]);
   TrainOptions o = {.loss = LOSS_MSE};
-  train_options_finish(&o);
+  train_options_finish(&o, NULL);
   train_mark(g, &o);
   CU_ASSERT(mul_in[1]->flags & VAL_PARAM);
   CU_ASSERT_FALSE(mul_in[0]->flags & VAL_PARAM);
@@ -225,11 +225,11 @@ static void test_masked_weights(void) {
 
 /* torch.optim's defaults, and the combinations it refuses. */
 static void test_optimizer_defaults(void) {
-  TrainOptions o = {.optimizer = OPT_ADAMW};
-  train_options_finish(&o);
+  TrainOptions o = {.optimizer = OPTIMIZER_ADAMW};
+  train_options_finish(&o, NULL);
   CU_ASSERT(o.lr == 1e-3 && o.weight_decay == 0.01 && o.beta1 == 0.9 && o.beta2 == 0.999 && o.eps == 1e-8);
-  TrainOptions s = {.optimizer = OPT_SGD, .weight_decay = 1e-4, .given = TRAIN_GIVEN_WEIGHT_DECAY};
-  train_options_finish(&s);
+  TrainOptions s = {.optimizer = OPTIMIZER_SGD, .weight_decay = 1e-4, .given = TRAIN_GIVEN_WEIGHT_DECAY};
+  train_options_finish(&s, NULL);
   CU_ASSERT(s.lr == 0.01 && s.weight_decay == 1e-4 && s.momentum == 0);
 }
 

@@ -44,12 +44,13 @@ static void test_emit_float_round_trips(void) {
   CU_ASSERT_STRING_EQUAL(emit_float(1.0 / 0.0, DT_FLOAT), "INFINITY");
 }
 
-/* Each descriptor sits at its own kind's slot and answers to one ONNX name only; cnnc's internal ops to none. */
+/* Each descriptor sits at its own kind's slot and answers to one ONNX name only; cnnc's own ops to none. */
 static void test_op_table_consistent(void) {
   for (int k = 0; k < OP_COUNT; k++) {
     const OpDesc *op = op_get((OpKind)k);
     CU_ASSERT_EQUAL(op->kind, k);
     CU_ASSERT_PTR_EQUAL(op_lookup(op->name), op->internal ? NULL : op);
+    CU_ASSERT((op->simd == NULL) == (op->emit_simd == NULL));
     CU_ASSERT_PTR_NOT_NULL(op->infer);
     CU_ASSERT(op->min_in <= op->max_in && op->min_out <= op->max_out);
   }

@@ -113,28 +113,34 @@ bool tb_fails_with(void (*fn)(void *), void *arg, const char *expected) {
 
 const char *tb_last_error(void) { return last_error; }
 
-static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, const char *cflag);
+static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, Target target,
+                           const char *cc_name, const char *cflag);
 
-int tb_compile_and_run(Graph *g, const char *driver_c) { return compile_and_run(g, NULL, driver_c, NULL); }
+int tb_compile_and_run(Graph *g, const char *driver_c) {
+  return compile_and_run(g, NULL, driver_c, TARGET_GENERIC, NULL, NULL);
+}
 
-int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag) {
-  return compile_and_run(g, NULL, driver_c, cflag);
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc_name, const char *cflag) {
+  return compile_and_run(g, NULL, driver_c, target, cc_name, cflag);
 }
 
 int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c) {
-  return compile_and_run(g, train, driver_c, NULL);
+  return compile_and_run(g, train, driver_c, TARGET_GENERIC, NULL, NULL);
 }
 
-static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, const char *cflag) {
+static int compile_and_run(Graph *g, const TrainOptions *train, const char *driver_c, Target target,
+                           const char *cc_name, const char *cflag) {
   char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
   char *dir = mkdtemp(tmpl);
   CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
   fold_dead_code(g);
+  layout_assign(g, target);
   Plan plan = plan_memory(g);
   char *c_path = cn_format("%s/model.c", dir), *h_path = cn_format("%s/model.h", dir);
   char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
   FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w"), *d = fopen(d_path, "w");
-  EmitOptions o = {.prefix = "model", .command_line = "unit test", .header_name = "model.h", .train = train};
+  EmitOptions o = {
+      .prefix = "model", .command_line = "unit test", .header_name = "model.h", .target = target, .train = train};
   g->path = "/dev/null"; /* hashed into the header comment */
   emit_c(g, &plan, &o, c, h);
   fputs("#include \"model.h\"\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n", d);
@@ -142,7 +148,7 @@ static int compile_and_run(Graph *g, const TrainOptions *train, const char *driv
   fclose(c);
   fclose(h);
   fclose(d);
-  CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
+  CcOptions cc = {.cc = cc_name, .opt = "-O1", .werror = true};
   const char *args[] = {"-o", exe, c_path, d_path, "-lm", cflag};
   int status = cc_run(&cc, args, cflag ? 6 : 5);
   if (status != 0)
@@ -152,4 +158,172 @@ static int compile_and_run(Graph *g, const TrainOptions *train, const char *driv
   const char *rm[] = {"rm", "-rf", dir, NULL};
   cn_spawn(rm);
   return status;
+}
+
+void tb_passes(Graph *g) {
+  fold_dead_code(g);
+  fold_bn(g);
+  fuse(g);
+  views(g);
+  graph_verify(g);
+}
+
+/* The driver comparing pairs of models: the pairs table is written before it. */
+static const char compare_driver[] =
+    "#include <math.h>\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "\n"
+    "static unsigned state = 12345;\n"
+    "static double next_value(void) {\n"
+    "  state = state * 1103515245u + 12345u;\n"
+    "  return (double)((state >> 8) & 0xffff) / 0xffff * 4 - 2;\n"
+    "}\n"
+    "\n"
+    "static double element(const void *p, int type, size_t i) {\n"
+    "  return type == 11 ? ((const double *)p)[i] : ((const float *)p)[i];\n"
+    "}\n"
+    "\n"
+    "static int count(const cnnc_tensor_info *t) {\n"
+    "  int n = 0;\n"
+    "  while (t[n].name)\n"
+    "    n++;\n"
+    "  return n;\n"
+    "}\n"
+    "\n"
+    "static int compare(int pair, const Pair *p) {\n"
+    "  const void *in[64] = {0};\n"
+    "  void *plain_out[64] = {0}, *fused_out[64] = {0};\n"
+    "  int n_in = count(p->inputs), n_out = count(p->outputs);\n"
+    "  if (n_in > 64 || n_out > 64 || count(p->fused_outputs) != n_out) return 10;\n"
+    "  for (int k = 0; k < n_in; k++) {\n"
+    "    const cnnc_tensor_info *t = &p->inputs[k];\n"
+    "    void *buffer = calloc(t->count + 1, t->elem_size);\n"
+    "    for (size_t i = 0; i < t->count; i++) {\n"
+    "      if (t->elem_type == 11) ((double *)buffer)[i] = next_value();\n"
+    "      else if (t->elem_type == 1) ((float *)buffer)[i] = (float)next_value();\n"
+    "      else return 10;\n"
+    "    }\n"
+    "    in[k] = buffer;\n"
+    "  }\n"
+    "  for (int k = 0; k < n_out; k++) {\n"
+    "    plain_out[k] = calloc(p->outputs[k].count + 1, p->outputs[k].elem_size);\n"
+    "    fused_out[k] = calloc(p->outputs[k].count + 1, p->outputs[k].elem_size);\n"
+    "  }\n"
+    "  if (p->plain(in, plain_out) != 0 || p->fused(in, fused_out) != 0) return 11;\n"
+    "  for (int k = 0; k < n_out; k++) {\n"
+    "    const cnnc_tensor_info *t = &p->outputs[k];\n"
+    "    if (t->count != p->fused_outputs[k].count) return 12;\n"
+    "    for (size_t i = 0; i < t->count; i++) {\n"
+    "      double want = element(plain_out[k], t->elem_type, i), got = element(fused_out[k], t->elem_type, i);\n"
+    "      double scale = fabs(want) > 1 ? fabs(want) : 1;\n"
+    "      if (!(fabs(got - want) <= TOLERANCE * scale) && !(isnan(got) && isnan(want))) {\n"
+    "        printf(\"pair %d, output %d, element %zu: transformed %.9g, plain %.9g\\n\", pair, k, i, got, want);\n"
+    "        return 13 + pair;\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "  return 0;\n"
+    "}\n"
+    "\n"
+    "int main(void) {\n"
+    "  for (int k = 0; k < (int)(sizeof pairs / sizeof pairs[0]); k++) {\n"
+    "    int status = compare(k, &pairs[k]);\n"
+    "    if (status)\n"
+    "      return status;\n"
+    "  }\n"
+    "  return 0;\n"
+    "}\n";
+
+static char *emit_model(Graph *g, const char *dir, const char *prefix) {
+  Plan plan = plan_memory(g);
+  char *c_path = cn_format("%s/%s.c", dir, prefix), *h_path = cn_format("%s/%s.h", dir, prefix);
+  FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  EmitOptions o = {.prefix = prefix, .command_line = "unit test", .header_name = cn_format("%s.h", prefix)};
+  g->path = "/dev/null"; /* hashed into the header comment */
+  emit_c(g, &plan, &o, c, h);
+  fclose(c);
+  fclose(h);
+  return c_path;
+}
+
+int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol) {
+  char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+  CU_ASSERT_FATAL(n >= 1 && n <= 24); /* cc_run takes up to 63 arguments */
+  char *d_path = cn_format("%s/driver.c", dir), *exe = cn_format("%s/run", dir);
+  FILE *d = fopen(d_path, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+  const char *args[2 * 24 + 4] = {"-o", exe, d_path};
+  int n_args = 3;
+  for (int k = 0; k < n; k++) {
+    fold_dead_code(plain[k]);
+    args[n_args++] = emit_model(plain[k], dir, cn_format("plain%d", k));
+    args[n_args++] = emit_model(transformed[k], dir, cn_format("fused%d", k));
+    fprintf(d, "#include \"plain%d.h\"\n#include \"fused%d.h\"\n", k, k);
+  }
+  args[n_args++] = "-lm";
+  fprintf(d, "\n#define TOLERANCE %.17g\n\n", tol);
+  fprintf(d, "typedef struct Pair {\n  int (*plain)(const void *const *, void *const *);\n"
+             "  int (*fused)(const void *const *, void *const *);\n"
+             "  const cnnc_tensor_info *inputs, *outputs, *fused_outputs;\n} Pair;\n\n");
+  fprintf(d, "static const Pair pairs[] = {\n");
+  for (int k = 0; k < n; k++)
+    fprintf(d, "    {plain%d_run, fused%d_run, plain%d_input_info, plain%d_output_info, fused%d_output_info},\n", k,
+            k, k, k, k);
+  fprintf(d, "};\n\n%s", compare_driver);
+  fclose(d);
+  CcOptions cc = {.cc = NULL, .opt = "-O1", .werror = true};
+  int status = cc_run(&cc, args, n_args);
+  if (status != 0)
+    return 100 + status;
+  const char *run[] = {exe, NULL};
+  status = cn_spawn(run);
+  const char *rm[] = {"rm", "-rf", dir, NULL};
+  cn_spawn(rm);
+  return status;
+}
+
+int tb_compare_graphs(Graph *plain, Graph *transformed, double tol) {
+  return tb_compare_graph_pairs(1, &plain, &transformed, tol);
+}
+
+int tb_run_program(const char *source, const char *cc_name, const char *opt) {
+  char tmpl[] = "/tmp/cnnc-unit-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+  char *c_path = cn_format("%s/test.c", dir), *exe = cn_format("%s/run", dir);
+  FILE *c = fopen(c_path, "w");
+  fputs(source, c);
+  fclose(c);
+  CcOptions cc = {.cc = cc_name, .opt = opt, .werror = true};
+  const char *args[] = {"-o", exe, c_path, "-lm"};
+  int status = cc_run(&cc, args, 4);
+  if (status == 0) {
+    const char *run[] = {exe, NULL};
+    status = cn_spawn(run);
+  } else {
+    status += 100;
+  }
+  if (status == 0) {
+    const char *rm[] = {"rm", "-rf", dir, NULL};
+    cn_spawn(rm);
+  } else {
+    fprintf(stderr, "program kept in %s\n", dir);
+  }
+  return status;
+}
+
+int tb_host_targets(Target *targets) {
+  const char *why;
+  Target best = target_native(&why);
+  int n = 0;
+  if (best == TARGET_AVX512)
+    targets[n++] = TARGET_AVX512;
+  if (best == TARGET_AVX512 || best == TARGET_AVX2)
+    targets[n++] = TARGET_AVX2;
+  return n;
 }

@@ -32,10 +32,27 @@ const char *tb_last_error(void);
 /* Compiles g to C with prefix "model", builds it together with `driver_c` (a C source that calls model_run
  * and returns 0 on success) using $CC or cc, and runs it; returns the program's exit status. */
 int tb_compile_and_run(Graph *g, const char *driver_c);
-/* The same for a graph from backward_build: training code with these options. */
+/* The same for a target (running the layout pass first), a compiler (NULL: $CC or clang) and one more compiler
+ * flag (NULL for none), e.g. "-DCNNC_PROFILE". */
+int tb_compile_and_run_target(Graph *g, const char *driver_c, Target target, const char *cc, const char *cflag);
+/* The same (generic target) for a graph from backward_build: training code with these options. */
 int tb_compile_and_run_train(Graph *g, const TrainOptions *train, const char *driver_c);
-/* The same, with one more compiler flag (NULL for none), e.g. "-DCNNC_PROFILE". */
-int tb_compile_and_run_with(Graph *g, const char *driver_c, const char *cflag);
+/* Compiles a whole C program with cc under -Werror at optimization `opt`, runs it, and returns its exit status
+ * (100 + the compiler's status when it does not compile); a failing program's directory is kept and named. */
+int tb_run_program(const char *source, const char *cc, const char *opt);
+/* The SIMD targets this machine can run, best first; returns how many. */
+int tb_host_targets(Target *targets);
+
+/* The passes after shape inference, as the pipeline runs them: fold_dead_code, fold_bn, fuse, views. */
+void tb_passes(Graph *g);
+/* Compiles `plain` (each node by its own emitter) and `transformed` (the same model after passes the caller ran)
+ * into one program with prefixes plain_ and fused_, runs both on the same pseudo-random float or double inputs
+ * in [-2, 2], and returns 0 when every output element agrees within tol * max(1, |plain|); non-zero otherwise
+ * (the program prints the first difference). Both graphs must have been through tb_infer. */
+int tb_compare_graphs(Graph *plain, Graph *transformed, double tol);
+/* The same for n <= 24 pairs in one program (one C compiler run); returns 0 when every pair agrees, else 13 + the
+ * index of the first pair that does not (or the status of a failed build, >= 100). */
+int tb_compare_graph_pairs(int n, Graph **plain, Graph **transformed, double tol);
 
 #define TB_DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define TB_ASSERT_SHAPE(v, ...)                                                                                      \
