@@ -787,8 +787,9 @@ static int run(trainer *t) {
                    "cpu_seconds\tgflops\n");
   }
   printf("training %s: %zu images, batch %d, %zu steps per epoch, %d "
-         "epochs\n",
-         m->name, t->train.count, m->batch, steps, o->epochs);
+         "epoch%s\n",
+         m->name, t->train.count, m->batch, steps, o->epochs,
+         o->epochs == 1 ? "" : "s");
   fflush(stdout);
   cnnrt_progress bar;
   cnnrt_progress_start(&bar, stdout, (uint64_t)t->epoch * steps + t->step);
