@@ -487,7 +487,7 @@ static int load_checkpoint(trainer *t) {
   unsigned char fields[8 * F_COUNT];
   uint64_t f[F_COUNT] = {0};
   unsigned char *buf = malloc(largest_tensor(m) + 1);
-  int err = !buf;
+  int err = buf ? 0 : fail(t, "out of memory");
   if (!err && cnnrt_checkpoint_get(&c, "trainer", fields, sizeof fields)) {
     err = fail(t, "%s: %s", t->checkpoint_path, cnnrt_last_error());
   } else if (!err) {
@@ -512,14 +512,20 @@ static int load_checkpoint(trainer *t) {
     t->epoch = (int)f[F_EPOCH];
     t->step = (size_t)f[F_STEP];
     t->loss_sum = bits_double(f[F_LOSS_SUM]);
-    t->history = realloc(t->history, (size_t)(t->epoch + 1) *
-                                         sizeof *t->history);
-    for (int i = 0; t->history && i < t->epoch; i++) {
+    epoch_record *grown =
+        realloc(t->history, (size_t)(t->epoch + 1) * sizeof *t->history);
+    if (!grown)
+      err = fail(t, "out of memory");
+    else
+      t->history = grown;
+    for (int i = 0; !err && i < t->epoch; i++) {
       uint64_t r[3];
       decode_u64s(r, (const unsigned char *)h->data + 24 * i, 3);
       t->history[i] = (epoch_record){bits_double(r[0]), bits_double(r[1]),
                                      bits_double(r[2])};
     }
+  }
+  if (!err) {
     m->set_rng(f[F_RNG_SEED], f[F_RNG_STEP]);
     if (cnnrt_checkpoint_get(&c, "optimizer", buf, m->optimizer_state_bytes) ||
         m->set_optimizer_state(buf))
@@ -664,7 +670,7 @@ static int train_epoch(trainer *t, cnnrt_progress *bar, uint64_t total_steps,
   double wall = cnnrt_seconds(), cpu = thread_seconds();
   double last_save = wall;
   size_t first_step = t->step;
-  for (; t->step < steps; t->step++) {
+  while (t->step < steps) {
     size_t first = t->step * (size_t)m->batch;
     fill_batch(t, &t->train, t->order + first, (size_t)m->batch, (uint64_t)e,
                first);
@@ -678,20 +684,16 @@ static int train_epoch(trainer *t, cnnrt_progress *bar, uint64_t total_steps,
                      "diverged (a lower learning rate may help)",
                   loss, e + 1, t->step + 1);
     t->loss_sum += loss;
-    uint64_t done = (uint64_t)e * steps + t->step + 1;
-    cnnrt_progress_update(bar, e + 1, o->epochs, t->step + 1, steps,
-                          t->loss_sum / (double)(t->step + 1), done,
-                          total_steps, m->batch);
-    if (o->checkpoint_dir && t->step + 1 < steps) {
+    t->step++;
+    cnnrt_progress_update(bar, e + 1, o->epochs, t->step, steps,
+                          t->loss_sum / (double)t->step,
+                          (uint64_t)e * steps + t->step, total_steps,
+                          m->batch);
+    if (o->checkpoint_dir && t->step < steps) { /* the epoch's end saves too */
       double now = cnnrt_seconds();
-      int due = o->checkpoint_every
-                    ? (t->step + 1) % o->checkpoint_every == 0
-                    : now - last_save >= CHECKPOINT_SECONDS;
-      if (due) {
-        t->step++; /* the checkpoint is taken after this step */
-        int saved = save_checkpoint(t);
-        t->step--;
-        if (saved)
+      if (o->checkpoint_every ? t->step % o->checkpoint_every == 0
+                              : now - last_save >= CHECKPOINT_SECONDS) {
+        if (save_checkpoint(t))
           return 1;
         last_save = now;
       }
@@ -702,9 +704,11 @@ static int train_epoch(trainer *t, cnnrt_progress *bar, uint64_t total_steps,
   epoch_record r = {t->loss_sum / (double)(steps ? steps : 1), NAN, NAN};
   if (t->test.count && evaluate(t, &r.test_accuracy, &r.test_loss))
     return 1;
-  t->history = realloc(t->history, (size_t)(e + 2) * sizeof *t->history);
-  if (!t->history)
+  epoch_record *grown =
+      realloc(t->history, (size_t)(e + 1) * sizeof *t->history);
+  if (!grown)
     return fail(t, "out of memory");
+  t->history = grown;
   t->history[e] = r;
   t->epoch++;
   t->step = 0;
