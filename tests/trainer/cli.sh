@@ -63,6 +63,9 @@ expect 1 'expected images of bytes' --train-images "$data/train-labels-idx1-ubyt
   --train-labels "$data/train-labels-idx1-ubyte.gz"
 # shellcheck disable=SC2086
 "$trainer" $train --epochs 1 --limit 640 --checkpoint ck >/dev/null
+expect 1 'was written with --seed 1, this run has 99' $train --epochs 2 --limit 640 --seed 99 --checkpoint ck --resume
+expect 1 'was written with a training set size (--limit) 640, this run has 704' $train --epochs 2 --limit 704 \
+  --checkpoint ck --resume
 printf 'x' | dd of=ck/checkpoint.ckpt bs=1 seek=100 conv=notrunc 2>/dev/null
 expect 1 'the checkpoint is damaged' $train --epochs 2 --limit 640 --checkpoint ck --resume
 echo "cli: ok"
