@@ -727,6 +727,12 @@ int64_t *node_const_ints(const Node *n, int i, const char *what, int *count);
 
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
 void conv_emit_simd(Emitter *e, const Node *n);
+/* ops/conv_gemm.c: Conv with weights known only at run time (training), and ConvGradWeight, as im2col and a
+ * GEMM template. conv_gemm_simd is conv_simd's choice for such a Conv (layouts stay row-major). */
+bool conv_gemm_simd(Node *n, Target t);
+void conv_gemm_emit(Emitter *e, const Node *n);
+bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout);
+void conv_gemm_emit_weight_grad(Emitter *e, const Node *n);
 
 //
 // ops/copy.c: strided copies shared by the data-movement ops

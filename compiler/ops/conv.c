@@ -59,12 +59,12 @@ static void conv_infer(Graph *g, Node *n) {
 }
 
 const Window *conv_window(const Node *n) {
-  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  CN_ASSERT((n->op->kind == OP_CONV || n->op->kind == OP_CONV_GRAD_WEIGHT) && n->params);
   return &((const ConvParams *)n->params)->w;
 }
 
 int64_t conv_group(const Node *n) {
-  CN_ASSERT(n->op->kind == OP_CONV && n->params);
+  CN_ASSERT((n->op->kind == OP_CONV || n->op->kind == OP_CONV_GRAD_WEIGHT) && n->params);
   return ((const ConvParams *)n->params)->group;
 }
 
@@ -531,4 +531,5 @@ const OpDesc op_conv_flip_weights = {
 const OpDesc op_conv_grad_weight = {
     .kind = OP_CONV_GRAD_WEIGHT, .name = "ConvGradWeight", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = conv_grad_weight_infer, .emit = conv_grad_weight_emit, .internal = true,
+    .simd = conv_gemm_weight_grad_simd, .emit_simd = conv_gemm_emit_weight_grad,
 };

@@ -89,7 +89,9 @@ static Value *pack_bias(Graph *g, const Value *b, const Value *extra, const Conv
 bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
   Value *x = n->in[0], *w = n->in[1], *b = node_in(n, 2);
   const Fusion *f = n->fusion;
-  if (x->dtype != DT_FLOAT || x->rank != 4 || !w->data || (b && !b->data))
+  if (!w->data) /* weights known at run time: training's */
+    return conv_gemm_simd(n, t);
+  if (x->dtype != DT_FLOAT || x->rank != 4 || (b && !b->data))
     return false;
   if (f && f->window)
     return false;
@@ -126,6 +128,10 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
 }
 
 void conv_emit_simd(Emitter *e, const Node *n) {
+  if (!n->in[1]->data) {
+    conv_gemm_emit(e, n);
+    return;
+  }
   const ConvKernel *k = n->kernel_params;
   const Fusion *f = n->fusion;
   const Value *y = n->out[0];

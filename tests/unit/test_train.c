@@ -233,6 +233,22 @@ static void test_optimizer_defaults(void) {
   CU_ASSERT(s.lr == 0.01 && s.weight_decay == 1e-4 && s.momentum == 0);
 }
 
+/* A .cnn file's train section gives what the command line leaves out; its optimizer settings only go with its
+ * optimizer. */
+static void test_file_settings(void) {
+  TrainSettings file = {.loss = LOSS_NLL, .optimizer = OPTIMIZER_SGD, .lr = 0.05, .momentum = 0.9, .nesterov = true,
+                        .weight_decay = 5e-4, .seed = 7,
+                        .given = TRAIN_GIVEN_LOSS | TRAIN_GIVEN_OPTIMIZER | TRAIN_GIVEN_LR | TRAIN_GIVEN_MOMENTUM |
+                                 TRAIN_GIVEN_NESTEROV | TRAIN_GIVEN_WEIGHT_DECAY};
+  TrainOptions o = {.lr = 0.1, .given = TRAIN_GIVEN_LR};
+  train_options_finish(&o, &file);
+  CU_ASSERT(o.loss == LOSS_NLL && o.optimizer == OPTIMIZER_SGD && o.nesterov);
+  CU_ASSERT(o.lr == 0.1 && o.momentum == 0.9 && o.weight_decay == 5e-4 && o.seed == 7);
+  TrainOptions adam = {.optimizer = OPTIMIZER_ADAM, .given = TRAIN_GIVEN_OPTIMIZER};
+  train_options_finish(&adam, &file);
+  CU_ASSERT(adam.optimizer == OPTIMIZER_ADAM && adam.lr == 1e-3 && adam.weight_decay == 0 && !adam.nesterov);
+}
+
 CU_TestInfo train_tests[] = {
     {"contract", test_contract},
     {"not_differentiable", test_not_differentiable},
@@ -243,5 +259,6 @@ CU_TestInfo train_tests[] = {
     {"frozen_prefix", test_frozen_prefix},
     {"masked_weights", test_masked_weights},
     {"optimizer_defaults", test_optimizer_defaults},
+    {"file_settings", test_file_settings},
     CU_TEST_INFO_NULL,
 };

@@ -1,0 +1,199 @@
+/* Training's convolutions on SIMD targets: im2col and templates/gemm_rows.c. In a training step the weights
+ * are known only at run time (they are parameters, or for a stride-1 input gradient the flipped parameters),
+ * so nothing can be packed at compile time; instead each image is unfolded into a buffer of its own and the
+ * convolution becomes a matrix product whose rows are vectors:
+ *
+ *   Conv (forward, and the input gradient):   Y_n [M][P]  = W [M][C*kernel] * cols_n [C*kernel][P]
+ *   ConvGradWeight:                         dW^T [C*kernel][M] += cols_n [C*kernel][P] * dY_n^T [P][M]
+ *
+ * cols_n[(c, t...)][o...] = X_n[c][o * stride + t * dilation - pad] (0 in the padding), P the output pixels.
+ * The weight gradient sums over the batch with dW transposed, so its vectors run along the output channels
+ * and one dY^T row feeds every kernel tap; dW is transposed back once at the end. The buffers are static in the
+ * node's function (generated code is not reentrant anyway) and bounded by CONV_GEMM_MAX_SCRATCH_BYTES; a layer
+ * with larger ones, groups, other than two spatial axes, or a fused residual or window keeps conv.c's loops. */
+#include "../cnnc.h"
+
+#define CONV_GEMM_MAX_SCRATCH_BYTES (4 << 20)
+
+typedef struct ConvGemm {
+  const Window *w;
+  int vlen;
+  int64_t batch, channels, maps, taps, pixels, in_plane;
+  int64_t rows;    /* C * kernel taps: cols' rows */
+  int64_t ld_cols; /* pixels rounded up to whole vectors */
+  int64_t ld_maps; /* maps rounded up to whole vectors (the weight gradient's dY^T and dW^T) */
+  int mr, nv;      /* the GEMM's register tile */
+} ConvGemm;
+
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* Rows by vectors: as many vectors (up to 4) as the row has, then the rows the accumulators allow. */
+static void choose_tile(ConvGemm *k, Target t, int64_t m, int64_t n) {
+  int accumulators = t == TARGET_AVX512 ? 24 : 12;
+  int64_t vectors = (n + k->vlen - 1) / k->vlen;
+  k->nv = (int)(vectors < 4 ? vectors : 4);
+  k->mr = accumulators / k->nv;
+  if (k->mr > m)
+    k->mr = (int)m;
+}
+
+/* The geometry of a Conv (X, W) or ConvGradWeight (X, dY) node, or NULL when no GEMM kernel runs it. */
+static ConvGemm *plan(const Node *n, Target t, const Window *w, int64_t group, int64_t maps, bool weight_grad) {
+  const Value *x = n->in[0];
+  if (x->dtype != DT_FLOAT || x->rank != 4 || group != 1)
+    return NULL;
+  ConvGemm *k = cn_alloc(sizeof *k);
+  k->w = w;
+  k->vlen = target_vector_floats(t);
+  k->batch = x->dims[0];
+  k->channels = x->dims[1];
+  k->maps = maps;
+  k->taps = w->kernel[0] * w->kernel[1];
+  k->pixels = w->out[0] * w->out[1];
+  k->in_plane = w->in[0] * w->in[1];
+  k->rows = k->channels * k->taps;
+  k->ld_cols = round_up(k->pixels, k->vlen);
+  k->ld_maps = round_up(maps, k->vlen);
+  int64_t floats = k->rows * k->ld_cols;
+  if (weight_grad)
+    floats += k->pixels * k->ld_maps + k->rows * k->ld_maps;
+  if (floats * 4 > CONV_GEMM_MAX_SCRATCH_BYTES || k->pixels == 0 || k->rows == 0)
+    return NULL;
+  if (weight_grad)
+    choose_tile(k, t, k->rows, maps);
+  else
+    choose_tile(k, t, maps, k->pixels);
+  return k;
+}
+
+bool conv_gemm_simd(Node *n, Target t) {
+  const Fusion *f = n->fusion;
+  if (f && (f->window || f->residual >= 0 || f->bias >= 0))
+    return false;
+  ConvGemm *k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[0], false);
+  if (!k)
+    return false;
+  n->kernel_params = k;
+  n->kernel = cn_format("im2col + GEMM (run-time weights), tile %d rows x %d vectors", k->mr, k->nv);
+  return true; /* row-major in and out: the layouts stay as they are */
+}
+
+bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
+  (void)g;
+  (void)in_layout;
+  (void)out_layout;
+  ConvGemm *k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[1], true);
+  if (!k)
+    return false;
+  n->kernel_params = k;
+  n->kernel = cn_format("im2col + GEMM over the batch, tile %d rows x %d vectors", k->mr, k->nv);
+  return true;
+}
+
+/* The GEMM instance: c [m][ldc] = a [m][lda] * b [depth][ldb], as gemm_rows.c documents. */
+static void emit_gemm(Emitter *e, const ConvGemm *k, const char *fn, const Fusion *f, int64_t m, int64_t n,
+                      int64_t depth, int64_t lda, int64_t ldb, int64_t ldc) {
+  int64_t vectors = (n + k->vlen - 1) / k->vlen;
+  int mr_tail = (int)(m % k->mr), nv_tail = (int)(vectors % k->nv);
+  Instance *t = tpl_begin(e, "gemm_rows.c", fn);
+  tpl_int(t, "M", m);
+  tpl_int(t, "N", n);
+  tpl_int(t, "K", depth);
+  tpl_int(t, "LDA", lda);
+  tpl_int(t, "LDB", ldb);
+  tpl_int(t, "LDC", ldc);
+  tpl_int(t, "MR", k->mr);
+  tpl_int(t, "NV", k->nv);
+  tpl_int(t, "M_TILES", m / k->mr);
+  tpl_int(t, "MR_TAIL", mr_tail);
+  tpl_int(t, "N_VECTORS", vectors);
+  tpl_int(t, "N_TILES", vectors / k->nv);
+  tpl_int(t, "NV_TAIL", nv_tail);
+  tpl_int(t, "N_LAST", n - (vectors - 1) * k->vlen);
+  tpl_list(t, "ROWS", k->mr);
+  tpl_list(t, "TAIL_ROWS", mr_tail);
+  tpl_list(t, "COLS", k->nv);
+  tpl_list(t, "TAIL_COLS", nv_tail);
+  tpl_tile(t, "TILE_RC", k->mr, k->nv);
+  tpl_tile(t, "TILE_RT", k->mr, nv_tail);
+  tpl_tile(t, "TILE_TC", mr_tail, k->nv);
+  tpl_tile(t, "TILE_TT", mr_tail, nv_tail);
+  tpl_epilogue(t, f);
+  tpl_end(t);
+}
+
+/* Unfolds image `x` into cols [rows][ld_cols]; the padding columns past the pixels are never written. */
+static void emit_im2col(Emitter *e, const ConvGemm *k, const char *x) {
+  const Window *w = k->w;
+  int64_t out_h = w->out[0], out_w = w->out[1], in_h = w->in[0], in_w = w->in[1];
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)k->channels);
+  emitf(e, "const float *plane = %s + c * %lld;", x, (long long)k->in_plane);
+  emitf(e, "for (int64_t kh = 0; kh < %lld; kh++) {", (long long)w->kernel[0]);
+  emitf(e, "for (int64_t kw = 0; kw < %lld; kw++) {", (long long)w->kernel[1]);
+  emitf(e, "float *dst = cols + ((c * %lld + kh) * %lld + kw) * %lld;", (long long)w->kernel[0],
+        (long long)w->kernel[1], (long long)k->ld_cols);
+  emitf(e, "for (int64_t oh = 0; oh < %lld; oh++, dst += %lld) {", (long long)out_h, (long long)out_w);
+  emitf(e, "const int64_t ih = %s;",
+        expr_plus(cn_format("%s + %s", expr_times("oh", w->stride[0]), expr_times("kh", w->dilation[0])),
+                  -w->pad_begin[0]));
+  emitf(e, "if (ih < 0 || ih >= %lld) {", (long long)in_h);
+  emitf(e, "memset(dst, 0, %lld * sizeof *dst); /* the padding */", (long long)out_w);
+  emitf(e, "continue;");
+  emitf(e, "}");
+  emitf(e, "const float *src = plane + ih * %lld;", (long long)in_w);
+  emitf(e, "for (int64_t ow = 0; ow < col_begin[kw]; ow++)");
+  emitf(e, "  dst[ow] = 0;");
+  emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
+  emitf(e, "  dst[ow] = src[%s];",
+        expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
+                  -w->pad_begin[1]));
+  emitf(e, "for (int64_t ow = col_end[kw]; ow < %lld; ow++)", (long long)out_w);
+  emitf(e, "  dst[ow] = 0;");
+  emitf(e, "}");
+  emitf(e, "}");
+  emitf(e, "}");
+  emitf(e, "}");
+}
+
+void conv_gemm_emit(Emitter *e, const Node *n) {
+  const ConvGemm *k = n->kernel_params;
+  char *fn = cn_format("%s_gemm", emit_function_name(n));
+  emit_gemm(e, k, fn, n->fusion, k->maps, k->pixels, k->rows, k->rows, k->ld_cols, k->pixels);
+  emitf(e, "/* %s */", window_describe(k->w));
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  window_emit_tap_ranges(e, k->w, k->w->out[1], k->w->in[1], "col");
+  emitf(e, "static float cols[%lld]; /* one image unfolded: [C x kernel][pixels, padded to %lld] */",
+        (long long)(k->rows * k->ld_cols), (long long)k->ld_cols);
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)k->batch);
+  emit_im2col(e, k, cn_format("(%s + n * %lld)", emit_in(n, 0), (long long)(k->channels * k->in_plane)));
+  const char *bias = node_in(n, 2) ? emit_in(n, 2) : "NULL";
+  emitf(e, "%s(%s, cols, %s, %s + n * %lld, %d);", fn, emit_in(n, 1), bias, emit_out(n, 0),
+        (long long)(k->maps * k->pixels), node_in(n, 2) ? 1 : 0);
+  emitf(e, "}");
+}
+
+void conv_gemm_emit_weight_grad(Emitter *e, const Node *n) {
+  const ConvGemm *k = n->kernel_params;
+  char *fn = cn_format("%s_gemm", emit_function_name(n));
+  emit_gemm(e, k, fn, NULL, k->rows, k->maps, k->pixels, k->ld_cols, k->ld_maps, k->ld_maps);
+  emitf(e, "/* %s */", window_describe(k->w));
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  window_emit_tap_ranges(e, k->w, k->w->out[1], k->w->in[1], "col");
+  emitf(e, "static float cols[%lld]; /* one image unfolded: [C x kernel][pixels, padded to %lld] */",
+        (long long)(k->rows * k->ld_cols), (long long)k->ld_cols);
+  emitf(e, "static float dy_t[%lld]; /* its dY transposed: [pixels][maps, padded to %lld] */",
+        (long long)(k->pixels * k->ld_maps), (long long)k->ld_maps);
+  emitf(e, "static float dw_t[%lld]; /* dW transposed, summed over the batch: [C x kernel][maps, padded] */",
+        (long long)(k->rows * k->ld_maps));
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)k->batch);
+  emit_im2col(e, k, cn_format("(X0 + n * %lld)", (long long)(k->channels * k->in_plane)));
+  emitf(e, "const float *dy = X1 + n * %lld;", (long long)(k->maps * k->pixels));
+  emitf(e, "for (int64_t m = 0; m < %lld; m++)", (long long)k->maps);
+  emitf(e, "  for (int64_t p = 0; p < %lld; p++)", (long long)k->pixels);
+  emitf(e, "    dy_t[p * %lld + m] = dy[m * %lld + p];", (long long)k->ld_maps, (long long)k->pixels);
+  emitf(e, "%s(cols, dy_t, NULL, dw_t, n == 0 ? 0 : 2);", fn);
+  emitf(e, "}");
+  emitf(e, "for (int64_t m = 0; m < %lld; m++)", (long long)k->maps);
+  emitf(e, "  for (int64_t r = 0; r < %lld; r++)", (long long)k->rows);
+  emitf(e, "    Y0[m * %lld + r] = dw_t[r * %lld + m];", (long long)k->rows, (long long)k->ld_maps);
+}
