@@ -84,7 +84,8 @@ static Value *read_tensor(const char *path, const Value *like) {
   return v;
 }
 
-/* Compares one output; returns whether it is within tolerance. */
+/* Compares one output and prints its line: name, shape, max abs and rel error, pass or FAIL; returns whether it
+ * is within tolerance. */
 static bool compare(const Value *got, const Value *ref, int index, const CheckOptions *co) {
   const char *name = cn_escape_c_string(got->name, 100);
   if (got->dtype != ref->dtype || value_count(got) != value_count(ref)) {
@@ -116,7 +117,7 @@ static bool compare(const Value *got, const Value *ref, int index, const CheckOp
   printf("output %d '%s' %s%s: max abs err %.3g, max rel err %.3g, max |ref| %.3g, %lld of %lld out of tolerance: "
          "%s\n",
          index, name, dtype_name(ref->dtype), value_shape_string(got), max_abs, max_rel, max_ref,
-         co->tol_scaled > 0 ? (long long)(ok ? 0 : count) : (long long)bad, (long long)count, ok ? "ok" : "FAIL");
+         co->tol_scaled > 0 ? (long long)(ok ? 0 : count) : (long long)bad, (long long)count, ok ? "pass" : "FAIL");
   return ok;
 }
 

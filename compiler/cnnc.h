@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 
-#define CN_VERSION "0.1.0"
+/* CN_VERSION comes from project() in CMakeLists.txt; cn_git_commit from compiler/version.cmake, at build time. */
+#ifndef CN_VERSION
+#error "CN_VERSION is defined by the build (CMakeLists.txt)"
+#endif
+extern const char cn_git_commit[];
 
 /* Hard limits: anything larger in a model is an error, never a crash. */
 #define CN_MAX_RANK 8
@@ -258,6 +262,7 @@ struct Node {
                        * comments and reports; NULL for the op's own portable loop nest */
   void *kernel_params; /* that kernel's choices (tile sizes, packing), private to the op's simd/emit_simd hooks */
   int64_t macs;       /* multiply-adds, counted by shape_infer from the ONNX shapes (cost.c) */
+  int64_t param_count; /* elements of the model's float initializers it reads, counted by shape_infer (cost.c) */
   bool backward;      /* training: added by a grad hook or the loss */
   bool dead;
 };
@@ -587,6 +592,9 @@ Value *view_root(const Value *v, int64_t *offset);
 
 typedef struct Plan {
   int64_t arena_bytes;
+  /* The most bytes of arena tensors live at one time in the node order planned: no placement of the tensors
+   * (at the planner's alignment) fits in fewer than this. arena_bytes - live_peak_bytes is what first-fit lost. */
+  int64_t live_peak_bytes;
 } Plan;
 
 Plan plan_memory(Graph *g);
@@ -598,6 +606,9 @@ Plan plan_memory(Graph *g);
 /* Multiply-adds of a Conv, ConvTranspose, Gemm, MatMul or ConvGradWeight from its ONNX shapes and attributes; 0 for every
  * other op. shape_infer stores it in Node.macs, before any pass packs weights or fuses nodes. */
 int64_t cost_count_macs(const Node *n);
+/* Elements of the float initializers (the model's weights) n reads, before packing, padding or folding change
+ * them; shape_infer stores it in Node.param_count, for reports. */
+int64_t cost_count_params(const Node *n);
 /* n->macs plus those of a depthwise Conv fused into it as its window. A FLOP count is 2 x this (the
  * convention of shared/models/manifest.json). */
 int64_t node_macs(const Node *n);
@@ -626,6 +637,13 @@ struct Emitter {
 };
 
 void emit_c(Graph *g, const Plan *plan, const EmitOptions *opts, FILE *c_out, FILE *h_out);
+/* What emit_c would write, without writing it (for reports): per node index, the name of its function (NULL
+ * when it has none); the bytes of the weights the code holds. */
+typedef struct EmitSummary {
+  char **function;
+  int64_t weight_bytes;
+} EmitSummary;
+EmitSummary emit_summary(Graph *g, const EmitOptions *opts);
 /* Prints one line of C, indented by brace depth ('{' at the end opens, '}' at the start closes). */
 void emitf(Emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Names of a node's inputs and outputs inside its function. */
@@ -952,6 +970,23 @@ typedef struct Compiled {
  * model describes it, which --emit=onnx and --emit=dsl write. */
 Graph *pipeline_load(const char *model_path, const PipelineOptions *o);
 Compiled pipeline_run(const char *model_path, const PipelineOptions *o);
+
+//
+// report.c: `cnnc report`
+//
+
+/* One row per generated layer and the totals, as a table (json false) or a JSON object. eo->prefix names the
+ * arena size macro in the table. */
+void report_write(Graph *g, const Plan *plan, const EmitOptions *eo, bool json, FILE *out);
+
+//
+// dot.c: --emit=dot|svg
+//
+
+/* The graph after the passes as Graphviz text: layers, fused groups as clusters, tensor shapes on edges. */
+void dot_write(const Graph *g, FILE *out);
+/* Runs Graphviz's dot on a .dot file; an error naming the package when it is not installed. */
+void dot_render_svg(const char *dot_path, const char *svg_path);
 
 //
 // cc.c: running the C compiler for --emit=obj|exe and check

@@ -1,5 +1,5 @@
-/* The arithmetic a node performs, from shapes and attributes alone, so profiles (generated code built with
- * -DCNNC_PROFILE) and reports can turn times into GFLOP/s. It is counted once, right after shape inference:
+/* The arithmetic a node performs and the weights it reads, from shapes and attributes alone, so profiles
+ * (generated code built with -DCNNC_PROFILE) and reports can turn times into GFLOP/s. It is counted once, right after shape inference:
  * later passes replace weights by packed copies whose shapes are no longer the ONNX ones. */
 #include "cnnc.h"
 
@@ -57,6 +57,16 @@ int64_t cost_count_macs(const Node *n) {
   case OP_MATMUL: return matmul_macs(n);
   default: return 0;
   }
+}
+
+int64_t cost_count_params(const Node *n) {
+  int64_t count = 0;
+  for (int k = 0; k < n->n_in; k++) {
+    const Value *v = n->in[k];
+    if (v && v->data && (v->flags & VAL_INITIALIZER) && dtype_is_float(v->dtype))
+      count += value_count(v);
+  }
+  return count;
 }
 
 int64_t node_macs(const Node *n) {

@@ -571,25 +571,47 @@ static void emit_header(FILE *h, const Graph *g, const Plan *plan, const EmitOpt
   fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
-void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE *h_out) {
-  Emitter e = {.out = c_out, .graph = g, .opts = o};
-  const char *P = o->prefix;
+/* The node functions, into a string: the inputs their bodies read (uses[node index][input]) decide what the
+ * weights hold, so they are written before everything else. */
+static char *emit_node_functions(Emitter *e, Graph *g, bool ***uses_out) {
   graph_count_uses(g);
-  /* The node functions go first into memory: the inputs their bodies read decide what the weights hold. */
   char *functions;
   size_t functions_len;
-  e.out = open_memstream(&functions, &functions_len);
-  if (!e.out)
+  FILE *saved = e->out;
+  e->out = open_memstream(&functions, &functions_len);
+  if (!e->out)
     cn_error("out of memory");
   bool **uses = cn_alloc_array((size_t)g->n_nodes, sizeof *uses);
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
     uses[i] = cn_alloc_array((size_t)n->n_in + 1, sizeof **uses);
     if (emits_code(n))
-      emit_node_function(&e, n, uses[i]);
+      emit_node_function(e, n, uses[i]);
   }
-  fclose(e.out);
-  e.out = c_out;
+  fclose(e->out);
+  e->out = saved;
+  *uses_out = uses;
+  return functions;
+}
+
+EmitSummary emit_summary(Graph *g, const EmitOptions *o) {
+  Emitter e = {.graph = g, .opts = o};
+  EmitSummary s = {.function = cn_alloc_array((size_t)g->n_nodes, sizeof(char *))};
+  bool **uses;
+  free(emit_node_functions(&e, g, &uses));
+  for (int i = 0; i < g->n_nodes; i++)
+    if (emits_code(g->nodes[i]))
+      s.function[i] = emit_function_name(g->nodes[i]);
+  int64_t *offsets = cn_alloc_array((size_t)g->n_values, sizeof *offsets);
+  s.weight_bytes = layout_weights(g, values_read(g, uses), offsets);
+  return s;
+}
+
+void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE *h_out) {
+  Emitter e = {.out = c_out, .graph = g, .opts = o};
+  const char *P = o->prefix;
+  bool **uses;
+  char *functions = emit_node_functions(&e, g, &uses);
 
   int64_t *offsets = cn_alloc_array((size_t)g->n_values, sizeof *offsets);
   int64_t weight_bytes = layout_weights(g, values_read(g, uses), offsets);
@@ -623,11 +645,12 @@ void emit_c(Graph *g, const Plan *plan, const EmitOptions *o, FILE *c_out, FILE 
   }
   emit_profile_table(&e, g);
   /* an empty pragma region is a warning for clang */
-  if (functions_len)
+  bool any_function = functions[0] != 0;
+  if (any_function)
     target_emit_begin(c_out, o->target, e.used_templates);
   fputs(functions, c_out);
   free(functions);
-  if (functions_len)
+  if (any_function)
     target_emit_end(c_out, o->target);
   emit_run(&e, g, uses, &names);
   emit_typed_entry(&e, g);

@@ -1,5 +1,6 @@
 /* cnnc: compiles a model (ONNX, or the .cnn DSL) into specialized C: the stages of pipeline.c, then emit_c, then
- * for --emit=obj|exe|trainer the C compiler; --emit=onnx|dsl write the model itself in the other format. */
+ * for --emit=obj|exe|trainer the C compiler; --emit=onnx|dsl write the model itself in the other format, --emit=dot|svg
+ * draw the compiled graph, and `cnnc report` tells what the compiled model is made of. */
 #include "cnnc.h"
 
 #include <ctype.h>
@@ -8,20 +9,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The one description of the command line: --help prints it, and the man page cnnc(1) is made from it at build
+ * time (help2man, with the sections of docs/cnnc.h2m), so the two cannot drift apart. */
 static const char usage[] =
-    "usage: cnnc MODEL.onnx|MODEL.cnn [options] compile a model to C\n"
-    "       cnnc check MODEL.onnx DATA_DIR [options]\n"
-    "                                            compile, run on DATA_DIR/input_*.pb, compare with output_*.pb\n"
-    "       cnnc check MODEL.onnx --input FILE... --expect FILE... [options]\n"
-    "                                            the same with files (.pb, or raw little-endian data)\n"
+    "Usage: cnnc MODEL.onnx|MODEL.cnn [options]\n"
+    "  or:  cnnc check MODEL.onnx DATA_DIR [options]\n"
+    "  or:  cnnc check MODEL.onnx --input FILE... --expect FILE... [options]\n"
+    "  or:  cnnc report MODEL.onnx|MODEL.cnn [--json] [options]\n"
+    "Compile a convolutional network from ONNX (or cnnc's .cnn DSL) into specialized C: every dimension a\n"
+    "constant, every intermediate tensor in one static arena, the weights compiled in, no interpreter.\n"
     "\n"
-    "options:\n"
-    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), or a program,\n"
-    "                     or the model as ONNX or DSL (default: model.c, model.onnx; the DSL to stdout)\n"
-    "  --emit=c|obj|exe|trainer|onnx|dsl\n"
-    "                     what to write (default c); exe is a classifier program, see examples/classifier;\n"
-    "                     trainer a program that trains the model on IDX data (README, The trainer);\n"
-    "                     onnx and dsl convert the model (a .cnn file to ONNX, an ONNX model to the DSL)\n"
+    "Commands:\n"
+    "  cnnc MODEL         compile MODEL: C source and header (model.c and model.h unless -o says otherwise), an\n"
+    "                     object, a classifier program, a picture of the graph, or the model converted (--emit)\n"
+    "  cnnc check MODEL DATA_DIR\n"
+    "                     compile MODEL, build it with CC, run it on DATA_DIR/input_*.pb and compare with\n"
+    "                     DATA_DIR/output_*.pb: one line per output (name, shape, max abs and rel error, pass\n"
+    "                     or FAIL); exit status 0 only if every output passes\n"
+    "  cnnc report MODEL  print one row per generated layer (a fused group counts once): the ONNX nodes it\n"
+    "                     covers, ops, output shape and layout, parameters, multiply-adds, kernel, arena offset\n"
+    "                     and bytes; a view (no code) as a row without a number; then the totals, the arena\n"
+    "                     size and its lower bound\n"
+    "\n"
+    "Options:\n"
+    "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), a program, a\n"
+    "                     picture, or the model as ONNX or DSL (default: model.c, model.o, classify, model.dot,\n"
+    "                     model.svg, train, model.onnx; the DSL to stdout)\n"
+    "  --emit=c|obj|exe|dot|svg|trainer|onnx|dsl\n"
+    "                     what to write (default c): C source, an object, a classifier program (see\n"
+    "                     examples/classifier), a trainer program (training options apply; README, The\n"
+    "                     trainer), the graph after the passes for Graphviz (dot text, or SVG drawn\n"
+    "                     by Graphviz's dot program), or the model converted (a .cnn file to ONNX, an ONNX model\n"
+    "                     to the DSL)\n"
     "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
     "  --dim NAME=VALUE   fix a symbolic dimension, e.g. --dim batch=1\n"
     "  --bind INPUT=FILE.pb\n"
@@ -29,12 +48,20 @@ static const char usage[] =
     "  --target=native|avx512|avx2|generic\n"
     "                     instruction set of the generated kernels (default native: the best this machine has)\n"
     "  --cc CC            C compiler for --emit=obj|exe|trainer and check (default $CC, else clang)\n"
-    "  -O0|-O1|-O2|-O3|-Os  optimization level passed to CC (default -O2)\n"
-    "  --atol A --rtol R  check: tolerance |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
+    "  -O0|-O1|-O2|-O3|-Os\n"
+    "                     optimization level passed to CC (default -O2)\n"
+    "  --input FILE, --expect FILE\n"
+    "                     check: test data as files, .pb or raw little-endian, instead of a directory\n"
+    "  --atol A, --rtol R\n"
+    "                     check: pass when every |got-ref| <= A + R*|ref| (default 1e-5, 1e-3)\n"
     "  --tol-scaled T     check: instead, pass when max|got-ref| <= T * max(1, max|ref|)\n"
+    "  --json             report: write a JSON object (layers, views, totals) instead of the table\n"
     "  -d                 print the graph after each pipeline stage to stderr\n"
+    "  -h, --help         print this help and exit\n"
+    "  --version          print the version and the git commit cnnc was built from, and exit\n"
     "\n"
-    "training (--train writes training code: see the README's Training section):\n"
+    "Training options (--train writes training code: see the README's Training section; a .cnn file's train\n"
+    "section gives the defaults):\n"
     "  --train            compile one training step (forward, loss, backward, optimizer) and inference\n"
     "  --batch N          every graph input's first dimension becomes N\n"
     "  --loss=cross-entropy|nll|mse\n"
@@ -45,14 +72,20 @@ static const char usage[] =
     "  --beta1 B --beta2 B --eps E  adam/adamw (default 0.9, 0.999, 1e-8)\n"
     "  --weight-decay W   L2 penalty (sgd, adam) or decoupled decay (adamw; default 0.01, else 0)\n"
     "  --freeze NAME,...  keep these initializers fixed\n"
-    "  --seed S           seed of Dropout's masks (default 0)\n"
-    "  --help, --version\n";
+    "  --seed S           seed of Dropout's masks (default 0, or the .cnn file's)\n"
+    "\n"
+    "Exit status:\n"
+    "  0 on success (check: every output passes); 1 for an error in the model, the data or the files, or an\n"
+    "  output out of tolerance; 2 for a usage error. Errors name the model file, the node and what was\n"
+    "  expected, and leave no output file behind.\n";
 
-typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_TRAINER, EMIT_ONNX, EMIT_DSL } EmitKind;
+typedef enum { CMD_COMPILE, CMD_CHECK, CMD_REPORT } Command;
+typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG, EMIT_TRAINER, EMIT_ONNX, EMIT_DSL } EmitKind;
 
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
-  bool check, train;
+  Command command;
+  bool json, train;
   TrainOptions train_opts;
   EmitKind emit;
   PipelineOptions pipeline;
@@ -202,7 +235,10 @@ static Args parse_args(int argc, char **argv) {
   int n_pos = 0;
   int first = 1;
   if (argc > 1 && strcmp(argv[1], "check") == 0) {
-    a.check = true;
+    a.command = CMD_CHECK;
+    first = 2;
+  } else if (argc > 1 && strcmp(argv[1], "report") == 0) {
+    a.command = CMD_REPORT;
     first = 2;
   }
   for (int i = first; i < argc; i++) {
@@ -212,7 +248,7 @@ static Args parse_args(int argc, char **argv) {
       fputs(usage, stdout);
       exit(0);
     } else if (strcmp(argv[i], "--version") == 0) {
-      printf("cnnc %s\n", CN_VERSION);
+      printf("cnnc %s (git %s)\n", CN_VERSION, cn_git_commit);
       exit(0);
     } else if (strcmp(argv[i], "-o") == 0) {
       if (++i >= argc)
@@ -227,12 +263,16 @@ static Args parse_args(int argc, char **argv) {
         a.emit = EMIT_EXE;
       else if (strcmp(v, "trainer") == 0)
         a.emit = EMIT_TRAINER;
+      else if (strcmp(v, "dot") == 0)
+        a.emit = EMIT_DOT;
+      else if (strcmp(v, "svg") == 0)
+        a.emit = EMIT_SVG;
       else if (strcmp(v, "onnx") == 0)
         a.emit = EMIT_ONNX;
       else if (strcmp(v, "dsl") == 0)
         a.emit = EMIT_DSL;
       else
-        usage_error("--emit takes c, obj, exe, trainer, onnx or dsl, not '%s'", v);
+        usage_error("--emit takes c, obj, exe, dot, svg, trainer, onnx or dsl, not '%s'", v);
     } else if ((v = option_value("--name", argc, argv, &i))) {
       a.name = v;
     } else if ((v = option_value("--dim", argc, argv, &i))) {
@@ -273,6 +313,10 @@ static Args parse_args(int argc, char **argv) {
       a.check_opts.rtol = parse_double(v, "--rtol");
     } else if (argv[i][0] == '-' && argv[i][1] == 'O' && strchr("0123s", argv[i][2]) && argv[i][2] && !argv[i][3]) {
       a.check_opts.cc.opt = argv[i];
+    } else if (strcmp(argv[i], "--json") == 0) {
+      if (a.command != CMD_REPORT)
+        usage_error("%s goes with cnnc report", "--json");
+      a.json = true;
     } else if (strcmp(argv[i], "-d") == 0) {
       a.pipeline.dump = stderr;
     } else if (parse_train_option(&a, argc, argv, &i)) {
@@ -288,23 +332,23 @@ static Args parse_args(int argc, char **argv) {
   bool files_given = a.check_opts.n_inputs || a.check_opts.n_expects;
   if (n_pos < 1)
     usage_error("%s", "no model given");
-  if (a.check && (n_pos == 2) == files_given)
+  if (a.command == CMD_CHECK && (n_pos == 2) == files_given)
     usage_error("%s", "check needs a test data directory, or --input and --expect files");
-  if (!a.check && n_pos > 1)
+  if (a.command != CMD_CHECK && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
-  if (a.emit == EMIT_TRAINER && a.check)
-    usage_error("%s", "--emit=trainer builds a program; check is for inference");
+  if (a.emit == EMIT_TRAINER && a.command != CMD_COMPILE)
+    usage_error("%s", "--emit=trainer builds a program; check and report are for inference");
   if (a.emit == EMIT_TRAINER) /* the trainer's training code takes the training options */
     a.train = true;
   if (a.train && a.emit != EMIT_C && a.emit != EMIT_OBJ && a.emit != EMIT_TRAINER)
-    usage_error("%s", "--train writes C or an object (--emit=c|obj); --emit=exe|onnx|dsl are for inference");
-  if (a.train && a.check)
-    usage_error("%s", "--train writes C or an object; check is for inference");
+    usage_error("%s", "--train writes C or an object (--emit=c|obj); the other --emit kinds are for inference");
+  if (a.train && a.command != CMD_COMPILE)
+    usage_error("%s", "--train writes C or an object; check and report are for inference");
   if (!a.train && (a.train_opts.given || a.train_opts.n_freeze))
     usage_error("%s", "training options need --train");
   a.pipeline.target = a.emit_opts.target;
   a.model = positional[0];
-  a.data_dir = a.check && n_pos == 2 ? positional[1] : NULL;
+  a.data_dir = a.command == CMD_CHECK && n_pos == 2 ? positional[1] : NULL;
   return a;
 }
 
@@ -494,14 +538,47 @@ static void convert(Args *a) {
   commit_temp(out, temp, a->output);
 }
 
+/* --emit=dot|svg: the graph text, straight to the output or through Graphviz into it. */
+static void write_graph(const Compiled *c, EmitKind emit, const char *path) {
+  char *temp;
+  FILE *out = open_temp(path, &temp);
+  if (emit == EMIT_DOT) {
+    dot_write(c->graph, out);
+    commit_temp(out, temp, path);
+    return;
+  }
+  char *dir = cn_make_temp_dir("dot");
+  char *dot_path = cn_format("%s/graph.dot", dir);
+  FILE *dot = fopen(dot_path, "w");
+  if (!dot)
+    cn_error("cannot write '%s'", dot_path);
+  dot_write(c->graph, dot);
+  if (fclose(dot) != 0)
+    cn_error("cannot write '%s'", dot_path);
+  if (fclose(out) != 0)
+    cn_error("cannot write '%s'", path);
+  dot_render_svg(dot_path, temp);
+  if (rename(temp, path) != 0)
+    cn_error("cannot rename '%s' to '%s'", temp, path);
+  diag_untrack_temp(temp);
+  const char *rm[] = {"rm", "-rf", dir, NULL};
+  cn_spawn(rm);
+}
+
 int main(int argc, char **argv) {
   Args a = parse_args(argc, argv);
   a.emit_opts.command_line = command_line(argc, argv);
   if (a.train)
     a.pipeline.train = &a.train_opts;
-  if (a.check) {
+  if (a.command == CMD_CHECK) {
     a.check_opts.cc.werror = true; /* generated code must compile warning-free: check proves it */
     return check_model(a.model, a.data_dir, &a.pipeline, &a.emit_opts, &a.check_opts);
+  }
+  if (a.command == CMD_REPORT) {
+    a.emit_opts.prefix = a.name ? a.name : "P";
+    Compiled compiled = pipeline_run(a.model, &a.pipeline);
+    report_write(compiled.graph, &compiled.plan, &a.emit_opts, a.json, stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
   }
 
   if (a.emit == EMIT_ONNX || a.emit == EMIT_DSL) {
@@ -510,8 +587,9 @@ int main(int argc, char **argv) {
     convert(&a);
     return 0;
   }
+  static const char *const default_output[] = {"model.c", "model.o", "classify", "model.dot", "model.svg", "train"};
   if (!a.output)
-    a.output = a.emit == EMIT_EXE ? "classify" : a.emit == EMIT_TRAINER ? "train" : a.emit == EMIT_OBJ ? "model.o" : "model.c";
+    a.output = default_output[a.emit];
   char *stem = strip_extension(strip_extension(a.output, ".c"), ".o");
   bool program = a.emit == EMIT_EXE || a.emit == EMIT_TRAINER;
   a.emit_opts.prefix = a.name ? a.name : program ? "model" : cn_sanitize_ident(base_name(stem), 64);
@@ -524,6 +602,8 @@ int main(int argc, char **argv) {
     char *h_path = cn_format("%s.h", stem);
     a.emit_opts.header_name = base_name(h_path);
     write_c(&compiled, &a.emit_opts, a.output, h_path);
+  } else if (a.emit == EMIT_DOT || a.emit == EMIT_SVG) {
+    write_graph(&compiled, a.emit, a.output);
   } else {
     build(&compiled, &a, stem);
   }

@@ -55,7 +55,7 @@ Plan plan_memory(Graph *g) {
   /* live blocks, kept sorted by offset */
   Block *live = cn_alloc_array((size_t)g->n_values + 1, sizeof *live);
   int n_live = 0;
-  int64_t arena = 0;
+  int64_t arena = 0, peak = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     Node *n = g->nodes[i];
     if (n->dead)
@@ -81,6 +81,12 @@ Plan plan_memory(Graph *g) {
       if (at + size > arena)
         arena = at + size;
     }
+    /* the lower bound any placement has: the tensors live at once, this node's outputs and inputs included */
+    int64_t live_bytes = 0;
+    for (int m = 0; m < n_live; m++)
+      live_bytes += live[m].size;
+    if (live_bytes > peak)
+      peak = live_bytes;
     int kept = 0;
     for (int m = 0; m < n_live; m++)
       if (live[m].last_use > i)
@@ -93,5 +99,5 @@ Plan plan_memory(Graph *g) {
     if (root != g->values[v] && root->offset >= 0)
       g->values[v]->offset = root->offset + at;
   }
-  return (Plan){.arena_bytes = arena};
+  return (Plan){.arena_bytes = arena, .live_peak_bytes = peak};
 }

@@ -27,6 +27,7 @@ void shape_infer(Graph *g) {
       if (n->out[k] && !n->out[k]->has_shape)
         cn_internal(__FILE__, __LINE__, cn_format("%s left output %d without a shape", n->op->name, k));
     n->macs = cost_count_macs(n);
+    n->param_count = cost_count_params(n);
     fold_node(g, n);
   }
   for (int i = 0; i < g->n_outputs; i++)

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages cnnc needs to build and test, skipping those already installed.
 set -eu
 packages="cmake make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcunit1-dev
-  zlib1g-dev libstb-dev libonnx-testdata dataset-fashion-mnist python3-torch python3-onnx python3-numpy"
+  zlib1g-dev libstb-dev libonnx-testdata dataset-fashion-mnist help2man graphviz python3 dpkg-dev file
+  python3-torch python3-onnx python3-numpy"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -3,12 +3,16 @@
  * so nothing can be packed at compile time; instead each image is unfolded into a buffer of its own and the
  * convolution becomes a matrix product whose rows are vectors:
  *
- *   Conv (forward, and the input gradient):   Y_n [M][P]  = W [M][C*kernel] * cols_n [C*kernel][P]
- *   ConvGradWeight:                         dW^T [C*kernel][M] += cols_n [C*kernel][P] * dY_n^T [P][M]
+ *   Conv:                  Y_n [M][P]  = W [M][C*kernel] * cols_n [C*kernel][P], cols_n = im2col(X_n)
+ *   ConvGradWeight:     dW^T [C*kernel][M] += cols_n [C*kernel][P] * dY_n^T [P][M]
+ *   input gradient:   dcols_n [C*kernel][P] = W^T [C*kernel][M] * dY_n [M][P],  dX_n = col2im(dcols_n)
  *
- * cols_n[(c, t...)][o...] = X_n[c][o * stride + t * dilation - pad] (0 in the padding), P the output pixels.
- * The weight gradient sums over the batch with dW transposed, so its vectors run along the output channels
- * and one dY^T row feeds every kernel tap; dW is transposed back once at the end. The buffers are static in the
+ * cols_n[(c, t...)][o...] = X_n[c][o * stride + t * dilation - pad] (0 in the padding), P the output pixels;
+ * col2im adds each dcols element back where im2col took it from. The weight gradient sums over the batch
+ * with dW transposed, so its vectors run along the output channels and one dY^T row feeds every kernel tap; dW
+ * is transposed back once at the end. The input gradient of a stride-1 Conv arrives as a Conv of dY with the
+ * flipped weights (conv.c's grad hook): it is run as the GEMM and col2im above, which multiply-add
+ * C*kernel*M per dY pixel instead of per dX pixel and unfold nothing. The buffers are static in the
  * node's function (generated code is not reentrant anyway) and bounded by CONV_GEMM_MAX_SCRATCH_BYTES; a layer
  * with larger ones, groups, other than two spatial axes, or a fused residual or window keeps conv.c's loops. */
 #include "../cnnc.h"
@@ -23,6 +27,10 @@ typedef struct ConvGemm {
   int64_t ld_cols; /* pixels rounded up to whole vectors */
   int64_t ld_maps; /* maps rounded up to whole vectors (the weight gradient's dY^T and dW^T) */
   int mr, nv;      /* the GEMM's register tile */
+  /* the input gradient: this node is Conv(dY, flipped W), run as col2im(W^T * dY); `w` is then the forward
+   * Conv's window, whose output dY is and whose input dX is, and channels/maps are the forward's */
+  bool col2im;
+  Window forward;
 } ConvGemm;
 
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -66,10 +74,54 @@ static ConvGemm *plan(const Node *n, Target t, const Window *w, int64_t group, i
   return k;
 }
 
+/* A Conv of dY with flipped weights (stride 1) as the forward Conv's input gradient: the forward window has
+ * the same kernel and dilation, input and output swapped, and the pads that made the flipped ones. */
+static ConvGemm *plan_input_grad(const Node *n, Target t) {
+  const Window *flipped = conv_window(n);
+  const Value *dy = n->in[0], *dx = n->out[0];
+  if (dy->dtype != DT_FLOAT || dy->rank != 4 || conv_group(n) != 1 || node_in(n, 2) || n->fusion)
+    return NULL;
+  ConvGemm *k = cn_alloc(sizeof *k);
+  k->col2im = true;
+  Window *w = &k->forward;
+  *w = *flipped;
+  for (int i = 0; i < 2; i++) {
+    int64_t span = (w->kernel[i] - 1) * w->dilation[i];
+    w->in[i] = flipped->out[i];
+    w->out[i] = flipped->in[i];
+    w->pad_begin[i] = span - flipped->pad_begin[i];
+    w->pad_end[i] = span - flipped->pad_end[i];
+  }
+  k->w = w;
+  k->vlen = target_vector_floats(t);
+  k->batch = dy->dims[0];
+  k->channels = dx->dims[1];
+  k->maps = dy->dims[1];
+  k->taps = w->kernel[0] * w->kernel[1];
+  k->pixels = w->out[0] * w->out[1];
+  k->in_plane = w->in[0] * w->in[1];
+  k->rows = k->channels * k->taps;
+  k->ld_cols = round_up(k->pixels, k->vlen);
+  int64_t floats = k->rows * k->maps + k->maps * k->ld_cols + k->rows * k->ld_cols;
+  if (floats * 4 > CONV_GEMM_MAX_SCRATCH_BYTES || k->pixels == 0 || k->rows == 0)
+    return NULL;
+  choose_tile(k, t, k->rows, k->pixels);
+  return k;
+}
+
 bool conv_gemm_simd(Node *n, Target t) {
   const Fusion *f = n->fusion;
   if (f && (f->window || f->residual >= 0 || f->bias >= 0))
     return false;
+  const Node *flip = n->in[1]->producer;
+  if (flip && flip->op->kind == OP_CONV_FLIP_WEIGHTS) {
+    ConvGemm *k = plan_input_grad(n, t);
+    if (!k)
+      return false;
+    n->kernel_params = k;
+    n->kernel = cn_format("input gradient as GEMM and col2im, tile %d rows x %d vectors", k->mr, k->nv);
+    return true;
+  }
   ConvGemm *k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[0], false);
   if (!k)
     return false;
@@ -143,10 +195,18 @@ static void emit_im2col(Emitter *e, const ConvGemm *k, const char *x) {
   emitf(e, "const float *src = plane + ih * %lld;", (long long)in_w);
   emitf(e, "for (int64_t ow = 0; ow < col_begin[kw]; ow++)");
   emitf(e, "  dst[ow] = 0;");
-  emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
-  emitf(e, "  dst[ow] = src[%s];",
-        expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
-                  -w->pad_begin[1]));
+  char *from = expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
+                         -w->pad_begin[1]);
+  if (w->stride[1] == 1) { /* a contiguous run, copied a vector at a time (runs are short for a memcpy call) */
+    emitf(e, "const float *from = src + %s;", expr_plus(expr_times("kw", w->dilation[1]), -w->pad_begin[1]));
+    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow += VLEN) {");
+    emitf(e, "const int lanes = col_end[kw] - ow < VLEN ? (int)(col_end[kw] - ow) : VLEN;");
+    emitf(e, "vstore_partial(dst + ow, vload_partial(from + ow, lanes), lanes);");
+    emitf(e, "}");
+  } else {
+    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
+    emitf(e, "  dst[ow] = src[%s];", from);
+  }
   emitf(e, "for (int64_t ow = col_end[kw]; ow < %lld; ow++)", (long long)out_w);
   emitf(e, "  dst[ow] = 0;");
   emitf(e, "}");
@@ -155,8 +215,77 @@ static void emit_im2col(Emitter *e, const ConvGemm *k, const char *x) {
   emitf(e, "}");
 }
 
+/* Adds dcols [rows][ld_cols] into image `x` (zeroed first) where im2col takes each element from. */
+static void emit_col2im(Emitter *e, const ConvGemm *k, const char *x) {
+  const Window *w = k->w;
+  int64_t out_h = w->out[0], out_w = w->out[1], in_h = w->in[0], in_w = w->in[1];
+  emitf(e, "memset(%s, 0, %lld * sizeof(float));", x, (long long)(k->channels * k->in_plane));
+  emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)k->channels);
+  emitf(e, "float *plane = %s + c * %lld;", x, (long long)k->in_plane);
+  emitf(e, "for (int64_t kh = 0; kh < %lld; kh++) {", (long long)w->kernel[0]);
+  emitf(e, "for (int64_t kw = 0; kw < %lld; kw++) {", (long long)w->kernel[1]);
+  emitf(e, "const float *src = dcols + ((c * %lld + kh) * %lld + kw) * %lld;", (long long)w->kernel[0],
+        (long long)w->kernel[1], (long long)k->ld_cols);
+  emitf(e, "for (int64_t oh = 0; oh < %lld; oh++, src += %lld) {", (long long)out_h, (long long)out_w);
+  emitf(e, "const int64_t ih = %s;",
+        expr_plus(cn_format("%s + %s", expr_times("oh", w->stride[0]), expr_times("kh", w->dilation[0])),
+                  -w->pad_begin[0]));
+  emitf(e, "if (ih < 0 || ih >= %lld)", (long long)in_h);
+  emitf(e, "  continue; /* the padding */");
+  emitf(e, "float *dst = plane + ih * %lld;", (long long)in_w);
+  if (w->stride[1] == 1) { /* a contiguous run, added a vector at a time */
+    emitf(e, "float *to = dst + %s;", expr_plus(expr_times("kw", w->dilation[1]), -w->pad_begin[1]));
+    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow += VLEN) {");
+    emitf(e, "const int lanes = col_end[kw] - ow < VLEN ? (int)(col_end[kw] - ow) : VLEN;");
+    emitf(e, "vstore_partial(to + ow, vadd(vload_partial(to + ow, lanes), vload_partial(src + ow, lanes)), lanes);");
+    emitf(e, "}");
+  } else {
+    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
+    emitf(e, "  dst[%s] += src[ow];",
+          expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
+                    -w->pad_begin[1]));
+  }
+  emitf(e, "}");
+  emitf(e, "}");
+  emitf(e, "}");
+  emitf(e, "}");
+}
+
+/* dX = col2im(W^T * dY), W^T gathered from the flipped weights X1 [C][M][kernel reversed]. */
+static void emit_input_grad(Emitter *e, const Node *n, const ConvGemm *k) {
+  const Window *w = k->w;
+  char *fn = cn_format("%s_gemm", emit_function_name(n));
+  emit_gemm(e, k, fn, NULL, k->rows, k->pixels, k->maps, k->maps, k->ld_cols, k->ld_cols);
+  emitf(e, "/* the forward Conv's window: %s */", window_describe(w));
+  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
+  window_emit_tap_ranges(e, w, w->out[1], w->in[1], "col");
+  emitf(e, "static float w_t[%lld]; /* W transposed: [C x kernel][M] */", (long long)(k->rows * k->maps));
+  emitf(e, "static float dy_rows[%lld]; /* one image of dY, rows padded to %lld */",
+        (long long)(k->maps * k->ld_cols), (long long)k->ld_cols);
+  emitf(e, "static float dcols[%lld]; /* W^T * dY: [C x kernel][pixels, padded] */",
+        (long long)(k->rows * k->ld_cols));
+  int64_t kh = w->kernel[0], kw = w->kernel[1];
+  emitf(e, "for (int64_t c = 0; c < %lld; c++)", (long long)k->channels);
+  emitf(e, "  for (int64_t m = 0; m < %lld; m++)", (long long)k->maps);
+  emitf(e, "    for (int64_t t = 0; t < %lld; t++) /* the flipped weights run the taps backwards */",
+        (long long)(kh * kw));
+  emitf(e, "      w_t[(c * %lld + t) * %lld + m] = X1[(c * %lld + m) * %lld + %lld - t];", (long long)(kh * kw),
+        (long long)k->maps, (long long)k->maps, (long long)(kh * kw), (long long)(kh * kw - 1));
+  emitf(e, "for (int64_t n = 0; n < %lld; n++) {", (long long)k->batch);
+  emitf(e, "for (int64_t m = 0; m < %lld; m++)", (long long)k->maps);
+  emitf(e, "  memcpy(dy_rows + m * %lld, X0 + (n * %lld + m) * %lld, %lld * sizeof(float));", (long long)k->ld_cols,
+        (long long)k->maps, (long long)k->pixels, (long long)k->pixels);
+  emitf(e, "%s(w_t, dy_rows, NULL, dcols, 0);", fn);
+  emit_col2im(e, k, cn_format("(Y0 + n * %lld)", (long long)(k->channels * k->in_plane)));
+  emitf(e, "}");
+}
+
 void conv_gemm_emit(Emitter *e, const Node *n) {
   const ConvGemm *k = n->kernel_params;
+  if (k->col2im) {
+    emit_input_grad(e, n, k);
+    return;
+  }
   char *fn = cn_format("%s_gemm", emit_function_name(n));
   emit_gemm(e, k, fn, n->fusion, k->maps, k->pixels, k->rows, k->rows, k->ld_cols, k->pixels);
   emitf(e, "/* %s */", window_describe(k->w));

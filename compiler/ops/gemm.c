@@ -91,10 +91,24 @@ static void gemm_emit(Emitter *e, const Node *n) {
   emitf(e, "for (int64_t i0 = 0; i0 < %lld; i0++) {", M);
   emitf(e, "%s *y = %s + i0 * %lld;", T, emit_out(n, 0), N);
   if (p->trans_b) {
-    /* B is stored [N, K]: a dot product per output reads both rows contiguously */
+    /* B is stored [N, K]: a dot product per output reads both rows contiguously. In float, it keeps 16 partial
+     * sums (lane l adds the products of k = l mod 16), element-wise work a compiler vectorizes without
+     * reassociating anything, and adds them up at the end. */
+    long long lanes = dtype_is_float(t) && K >= 32 ? 16 : 1, whole = lanes > 1 ? K / lanes * lanes : 0;
     emitf(e, "for (int64_t i1 = 0; i1 < %lld; i1++) {", N);
     emitf(e, "%s acc = 0;", T);
-    emitf(e, "for (int64_t k = 0; k < %lld; k++) {", K);
+    if (lanes > 1) {
+      emitf(e, "%s part[%lld] = {0};", T, lanes);
+      emitf(e, "for (int64_t k0 = 0; k0 < %lld; k0 += %lld) {", whole, lanes);
+      emitf(e, "for (int64_t l = 0; l < %lld; l++) {", lanes);
+      emitf(e, "const int64_t k = k0 + l;");
+      emitf(e, "part[l] += %s * %s;", a, b);
+      emitf(e, "}");
+      emitf(e, "}");
+      emitf(e, "for (int64_t l = 0; l < %lld; l++)", lanes);
+      emitf(e, "  acc += part[l];");
+    }
+    emitf(e, "for (int64_t k = %lld; k < %lld; k++) {", whole, K);
     emitf(e, "acc += %s * %s;", a, b);
     emitf(e, "}");
     char *value = cn_format("%s%s%s", scaled(p->alpha, t, "acc"), use_c ? " + " : "", use_c ? bias : "");

@@ -100,10 +100,10 @@ static void emit_window_reduce(Emitter *e, DType t, const PoolParams *p, bool in
   switch (p->kind) {
   case POOL_MAX:
     if (indices) {
-      emitf(e, "if (v > acc) {");
-      emitf(e, "acc = v;");
-      emitf(e, "best_at = %s;", p->column_major ? at_column_major : at);
-      emitf(e, "}");
+      /* selects rather than a branch: which tap wins depends on the data, and a branch would mispredict */
+      emitf(e, "const bool better = v > acc;");
+      emitf(e, "best_at = better ? %s : best_at;", p->column_major ? at_column_major : at);
+      emitf(e, "acc = better ? v : acc;");
     } else {
       emitf(e, "acc = v > acc ? v : acc;");
     }

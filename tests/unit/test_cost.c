@@ -108,7 +108,30 @@ static void test_profile(void) {
   free(w);
 }
 
+/* Parameters: the float initializers a node reads, before any pass changes them; not shapes (int64), not the
+ * results of folding (an Identity's copy of a weight), and not run-time inputs. */
+static void test_params(void) {
+  Graph *g = tb_graph(13);
+  Value *b = tb_const(g, "b", DT_FLOAT, 1, TB_DIMS(8), zeros);
+  Value *copy = tb_node(g, "Identity", 1, (Value *[]){b}, 1)->out[0];
+  Value *ins[] = {tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 3, 6, 6)),
+                  tb_const(g, "w", DT_FLOAT, 4, TB_DIMS(8, 3, 3, 3), zeros), b};
+  Node *conv = tb_node(g, "Conv", 3, ins, 1);
+  ins[2] = copy;
+  Node *conv_of_copy = tb_node(g, "Conv", 3, ins, 1);
+  Node *reshape = tb_node(g, "Reshape", 2, (Value *[]){conv->out[0], tb_const_ints(g, "shape", 2, TB_DIMS(1, -1))}, 1);
+  Node *add = tb_node(g, "Add", 2, (Value *[]){reshape->out[0], reshape->out[0]}, 1);
+  tb_output(g, add->out[0]);
+  tb_output(g, conv_of_copy->out[0]);
+  tb_infer(g);
+  CU_ASSERT_EQUAL(conv->param_count, 8 * 3 * 9 + 8);
+  CU_ASSERT_EQUAL(conv_of_copy->param_count, 8 * 3 * 9);
+  CU_ASSERT_EQUAL(reshape->param_count, 0);
+  CU_ASSERT_EQUAL(add->param_count, 0);
+}
+
 CU_TestInfo cost_tests[] = {
+    {"params", test_params},
     {"conv", test_conv},
     {"conv_transpose_gemm_matmul", test_conv_transpose_gemm_matmul},
     {"fused_window", test_fused_window},

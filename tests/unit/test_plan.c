@@ -107,6 +107,18 @@ static void check_plan(Graph *g, Plan plan) {
     }
   }
   CU_ASSERT(in_arena > 0);
+  /* the lower bound: the most (padded) bytes live at one node */
+  int64_t peak = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    int64_t live = 0;
+    for (int a = 0; a < g->n_values; a++)
+      if (g->values[a]->offset >= 0 && first[a] <= i && i <= last[a])
+        live += (value_bytes(g->values[a]) + 63) / 64 * 64;
+    if (live > peak)
+      peak = live;
+  }
+  CU_ASSERT_EQUAL(plan.live_peak_bytes, peak);
+  CU_ASSERT(plan.live_peak_bytes <= plan.arena_bytes);
   /* each tensor is padded to the 64-byte alignment, so the arena ends at a padded tensor end */
   CU_ASSERT_EQUAL(plan.arena_bytes, (bound + 63) / 64 * 64);
 }
@@ -164,6 +176,7 @@ static void test_chain_reuses_memory(void) {
   check_plan(g, plan);
   /* a chain needs two buffers whatever its length: one being read, one being written */
   CU_ASSERT_EQUAL(plan.arena_bytes, 2 * 4032);
+  CU_ASSERT_EQUAL(plan.live_peak_bytes, 2 * 4032);
   CU_ASSERT_EQUAL(g->outputs[0]->offset, -1); /* written straight into the caller's buffer */
 }
 

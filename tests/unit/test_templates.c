@@ -166,9 +166,64 @@ static void test_reorder_round_trip(void) {
                  "  return test_failures;");
 }
 
+/* gemm_rows.c: m, n, k, init (0 zero, 1 bias, 2 accumulate), ReLU epilogue, padding columns of C */
+static const int gemm_cases[][6] = {
+    {6, 25, 7, 0, 0, 0}, {16, 100, 150, 1, 1, 0}, {150, 16, 100, 2, 0, 3}, {7, 40, 3, 2, 0, 5}, {1, 5, 9, 1, 0, 0},
+};
+#define N_GEMM (int)(sizeof gemm_cases / sizeof gemm_cases[0])
+
+static void write_gemms(Emitter *e, int vlen) {
+  char *table = cn_strdup("");
+  for (int i = 0; i < N_GEMM; i++) {
+    const int *c = gemm_cases[i];
+    int m = c[0], n = c[1], k = c[2], vectors = (n + vlen - 1) / vlen, ldb = vectors * vlen, ldc = n + c[5];
+    int nv = vectors < 4 ? vectors : 4, mr = (vlen == 16 ? 24 : 12) / nv;
+    if (mr > m)
+      mr = m;
+    int mr_tail = m % mr, nv_tail = vectors % nv;
+    Instance *t = tpl_begin(e, "gemm_rows.c", cn_format("gemm%d", i));
+    tpl_int(t, "M", m);
+    tpl_int(t, "N", n);
+    tpl_int(t, "K", k);
+    tpl_int(t, "LDA", k + 1);
+    tpl_int(t, "LDB", ldb);
+    tpl_int(t, "LDC", ldc);
+    tpl_int(t, "MR", mr);
+    tpl_int(t, "NV", nv);
+    tpl_int(t, "M_TILES", m / mr);
+    tpl_int(t, "MR_TAIL", mr_tail);
+    tpl_int(t, "N_VECTORS", vectors);
+    tpl_int(t, "N_TILES", vectors / nv);
+    tpl_int(t, "NV_TAIL", nv_tail);
+    tpl_int(t, "N_LAST", n - (vectors - 1) * vlen);
+    tpl_list(t, "ROWS", mr);
+    tpl_list(t, "TAIL_ROWS", mr_tail);
+    tpl_list(t, "COLS", nv);
+    tpl_list(t, "TAIL_COLS", nv_tail);
+    tpl_tile(t, "TILE_RC", mr, nv);
+    tpl_tile(t, "TILE_RT", mr, nv_tail);
+    tpl_tile(t, "TILE_TC", mr_tail, nv);
+    tpl_tile(t, "TILE_TT", mr_tail, nv_tail);
+    Fusion relu = {.act = {ACT_RELU, 0, 0}, .residual = -1};
+    tpl_epilogue(t, c[4] ? &relu : NULL);
+    tpl_end(t);
+    table = cn_format("%s    {gemm%d, %d, %d, %d, %d, %d, %d, %d, %d},\n", table, i, m, n, k, k + 1, ldb, ldc, c[3],
+                      c[4]);
+  }
+  fprintf(e->kernels, "static const struct gr_case gr_cases[] = {\n%s};\n\n", table);
+}
+
+static void test_gemm_rows(void) {
+  run_everywhere("gemm_rows_test.c", write_gemms,
+                 "  for (size_t i = 0; i < sizeof gr_cases / sizeof gr_cases[0]; i++)\n"
+                 "    gr_run(&gr_cases[i]);\n"
+                 "  return test_failures;");
+}
+
 CU_TestInfo template_tests[] = {
     {"simd_functions", test_simd_functions},
     {"conv_pointwise", test_conv_pointwise},
     {"reorder_round_trip", test_reorder_round_trip},
+    {"gemm_rows", test_gemm_rows},
     CU_TEST_INFO_NULL,
 };
