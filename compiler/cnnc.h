@@ -1108,6 +1108,16 @@ int cc_run(const CcOptions *o, const char *const *args, int n_args);
 int cn_spawn(const char *const *argv);
 /* Writes an embedded file (runtime sources) into dir. */
 char *embed_write(const char *dir, const char *name);
+
+//
+// trainer.c: --emit=trainer, the trainer program's generated main (the program itself is runtime/train.c)
+//
+
+/* Writes trainer_main.c for the training graph g (from pipeline_run with po->train) compiled with `prefix` into
+ * `header_name`: the model's description for cnnrt_trainer_main, the model as ONNX with its initial weights (for
+ * --export) and main(). */
+void trainer_write_main(const Graph *g, const char *model_path, const PipelineOptions *po, const char *prefix,
+                        const char *header_name, FILE *out);
 extern const struct EmbeddedFile {
   const char *name;
   const unsigned char *data;

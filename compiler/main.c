@@ -1,5 +1,5 @@
 /* cnnc: compiles a model (ONNX, or the .cnn DSL) into specialized C: the stages of pipeline.c, then emit_c, then
- * for --emit=obj|exe the C compiler; --emit=onnx|dsl write the model itself in the other format, --emit=dot|svg
+ * for --emit=obj|exe|trainer the C compiler; --emit=onnx|dsl write the model itself in the other format, --emit=dot|svg
  * draw the compiled graph, and `cnnc report` tells what the compiled model is made of. */
 #include "cnnc.h"
 
@@ -34,10 +34,11 @@ static const char usage[] =
     "Options:\n"
     "  -o FILE            output: FILE.c, or an object FILE.o (either with FILE.h beside it), a program, a\n"
     "                     picture, or the model as ONNX or DSL (default: model.c, model.o, classify, model.dot,\n"
-    "                     model.svg, model.onnx; the DSL to stdout)\n"
-    "  --emit=c|obj|exe|dot|svg|onnx|dsl\n"
+    "                     model.svg, train, model.onnx; the DSL to stdout)\n"
+    "  --emit=c|obj|exe|dot|svg|trainer|onnx|dsl\n"
     "                     what to write (default c): C source, an object, a classifier program (see\n"
-    "                     examples/classifier), the graph after the passes for Graphviz (dot text, or SVG drawn\n"
+    "                     examples/classifier), a trainer program (training options apply; README, The\n"
+    "                     trainer), the graph after the passes for Graphviz (dot text, or SVG drawn\n"
     "                     by Graphviz's dot program), or the model converted (a .cnn file to ONNX, an ONNX model\n"
     "                     to the DSL)\n"
     "  --name PREFIX      C identifier prefix of the generated API (default: from the output file name)\n"
@@ -46,7 +47,7 @@ static const char usage[] =
     "                     freeze a graph input to the tensor in FILE.pb at compile time\n"
     "  --target=native|avx512|avx2|generic\n"
     "                     instruction set of the generated kernels (default native: the best this machine has)\n"
-    "  --cc CC            C compiler for --emit=obj|exe and check (default $CC, else clang)\n"
+    "  --cc CC            C compiler for --emit=obj|exe|trainer and check (default $CC, else clang)\n"
     "  -O0|-O1|-O2|-O3|-Os\n"
     "                     optimization level passed to CC (default -O2)\n"
     "  --input FILE, --expect FILE\n"
@@ -79,7 +80,7 @@ static const char usage[] =
     "  expected, and leave no output file behind.\n";
 
 typedef enum { CMD_COMPILE, CMD_CHECK, CMD_REPORT } Command;
-typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG, EMIT_ONNX, EMIT_DSL } EmitKind;
+typedef enum { EMIT_C, EMIT_OBJ, EMIT_EXE, EMIT_DOT, EMIT_SVG, EMIT_TRAINER, EMIT_ONNX, EMIT_DSL } EmitKind;
 
 typedef struct Args {
   const char *model, *data_dir, *output, *name;
@@ -260,6 +261,8 @@ static Args parse_args(int argc, char **argv) {
         a.emit = EMIT_OBJ;
       else if (strcmp(v, "exe") == 0)
         a.emit = EMIT_EXE;
+      else if (strcmp(v, "trainer") == 0)
+        a.emit = EMIT_TRAINER;
       else if (strcmp(v, "dot") == 0)
         a.emit = EMIT_DOT;
       else if (strcmp(v, "svg") == 0)
@@ -269,7 +272,7 @@ static Args parse_args(int argc, char **argv) {
       else if (strcmp(v, "dsl") == 0)
         a.emit = EMIT_DSL;
       else
-        usage_error("--emit takes c, obj, exe, dot, svg, onnx or dsl, not '%s'", v);
+        usage_error("--emit takes c, obj, exe, dot, svg, trainer, onnx or dsl, not '%s'", v);
     } else if ((v = option_value("--name", argc, argv, &i))) {
       a.name = v;
     } else if ((v = option_value("--dim", argc, argv, &i))) {
@@ -333,7 +336,11 @@ static Args parse_args(int argc, char **argv) {
     usage_error("%s", "check needs a test data directory, or --input and --expect files");
   if (a.command != CMD_CHECK && n_pos > 1)
     usage_error("unexpected argument '%s'", positional[1]);
-  if (a.train && a.emit != EMIT_C && a.emit != EMIT_OBJ)
+  if (a.emit == EMIT_TRAINER && a.command != CMD_COMPILE)
+    usage_error("%s", "--emit=trainer builds a program; check and report are for inference");
+  if (a.emit == EMIT_TRAINER) /* the trainer's training code takes the training options */
+    a.train = true;
+  if (a.train && a.emit != EMIT_C && a.emit != EMIT_OBJ && a.emit != EMIT_TRAINER)
     usage_error("%s", "--train writes C or an object (--emit=c|obj); the other --emit kinds are for inference");
   if (a.train && a.command != CMD_COMPILE)
     usage_error("%s", "--train writes C or an object; check and report are for inference");
@@ -406,8 +413,9 @@ static void write_c(const Compiled *c, const EmitOptions *eo, const char *c_path
   commit_temp(c_out, c_temp, c_path);
 }
 
-/* --emit=obj|exe: the C goes to a scratch directory, the compiler's product to the output path (and for an
- * object, the header beside it, to call it by). */
+/* --emit=obj|exe|trainer: the C goes to a scratch directory, the compiler's product to the output path (and for
+ * an object, the header beside it, to call it by). A program is the generated code, the runtime's sources and its
+ * main(): classifier.c's for a classifier, the generated trainer_main.c's for a trainer. */
 static void build(const Compiled *c, Args *a, const char *stem) {
   char *dir = cn_make_temp_dir("build");
   a->emit_opts.header_name = "model.h";
@@ -415,7 +423,8 @@ static void build(const Compiled *c, Args *a, const char *stem) {
   write_c(c, &a->emit_opts, c_path, cn_format("%s/model.h", dir));
   char *temp = cn_format("%s.tmpXXXXXX", a->output);
   int fd = mkstemp(temp);
-  if (fd < 0 || fchmod(fd, new_file_mode() | (a->emit == EMIT_EXE ? 0111 & ~current_umask() : 0)) != 0)
+  bool program = a->emit == EMIT_EXE || a->emit == EMIT_TRAINER;
+  if (fd < 0 || fchmod(fd, new_file_mode() | (program ? 0111 & ~current_umask() : 0)) != 0)
     cn_error("cannot write '%s'", a->output);
   close(fd);
   diag_track_temp(temp);
@@ -430,10 +439,22 @@ static void build(const Compiled *c, Args *a, const char *stem) {
     args[n++] = cn_format("-DCNNC_MODEL_HEADER=\"model.h\"");
     args[n++] = cn_format("-DCNNC_MODEL_PREFIX=%s", a->emit_opts.prefix);
     args[n++] = c_path;
+    if (a->emit == EMIT_TRAINER) {
+      char *main_path = cn_format("%s/trainer_main.c", dir);
+      FILE *f = fopen(main_path, "w");
+      if (!f)
+        cn_error("cannot write '%s'", main_path);
+      trainer_write_main(c->graph, a->model, &a->pipeline, a->emit_opts.prefix, "model.h", f);
+      if (fclose(f) != 0)
+        cn_error("cannot write '%s'", main_path);
+      args[n++] = main_path;
+    }
     for (size_t i = 0; i < cn_embedded_count; i++) {
-      char *path = embed_write(dir, cn_embedded_files[i].name);
+      const char *name = cn_embedded_files[i].name;
+      bool other_main = a->emit == EMIT_TRAINER && strcmp(name, "classifier.c") == 0;
+      char *path = embed_write(dir, name);
       size_t len = strlen(path);
-      if (len > 2 && strcmp(path + len - 2, ".c") == 0)
+      if (len > 2 && strcmp(path + len - 2, ".c") == 0 && !other_main)
         args[n++] = path;
     }
     args[n++] = "-lz";
@@ -567,11 +588,12 @@ int main(int argc, char **argv) {
     convert(&a);
     return 0;
   }
-  static const char *const default_output[] = {"model.c", "model.o", "classify", "model.dot", "model.svg"};
+  static const char *const default_output[] = {"model.c", "model.o", "classify", "model.dot", "model.svg", "train"};
   if (!a.output)
     a.output = default_output[a.emit];
   char *stem = strip_extension(strip_extension(a.output, ".c"), ".o");
-  a.emit_opts.prefix = a.name ? a.name : a.emit == EMIT_EXE ? "model" : cn_sanitize_ident(base_name(stem), 64);
+  bool program = a.emit == EMIT_EXE || a.emit == EMIT_TRAINER;
+  a.emit_opts.prefix = a.name ? a.name : program ? "model" : cn_sanitize_ident(base_name(stem), 64);
   if (strcmp(cn_sanitize_ident(a.emit_opts.prefix, 64), a.emit_opts.prefix) != 0)
     usage_error("--name '%s' is not a C identifier", a.emit_opts.prefix);
 
