@@ -104,7 +104,7 @@ void emit_train_storage(Emitter *e, Graph *g, char **names) {
   fprintf(e->out, "/* Trainable tensors and running statistics, %lld bytes, mutable: the optimizer updates them. */\n",
           (long long)l.params_bytes);
   emit_blob(e, false, params_blob, bytes, l.params_bytes);
-  free(bytes);
+  cn_free(bytes);
   for (int pass = 0; pass < 2; pass++) {
     int count = pass ? l.n_states : l.n_params;
     for (int k = 0; k < count; k++) {
