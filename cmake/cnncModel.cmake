@@ -1,15 +1,17 @@
 # cnnc_add_model(<target> MODEL <file.onnx|file.cnn>
 #                [NAME <prefix>] [TARGET <isa>] [DIMS <name=value>...] [BIND <input=file.pb>...]
-#                [OPTIONS <cnnc argument>...])
+#                [OPTIONS <cnnc argument>...] [TRAIN])
 #
 # Compiles the model with cnnc::cnnc at build time into <prefix>.c and <prefix>.h and makes <target>, a static
 # library of the generated code whose users get <prefix>.h on their include path. NAME (default: <target>) is
 # the C prefix of the generated API (<prefix>_run, <prefix>_infer, <prefix>_ARENA_BYTES, ...), so two models in
 # one program need two names and share no symbol. The code is generated again when the model, a BIND file or
 # cnnc itself changes. TARGET becomes --target, each DIMS entry a --dim, each BIND entry a --bind (a relative
-# file is taken from the current source directory), and OPTIONS are passed to cnnc as they are.
+# file is taken from the current source directory), and OPTIONS are passed to cnnc as they are. TRAIN generates
+# the training code instead (cnnc --train: <prefix>_train_step, <prefix>_get_param, ... besides <prefix>_run);
+# its options (--batch, --optimizer, --lr, ...) go in OPTIONS.
 function(cnnc_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODEL;NAME;TARGET" "DIMS;BIND;OPTIONS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "TRAIN" "MODEL;NAME;TARGET" "DIMS;BIND;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "cnnc_add_model(${target}): unexpected arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
@@ -43,6 +45,9 @@ function(cnnc_add_model target)
     list(APPEND args --bind "${CMAKE_MATCH_1}=${file}")
     list(APPEND bound_files "${file}")
   endforeach()
+  if(arg_TRAIN)
+    list(APPEND args --train)
+  endif()
   list(APPEND args ${arg_OPTIONS})
 
   file(MAKE_DIRECTORY "${dir}")

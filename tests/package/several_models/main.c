@@ -1,12 +1,14 @@
 /* Runs three compiled models in one program and compares the ONNX ones with their reference outputs:
  *   several_models A_INPUT A_EXPECTED B_INPUT B_EXPECTED   (raw float32 files of 784 and 10 values)
- * Exit 0 when both agree to 1e-4 x max(1, max|ref|) and the .cnn network (seeded weights, no reference) gives
- * ten finite scores for A's input. */
+ * Exit 0 when both agree to 1e-4 x max(1, max|ref|), the .cnn network (seeded weights, no reference) gives
+ * ten finite scores for A's input, and its training code, repeating one step on one batch, lowers the loss. */
 #include "cnn_lenet.h"
 #include "digits.h"
 #include "lenet.h"
+#include "lenet_train.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int read_floats(const char *path, float *x, size_t n) {
@@ -50,5 +52,21 @@ int main(int argc, char **argv) {
     finite &= isfinite(c_out[i]);
   printf("cnn_lenet: %s\n", finite ? "pass" : "FAIL");
   ok &= finite;
+  static float batch[lenet_train_INPUT_0_COUNT];
+  _Static_assert(lenet_train_INPUT_0_COUNT == lenet_train_BATCH * lenet_INPUT_0_COUNT, "a batch of A's inputs");
+  int64_t labels[lenet_train_BATCH];
+  for (int i = 0; i < lenet_train_BATCH; i++) {
+    labels[i] = i;
+    for (int k = 0; k < lenet_INPUT_0_COUNT; k++)
+      batch[i * lenet_INPUT_0_COUNT + k] = a_in[k] * (float)(i + 1) / lenet_train_BATCH;
+  }
+  const void *train_inputs[] = {batch}, *targets[] = {labels};
+  float first = 0, loss = 0;
+  int trained = lenet_train_train_step(train_inputs, targets, &first) == 0;
+  for (int step = 0; step < 4; step++)
+    trained &= lenet_train_train_step(train_inputs, targets, &loss) == 0;
+  trained &= isfinite(first) && loss < first;
+  printf("lenet_train: loss %.4f, then %.4f after 4 more steps: %s\n", first, loss, trained ? "pass" : "FAIL");
+  ok &= trained;
   return ok ? 0 : 1;
 }
