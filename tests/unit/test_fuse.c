@@ -95,8 +95,9 @@ static int live_nodes(const Graph *g) {
 /* The pairs again with the fused copy laid out for each SIMD target this machine runs: every fused anchor must
  * get a template kernel (no silent fallback to portable C) that computes its window in NCHWc, unless
  * `portable_ok` says the case is too big for one, and agree with the unfused portable code within float
- * rounding (the kernels sum in another order). */
-#define SIMD_CLOSE 1e-5
+ * rounding: the kernels sum in another order, and a 3x3 Conv may run as Winograd F(4x4,3x3), whose rounding
+ * differs from the direct sum's by up to about 2e-5 of the output's scale. */
+#define SIMD_CLOSE 5e-5
 
 typedef Graph *(*BuildCase)(const void *spec);
 
