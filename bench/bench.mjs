@@ -449,7 +449,7 @@ async function main() {
     cnnc: process.env.CNNC || join(root, 'build', 'cnnc'),
   };
   if (!existsSync(env.cnnc)) die(`${env.cnnc} not found: build cnnc first (sh bench/run.sh does)`);
-  env.cnncVersion = /CN_VERSION "([^"]+)"/.exec(readFileSync(join(root, 'compiler', 'cnnc.h'), 'utf8'))?.[1] ?? '?';
+  env.cnncVersion = firstLine(env.cnnc, ['--version'])?.replace(/^cnnc /, '') ?? '?';
   env.ccVersion = firstLine(env.cc, ['--version']) ?? env.cc;
   env.ortVersion = (await import('./ort/session.mjs')).ortVersion;
   env.torch = { ok: false, reason: 'disabled by --no-torch' };
