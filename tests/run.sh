@@ -5,7 +5,7 @@
 #     1. build/, Release: every test (unit, ONNX conformance per target, reference models, DSL, examples,
 #        bench, fuzz regressions);
 #     2. build-sanitize/, clang with CNNC_FUZZ: cnnc, the runtime, the tests and the C code cnnc generates under
-#        AddressSanitizer and UndefinedBehaviorSanitizer: the unit suites but the five slowest and the fuzz
+#        AddressSanitizer and UndefinedBehaviorSanitizer: the unit suites but the slowest and the fuzz
 #        regressions, every 29th conformance test (all four targets in turn) and two reference models; any
 #        report fails its test;
 #     3. each libFuzzer target for $CNNC_FUZZ_SECONDS (default 20) seconds (tests/fuzz/run.sh), failing on any
@@ -43,10 +43,11 @@ if [ $# -gt 0 ]; then
 fi
 ctest --test-dir build -j"$jobs" --output-on-failure
 build_sanitize
-# the suites that compile hundreds of generated programs (kernels, fusion, layouts, SIMD templates) run in
-# step 1 and with --sanitize; the conformance sample builds such programs under the sanitizers here
+# the suites that compile hundreds of generated programs (kernels, fusion, layouts, SIMD templates, Winograd,
+# gradient checks) run in step 1 and with --sanitize; the conformance sample builds such programs under the
+# sanitizers here
 ctest --test-dir build-sanitize -j"$jobs" --output-on-failure -L unit \
-  -E '^unit/(shape_eltwise|kernels|fuse|templates|layout)$'
+  -E '^unit/(shape_eltwise|kernels|fuse|templates|layout|simd_ops|simd_passes|winograd|tpl_.*|gradients.*)$'
 ctest --test-dir build-sanitize -j"$jobs" --output-on-failure -L conformance -I 1,,29
 ctest --test-dir build-sanitize -j"$jobs" --output-on-failure -R '^model/(lenet5/avx512-clang|mnist_cnn/generic-gcc)$'
 BUILD=build-sanitize sh tests/fuzz/run.sh "${CNNC_FUZZ_SECONDS:-20}"
