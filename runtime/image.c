@@ -300,6 +300,26 @@ static uint32_t get32be(const unsigned char *p) {
          p[3];
 }
 
+static const unsigned char png_signature[8] = {0x89, 'P',  'N',  'G',
+                                               '\r', '\n', 0x1a, '\n'};
+
+/* stb reserves room for a PNG's IDAT data from the length a chunk declares,
+ * before reading it: a chunk claiming more bytes than the file holds would
+ * cost up to 2 GiB. Whether every chunk (length, type, data, CRC) fits in
+ * buf; true for anything that is not a PNG. */
+static bool png_chunks_fit(const unsigned char *buf, size_t size) {
+  if (size < 8 || memcmp(buf, png_signature, 8) != 0)
+    return true;
+  size_t at = 8;
+  while (size - at >= 8) {
+    uint32_t len = get32be(buf + at);
+    if (len > size - at - 8 || size - at - 8 - len < 4)
+      return false;
+    at += 12 + (size_t)len;
+  }
+  return true;
+}
+
 /* stb 2.27 adds the offset 0 to a null pointer when a PNG's first IDAT
  * chunk is empty. An empty IDAT adds no data, so a copy of the file without
  * the empty ones decodes to the same image; returns that copy, or NULL
@@ -307,9 +327,7 @@ static uint32_t get32be(const unsigned char *p) {
  * list is left for stb to reject. */
 static unsigned char *without_empty_idat(const unsigned char *buf,
                                          size_t size, size_t *new_size) {
-  static const unsigned char signature[8] = {0x89, 'P',  'N',  'G',
-                                             '\r', '\n', 0x1a, '\n'};
-  if (size < 8 || memcmp(buf, signature, 8) != 0)
+  if (size < 8 || memcmp(buf, png_signature, 8) != 0)
     return NULL;
   unsigned char *copy = NULL;
   size_t at = 8, kept = 8;
@@ -343,6 +361,10 @@ static unsigned char *without_empty_idat(const unsigned char *buf,
 static int decode_stb(const unsigned char *buf, size_t size,
                       unsigned char **pixels, int *w, int *h, int *c) {
   *pixels = NULL;
+  if (!png_chunks_fit(buf, size))
+    return cnnrt_fail(CNNRT_ERR_FORMAT,
+                      "a PNG chunk is longer than the rest of the file; the "
+                      "file is corrupt or truncated");
   /* Reading the header first keeps a huge image from being decoded. */
   if (!stbi_info_from_memory(buf, (int)size, w, h, c))
     return cnnrt_fail(CNNRT_ERR_FORMAT,

@@ -210,9 +210,40 @@ static void test_png_empty_idat(void) {
   remove(path);
 }
 
+/* An IDAT chunk declaring 1.5 GB in a small file (stb would reserve 2 GiB for it before reading) is refused, as
+ * is one whose CRC is cut off; the same file with the true length decodes. */
+static void test_png_chunk_past_end(void) {
+  unsigned char png[256], raw[] = {0, 1, 2, 0, 3, 4}, zipped[64];
+  uLongf zipped_len = sizeof zipped;
+  CU_ASSERT_FATAL(compress(zipped, &zipped_len, raw, sizeof raw) == Z_OK);
+  size_t n = 8;
+  memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+  const unsigned char ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0};
+  n += put_chunk(png + n, "IHDR", ihdr, sizeof ihdr);
+  size_t idat = n;
+  n += put_chunk(png + n, "IDAT", zipped, zipped_len);
+  n += put_chunk(png + n, "IEND", NULL, 0);
+  char *path = temp_file();
+  cnnrt_image_opts o;
+  cnnrt_image_opts_init(&o, 1, 2, 2);
+  float out[4];
+  write_bytes(path, png, n);
+  CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_OK);
+  png[idat] = 0x60; /* length 0x60000000 + zipped_len */
+  write_bytes(path, png, n);
+  CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_ERR_FORMAT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(cnnrt_last_error(), "chunk is longer than the rest of the file"));
+  png[idat] = 0;
+  write_bytes(path, png, n - 12 - 2); /* IEND gone, and half of IDAT's CRC */
+  CU_ASSERT_EQUAL(cnnrt_image_load(path, &o, out), CNNRT_ERR_FORMAT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(cnnrt_last_error(), "chunk is longer than the rest of the file"));
+  remove(path);
+}
+
 CU_TestInfo image_decoder_tests[] = {
     {"jpeg_round_trip", test_jpeg_round_trip},
     {"jpeg_hostile_dc", test_jpeg_hostile_dc},
     {"png_empty_idat", test_png_empty_idat},
+    {"png_chunk_past_end", test_png_chunk_past_end},
     CU_TEST_INFO_NULL,
 };
