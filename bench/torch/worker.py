@@ -118,4 +118,5 @@ def main():
                 sys.exit(f"bench/torch/worker.py: unknown command '{line}'")
 
 
-main()
+if __name__ == '__main__':
+    main()
