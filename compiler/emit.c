@@ -113,32 +113,84 @@ static void emit_header_comment(FILE *out, const Graph *g, const EmitOptions *o,
 }
 
 /* Weights go into one string literal: compilers parse it an order of magnitude faster than an initializer
- * list of numbers, which keeps 45 MB models within seconds and a few hundred MB of compiler memory. */
-static void emit_weight_bytes(FILE *out, const unsigned char *p, int64_t n) {
-  /* an octal escape is cut short by a following digit, so escapes before a digit take all three digits */
-  char line[64 * 4 + 4];
-  for (int64_t i = 0; i < n; i += 64) {
-    int len = 0;
-    line[len++] = '"';
-    int64_t end = i + 64 < n ? i + 64 : n;
-    for (int64_t k = i; k < end; k++) {
-      unsigned char c = p[k];
-      bool next_is_digit = k + 1 < end && p[k + 1] >= '0' && p[k + 1] <= '9';
+ * list of numbers, which keeps 45 MB models within seconds and a few hundred MB of compiler memory. The bytes
+ * are written exactly: printable characters stand for themselves, the rest are octal escapes, as short as
+ * possible except before a digit, which a shorter escape would swallow. */
+typedef struct ByteText {
+  char text[4];
+  unsigned char len;
+} ByteText;
+
+static ByteText byte_text[2][256]; /* [the next byte is a digit][byte] */
+
+static void init_byte_text(void) {
+  if (byte_text[0][0].len)
+    return;
+  for (int before_digit = 0; before_digit < 2; before_digit++)
+    for (int c = 0; c < 256; c++) {
+      ByteText *t = &byte_text[before_digit][c];
       if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
-        line[len++] = (char)c;
+        t->text[t->len++] = (char)c;
         continue;
       }
-      line[len++] = '\\';
-      if (c >= 0100 || next_is_digit)
-        line[len++] = (char)('0' + (c >> 6));
-      if (c >= 010 || next_is_digit)
-        line[len++] = (char)('0' + ((c >> 3) & 7));
-      line[len++] = (char)('0' + (c & 7));
+      t->text[t->len++] = '\\';
+      if (c >= 0100 || before_digit)
+        t->text[t->len++] = (char)('0' + (c >> 6));
+      if (c >= 010 || before_digit)
+        t->text[t->len++] = (char)('0' + ((c >> 3) & 7));
+      t->text[t->len++] = (char)('0' + (c & 7));
     }
-    line[len++] = '"';
-    line[len++] = '\n';
-    fwrite(line, 1, (size_t)len, out);
+}
+
+#define BLOB_LINE 64            /* bytes per line of the literal */
+#define BLOB_CHUNK (64 * 1024) /* bytes encoded between writes: the text stays in cache on its way out */
+
+/* One line of the literal, quoted, with its newline; returns the end of the text. */
+static char *encode_line(char *out, const unsigned char *p, size_t n) {
+  *out++ = '"';
+  for (size_t k = 0; k < n; k++) {
+    bool next_is_digit = k + 1 < n && (unsigned)(p[k + 1] - '0') < 10;
+    const ByteText *t = &byte_text[next_is_digit][p[k]];
+    memcpy(out, t->text, sizeof t->text);
+    out += t->len;
   }
+  *out++ = '"';
+  *out++ = '\n';
+  return out;
+}
+
+/* A tensor's bytes at its offset in a blob; the bytes between parts are zero. */
+typedef struct BlobPart {
+  int64_t offset, bytes;
+  const void *data;
+} BlobPart;
+
+/* The blob's `size` bytes as the lines of a string literal. Parts are in increasing offset order. The blob is
+ * gathered a chunk at a time into a small buffer, so no copy of the whole is ever made. */
+static void write_blob_literal(FILE *out, const BlobPart *parts, int n_parts, int64_t size) {
+  init_byte_text();
+  unsigned char *chunk = cn_alloc(BLOB_CHUNK);
+  char *text = cn_alloc(BLOB_CHUNK * sizeof(byte_text[0][0].text) + BLOB_CHUNK / BLOB_LINE * 3);
+  int part = 0;
+  for (int64_t at = 0; at < size; at += BLOB_CHUNK) {
+    int64_t n = size - at < BLOB_CHUNK ? size - at : BLOB_CHUNK;
+    memset(chunk, 0, (size_t)n);
+    while (part < n_parts && parts[part].offset + parts[part].bytes <= at)
+      part++;
+    for (int k = part; k < n_parts && parts[k].offset < at + n; k++) {
+      int64_t from = parts[k].offset > at ? parts[k].offset : at;
+      int64_t to = parts[k].offset + parts[k].bytes < at + n ? parts[k].offset + parts[k].bytes : at + n;
+      if (to > from)
+        memcpy(chunk + (from - at), (const unsigned char *)parts[k].data + (from - parts[k].offset),
+               (size_t)(to - from));
+    }
+    char *end = text;
+    for (int64_t i = 0; i < n; i += BLOB_LINE)
+      end = encode_line(end, chunk + i, (size_t)(n - i < BLOB_LINE ? n - i : BLOB_LINE));
+    fwrite(text, 1, (size_t)(end - text), out);
+  }
+  cn_free(text);
+  cn_free(chunk);
 }
 
 static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
@@ -170,8 +222,8 @@ static int64_t layout_weights(Graph *g, const bool *read, int64_t *offsets) {
   return size;
 }
 
-void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size) {
-  int64_t blob = size < WEIGHT_ALIGN ? WEIGHT_ALIGN : size;
+/* The union declaration; the initializer, if any, follows. */
+static void emit_blob_declaration(Emitter *e, bool is_const, const char *symbol, int64_t blob) {
   fprintf(e->out, "static %sunion {\n  unsigned char bytes[%lld];\n", is_const ? "const " : "", (long long)blob);
   static const DType member_types[] = {DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32, DT_INT16, DT_INT8, DT_UINT64,
                                        DT_UINT32, DT_UINT16, DT_UINT8, DT_BOOL};
@@ -179,30 +231,37 @@ void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned cha
     fprintf(e->out, "  %s v_%s[%lld];\n", dtype_ctype(member_types[k]), dtype_name(member_types[k]),
             (long long)(blob / (int64_t)dtype_size(member_types[k])));
   fprintf(e->out, "  _Alignas(%d) unsigned char align;\n} %s", WEIGHT_ALIGN, symbol);
+}
+
+static int64_t blob_size(int64_t size) { return size < WEIGHT_ALIGN ? WEIGHT_ALIGN : size; }
+
+void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size) {
+  emit_blob_declaration(e, is_const, symbol, blob_size(size));
   if (!bytes) {
     fprintf(e->out, ";\n\n");
     return;
   }
-  unsigned char *padded = cn_alloc((size_t)blob);
-  memcpy(padded, bytes, (size_t)size);
   fprintf(e->out, " = {.bytes =\n");
-  emit_weight_bytes(e->out, padded, blob);
+  write_blob_literal(e->out, &(BlobPart){0, size, bytes}, 1, blob_size(size));
   fprintf(e->out, "};\n\n");
-  cn_free(padded);
 }
 
 static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t size, Names *names) {
   const char *P = e->opts->prefix;
   if (size == 0)
     return;
-  unsigned char *bytes = cn_alloc((size_t)size);
-  for (int i = 0; i < g->n_values; i++)
+  BlobPart *parts = cn_alloc_array((size_t)g->n_values, sizeof *parts);
+  int n_parts = 0;
+  for (int i = 0; i < g->n_values; i++) /* layout_weights gave increasing offsets */
     if (offsets[i] >= 0)
-      memcpy(bytes + offsets[i], g->values[i]->data, (size_t)value_bytes(g->values[i]));
+      parts[n_parts++] = (BlobPart){offsets[i], value_bytes(g->values[i]), g->values[i]->data};
   fprintf(e->out, "/* Constants (weights, folded tensors), %lld bytes. The union gives typed access to the bytes. */\n",
           (long long)size);
-  emit_blob(e, true, cn_format("%s_weights", P), bytes, size);
-  cn_free(bytes);
+  emit_blob_declaration(e, true, cn_format("%s_weights", P), blob_size(size));
+  fprintf(e->out, " = {.bytes =\n");
+  write_blob_literal(e->out, parts, n_parts, blob_size(size));
+  fprintf(e->out, "};\n\n");
+  cn_free(parts);
   for (int i = 0; i < g->n_values; i++) {
     Value *v = g->values[i];
     if (offsets[i] < 0)
