@@ -148,7 +148,7 @@ static void *read_file(const char *path, size_t *size) {
 static const char *external_dir; /* the directory external locations are relative to */
 
 typedef struct MappedFile {
-  char *path; /* resolved */
+  char *path; /* resolved; NULL for the model */
   const uint8_t *bytes;
   int64_t size;
 } MappedFile;
@@ -179,6 +179,18 @@ static int64_t external_number(const Onnx__TensorProto *t, const char *key, int6
   return x;
 }
 
+/* path: resolved, or NULL for the model itself (which external data never shares). */
+static const MappedFile *remember_mapping(char *path, const uint8_t *bytes, int64_t size) {
+  if (n_mapped_files % 16 == 0) {
+    MappedFile *grown = cn_alloc_array((size_t)n_mapped_files + 16, sizeof *grown);
+    if (n_mapped_files)
+      memcpy(grown, mapped_files, (size_t)n_mapped_files * sizeof *grown);
+    mapped_files = grown;
+  }
+  mapped_files[n_mapped_files] = (MappedFile){path, bytes, size};
+  return &mapped_files[n_mapped_files++];
+}
+
 static const MappedFile *map_external(const char *location, const char *what, const char *name) {
   const char *shown = cn_escape_c_string(location, 200);
   if (!location[0])
@@ -205,7 +217,7 @@ static const MappedFile *map_external(const char *location, const char *what, co
     cn_error("%s '%s': external data location '%s' resolves to '%s', outside the model's directory", what, name,
              shown, cn_escape_c_string(file, 200));
   for (int i = 0; i < n_mapped_files; i++)
-    if (strcmp(mapped_files[i].path, file) == 0)
+    if (mapped_files[i].path && strcmp(mapped_files[i].path, file) == 0)
       return &mapped_files[i];
   /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
   int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -226,15 +238,7 @@ static const MappedFile *map_external(const char *location, const char *what, co
     cn_error("%s '%s': external data location '%s' is not a regular file", what, name, shown);
   if (st.st_size > 0 && m == MAP_FAILED)
     cn_error("%s '%s': cannot map external data file '%s': %s", what, name, shown, strerror(error));
-  const uint8_t *bytes = m == MAP_FAILED ? NULL : m;
-  if (n_mapped_files % 16 == 0) {
-    MappedFile *grown = cn_alloc_array((size_t)n_mapped_files + 16, sizeof *grown);
-    if (n_mapped_files)
-      memcpy(grown, mapped_files, (size_t)n_mapped_files * sizeof *grown);
-    mapped_files = grown;
-  }
-  mapped_files[n_mapped_files] = (MappedFile){cn_strdup(file), bytes, (int64_t)st.st_size};
-  return &mapped_files[n_mapped_files++];
+  return remember_mapping(cn_strdup(file), m == MAP_FAILED ? NULL : m, (int64_t)st.st_size);
 }
 
 /* Points v's data at its external bytes; v's shape is already set. */
@@ -273,8 +277,196 @@ static void external_to_value(const Onnx__TensorProto *t, Value *v, const char *
   }
 }
 
-/* Fills v's shape and data from a TensorProto; `what` says where it came from, for errors. */
-static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *what) {
+/* The model file and its weights. An initializer's raw_data (ModelProto.graph = 7, GraphProto.initializer = 5,
+ * TensorProto.raw_data = 9) is nearly all of a model's bytes, and protobuf-c would copy each one into a buffer
+ * of its own. So the file is memory-mapped (copy-on-write, like external data), and protobuf-c unpacks a copy
+ * of the model without those payloads: split_model cuts them out, the empty raw_data fields that stay behind
+ * keep has_raw_data, and the loader reads the payloads straight from the mapping (copying only those whose
+ * offset does not suit their element type). Anything split_model does not expect (malformed data, a graph field
+ * twice, raw_data twice in one tensor) leaves the file whole to protobuf-c, which then decides as before. */
+typedef struct Payload {
+  const uint8_t *data;
+  size_t len;
+  bool mapped; /* data is in the model's mapping, which outlives loading: values may point into it */
+} Payload;
+
+enum { MODEL_GRAPH = 7, GRAPH_INITIALIZER = 5, TENSOR_RAW_DATA = 9, WIRE_VARINT = 0, WIRE_LENGTH = 2 };
+
+/* One field of a serialized message: from its key to its end; a length-delimited field's contents start at body. */
+typedef struct WireField {
+  const uint8_t *key, *body, *end;
+  uint64_t number;
+  int type;
+} WireField;
+
+/* The field at *p, advancing past it; false when the data is malformed or uses groups. */
+static bool next_field(const uint8_t **p, const uint8_t *end, WireField *f) {
+  uint64_t key, len;
+  f->key = *p;
+  if (!read_varint(p, end, &key))
+    return false;
+  f->number = key >> 3;
+  f->type = (int)(key & 7);
+  f->body = *p;
+  switch (f->type) {
+  case WIRE_VARINT: return read_varint(p, end, &len) && (f->end = *p, true);
+  case 1:
+  case 5: len = f->type == 1 ? 8 : 4; break;
+  case WIRE_LENGTH:
+    if (!read_varint(p, end, &len))
+      return false;
+    f->body = *p;
+    break;
+  default: return false;
+  }
+  if (len > (uint64_t)(end - *p))
+    return false;
+  *p += len;
+  f->end = *p;
+  return true;
+}
+
+static size_t varint_size(uint64_t x) {
+  size_t n = 1;
+  for (; x >= 0x80; x >>= 7)
+    n++;
+  return n;
+}
+
+static uint8_t *put_varint(uint8_t *o, uint64_t x) {
+  for (; x >= 0x80; x >>= 7)
+    *o++ = (uint8_t)(x | 0x80);
+  *o++ = (uint8_t)x;
+  return o;
+}
+
+static uint8_t *put_bytes(uint8_t *o, const uint8_t *from, const uint8_t *to) {
+  memcpy(o, from, (size_t)(to - from));
+  return o + (to - from);
+}
+
+/* The size of a TensorProto without its raw_data's contents, and those contents. */
+static bool split_tensor(const uint8_t *p, const uint8_t *end, size_t *size, Payload *raw) {
+  *size = 0;
+  *raw = (Payload){0};
+  bool seen = false;
+  WireField f;
+  while (p < end) {
+    if (!next_field(&p, end, &f))
+      return false;
+    if (f.number == TENSOR_RAW_DATA) {
+      if (f.type != WIRE_LENGTH || seen)
+        return false;
+      seen = true;
+      *raw = (Payload){f.body, (size_t)(f.end - f.body), false};
+      *size += 2;
+    } else {
+      *size += (size_t)(f.end - f.key);
+    }
+  }
+  return true;
+}
+
+/* The size of a GraphProto with its initializers split. */
+static bool split_graph_size(const uint8_t *p, const uint8_t *end, size_t *size, size_t *n_initializers) {
+  *size = *n_initializers = 0;
+  WireField f;
+  while (p < end) {
+    if (!next_field(&p, end, &f))
+      return false;
+    if (f.number != GRAPH_INITIALIZER) {
+      *size += (size_t)(f.end - f.key);
+      continue;
+    }
+    size_t tensor;
+    Payload raw;
+    if (f.type != WIRE_LENGTH || !split_tensor(f.body, f.end, &tensor, &raw))
+      return false;
+    *size += 1 + varint_size(tensor) + tensor;
+    ++*n_initializers;
+  }
+  return true;
+}
+
+/* Writes the GraphProto at p..end with its initializers split, their payloads into raw[]. */
+static uint8_t *put_split_graph(uint8_t *o, const uint8_t *p, const uint8_t *end, Payload *raw) {
+  WireField f;
+  while (p < end && next_field(&p, end, &f)) {
+    if (f.number != GRAPH_INITIALIZER) {
+      o = put_bytes(o, f.key, f.end);
+      continue;
+    }
+    size_t tensor;
+    split_tensor(f.body, f.end, &tensor, raw);
+    *o++ = GRAPH_INITIALIZER << 3 | WIRE_LENGTH;
+    o = put_varint(o, tensor);
+    const uint8_t *q = f.body;
+    WireField t;
+    while (q < f.end && next_field(&q, f.end, &t)) {
+      if (t.number == TENSOR_RAW_DATA) {
+        *o++ = TENSOR_RAW_DATA << 3 | WIRE_LENGTH;
+        *o++ = 0;
+      } else {
+        o = put_bytes(o, t.key, t.end);
+      }
+    }
+    raw++;
+  }
+  return o;
+}
+
+/* The serialized model without its initializers' payloads, which go to *raw (one per initializer, in order);
+ * false when the fast path does not apply. `mapped`: p stays mapped after loading. */
+static bool split_model(const uint8_t *p, size_t size, bool mapped, uint8_t **out, size_t *out_size, Payload **raw) {
+  const uint8_t *end = p + size, *q = p;
+  WireField f, graph = {0};
+  size_t n_graphs = 0;
+  while (q < end) {
+    if (!next_field(&q, end, &f))
+      return false;
+    if (f.number == MODEL_GRAPH) {
+      graph = f;
+      n_graphs++;
+    }
+  }
+  size_t graph_size, n_initializers;
+  if (n_graphs != 1 || graph.type != WIRE_LENGTH ||
+      !split_graph_size(graph.body, graph.end, &graph_size, &n_initializers))
+    return false;
+  *out_size = size - (size_t)(graph.end - graph.key) + 1 + varint_size(graph_size) + graph_size;
+  *out = cn_alloc(*out_size);
+  *raw = cn_alloc_array(n_initializers + 1, sizeof **raw);
+  uint8_t *o = put_bytes(*out, p, graph.key);
+  *o++ = MODEL_GRAPH << 3 | WIRE_LENGTH;
+  o = put_varint(o, graph_size);
+  o = put_split_graph(o, graph.body, graph.end, *raw);
+  o = put_bytes(o, graph.end, end);
+  CN_ASSERT((size_t)(o - *out) == *out_size);
+  for (size_t i = 0; i < n_initializers; i++)
+    (*raw)[i].mapped = mapped;
+  return true;
+}
+
+/* The model file, mapped when it is a regular file (kept until onnx_release), else read. */
+static const uint8_t *map_model(const char *path, size_t *size, bool *mapped) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  void *m = MAP_FAILED;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= CN_MAX_FILE_BYTES)
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (fd >= 0)
+    close(fd);
+  *mapped = m != MAP_FAILED;
+  if (!*mapped)
+    return read_file(path, size);
+  *size = (size_t)st.st_size;
+  remember_mapping(NULL, m, (int64_t)st.st_size);
+  return m;
+}
+
+/* Fills v's shape and data from a TensorProto; `what` says where it came from, for errors. `raw`, when not NULL,
+ * holds the raw_data that split_model took out of t. */
+static void tensor_to_value(const Onnx__TensorProto *t, const Payload *raw, Value *v, const char *what) {
   const char *name = cn_escape_c_string(v->name, 100);
   bool external = t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (!external && t->n_external_data)
@@ -294,15 +486,22 @@ static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *wh
   }
   int64_t count = value_count(v);
   size_t bytes = (size_t)value_bytes(v);
-  v->data = cn_alloc(bytes);
   if (t->has_raw_data) {
-    if (t->raw_data.len != bytes)
-      cn_error("%s '%s': raw_data has %zu bytes; %s%s needs %zu", what, name, t->raw_data.len, dtype_name(dt),
+    const uint8_t *data = raw ? raw->data : t->raw_data.data;
+    size_t len = raw ? raw->len : t->raw_data.len;
+    if (len != bytes)
+      cn_error("%s '%s': raw_data has %zu bytes; %s%s needs %zu", what, name, len, dtype_name(dt),
                value_shape_string(v), bytes);
+    if (raw && raw->mapped && bytes && (uintptr_t)data % dtype_size(dt) == 0) {
+      v->data = (void *)data;
+      return;
+    }
+    v->data = cn_alloc(bytes);
     if (bytes)
-      memcpy(v->data, t->raw_data.data, bytes);
+      memcpy(v->data, data, bytes);
     return;
   }
+  v->data = cn_alloc(bytes);
   size_t have;
   switch (dt) {
   case DT_FLOAT: have = t->n_float_data; break;
@@ -327,12 +526,12 @@ static void tensor_to_value(const Onnx__TensorProto *t, Value *v, const char *wh
   }
 }
 
-static Value *new_const(const Onnx__TensorProto *t, const char *fallback_name, const char *what) {
+static Value *new_const(const Onnx__TensorProto *t, const Payload *raw, const char *fallback_name, const char *what) {
   Value *v = cn_alloc(sizeof *v);
   v->id = -1;
   v->offset = -1;
   v->name = cn_strdup(t->name && t->name[0] ? t->name : fallback_name);
-  tensor_to_value(t, v, what);
+  tensor_to_value(t, raw, v, what);
   return v;
 }
 
@@ -358,7 +557,7 @@ Value *onnx_load_tensor_file(const char *path) {
     cn_error("'%s' is not a valid serialized TensorProto", path);
   const char *model_dir = external_dir;
   external_dir = directory_of(path);
-  Value *v = new_const(t, path, "tensor file");
+  Value *v = new_const(t, NULL, path, "tensor file");
   external_dir = model_dir;
   onnx__tensor_proto__free_unpacked(t, &pb_allocator);
   cn_free(buf);
@@ -396,7 +595,7 @@ static void copy_attr(Attr *a, const Onnx__AttributeProto *p, const Node *n) {
     memcpy(a->ints, p->ints, p->n_ints * sizeof(int64_t));
   }
   if (p->t)
-    a->t = new_const(p->t, a->name, "attribute tensor");
+    a->t = new_const(p->t, NULL, a->name, "attribute tensor");
   /* Files written before attribute types existed: infer the type from the field that is set. */
   if (a->type == ATTR_UNDEFINED)
     a->type = p->t ? ATTR_TENSOR
@@ -763,7 +962,8 @@ static void add_node(Graph *g, Scope *sc, const Functions *fns, const Onnx__Node
   }
 }
 
-static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOptions *o) {
+/* raw: per initializer, its raw_data (see split_model), or NULL. */
+static Graph *convert(const Onnx__ModelProto *m, const Payload *raw, const char *path, const LoadOptions *o) {
   const Onnx__GraphProto *gp = m->graph;
   if (!gp)
     cn_error("the model has no graph");
@@ -785,7 +985,7 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *t = gp->initializer[i];
     Value *v = define(g, &sc, t->name ? t->name : "", "initializer");
-    tensor_to_value(t, v, "initializer");
+    tensor_to_value(t, raw ? &raw[i] : NULL, v, "initializer");
     v->flags |= VAL_INITIALIZER;
   }
   g->inputs = cn_alloc_array(gp->n_input + 1, sizeof(Value *));
@@ -833,30 +1033,46 @@ static Graph *convert(const Onnx__ModelProto *m, const char *path, const LoadOpt
   return g;
 }
 
-/* Reads and unpacks a model file; the caller frees both with free_model. */
-static Onnx__ModelProto *read_model(const char *path, void **buf) {
-  size_t size;
-  *buf = read_file(path, &size);
-  if (!nesting_within_limit(&onnx__model_proto__descriptor, *buf, (const uint8_t *)*buf + size, 0))
+/* A model file, unpacked. */
+typedef struct ModelFile {
+  Onnx__ModelProto *proto;
+  Payload *raw;         /* per initializer, the raw_data split_model took out, or NULL when it did not apply */
+  uint8_t *split;       /* what protobuf-c unpacked, when split */
+  const uint8_t *read;  /* the file's bytes when they were read, not mapped */
+} ModelFile;
+
+static ModelFile read_model(const char *path) {
+  ModelFile f = {0};
+  size_t size, unpack_size;
+  bool mapped;
+  const uint8_t *bytes = map_model(path, &size, &mapped), *unpack = bytes;
+  if (!mapped)
+    f.read = bytes;
+  unpack_size = size;
+  if (split_model(bytes, size, mapped, &f.split, &unpack_size, &f.raw))
+    unpack = f.split;
+  if (!nesting_within_limit(&onnx__model_proto__descriptor, unpack, unpack + unpack_size, 0))
     cn_error("the model nests graphs or types more than %d levels deep", MAX_MESSAGE_DEPTH);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, *buf);
-  if (!m)
+  f.proto = onnx__model_proto__unpack(&pb_allocator, unpack_size, unpack);
+  if (!f.proto)
     cn_error("not a valid ONNX model (the protobuf is malformed or truncated)");
-  return m;
+  return f;
 }
 
-static void free_model(Onnx__ModelProto *m, void *buf) {
-  onnx__model_proto__free_unpacked(m, &pb_allocator);
-  cn_free(buf);
+/* Releases what only loading needed; values may still point into the mapping. */
+static void free_model(ModelFile *f) {
+  onnx__model_proto__free_unpacked(f->proto, &pb_allocator);
+  cn_free(f->split);
+  cn_free(f->raw);
+  cn_free((void *)f->read);
 }
 
 Graph *onnx_load(const char *path, const LoadOptions *opts) {
   diag_file = path;
   external_dir = directory_of(path);
-  void *buf;
-  Onnx__ModelProto *m = read_model(path, &buf);
-  Graph *g = convert(m, path, opts);
-  free_model(m, buf);
+  ModelFile f = read_model(path);
+  Graph *g = convert(f.proto, f.raw, path, opts);
+  free_model(&f);
   return g;
 }
 
@@ -864,16 +1080,15 @@ Value **onnx_load_initializers(const char *path, int *count) {
   const char *model_file = diag_file, *model_dir = external_dir;
   diag_file = path;
   external_dir = directory_of(path);
-  void *buf;
-  Onnx__ModelProto *m = read_model(path, &buf);
-  const Onnx__GraphProto *gp = m->graph;
+  ModelFile f = read_model(path);
+  const Onnx__GraphProto *gp = f.proto->graph;
   size_t n = gp ? gp->n_initializer : 0;
   if (n > CN_MAX_NODES)
     cn_error("the model has %zu initializers; cnnc accepts at most %d", n, CN_MAX_NODES);
   Value **values = cn_alloc_array(n + 1, sizeof(Value *));
   for (size_t i = 0; i < n; i++)
-    values[i] = new_const(gp->initializer[i], "", "initializer");
-  free_model(m, buf);
+    values[i] = new_const(gp->initializer[i], f.raw ? &f.raw[i] : NULL, "", "initializer");
+  free_model(&f);
   diag_file = model_file;
   external_dir = model_dir;
   *count = (int)n;

@@ -432,6 +432,103 @@ static void test_deep_nesting(void) {
   CU_ASSERT(tb_fails_with(load_and_infer, &c, "nests graphs or types more than 64 levels deep"));
 }
 
+/* A length-delimited unknown field (protobuf-c keeps the length prefix in the data), so a test can write a field
+ * twice or one the compiled onnx.proto has as a known field. */
+static void add_unknown_field(ProtobufCMessage *m, uint32_t number, const void *data, size_t len) {
+  ProtobufCMessageUnknownField field = {.tag = number, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED};
+  field.data = cn_alloc(len + 10);
+  size_t n = 0;
+  for (size_t x = len; ; x >>= 7) {
+    field.data[n++] = (uint8_t)(x >= 0x80 ? (x & 0x7f) | 0x80 : x);
+    if (x < 0x80)
+      break;
+  }
+  memcpy(field.data + n, data, len);
+  field.len = n + len;
+  ProtobufCMessageUnknownField *fields = cn_alloc_array(m->n_unknown_fields + 1, sizeof *fields);
+  if (m->n_unknown_fields)
+    memcpy(fields, m->unknown_fields, m->n_unknown_fields * sizeof *fields);
+  fields[m->n_unknown_fields++] = field;
+  m->unknown_fields = fields;
+}
+
+static unsigned char *file_bytes(const char *path, size_t size) {
+  FILE *f = fopen(path, "rb");
+  unsigned char *bytes = cn_alloc(size);
+  CU_ASSERT_FATAL(f && fread(bytes, 1, size, f) == size);
+  fclose(f);
+  return bytes;
+}
+
+/* Initializers' raw_data is read from the model's mapping, not copied by protobuf-c: whatever the payload's offset
+ * in the file (the names of 1 to 7 characters shift it), the values hold its exact bytes, and a pass writing into
+ * a value leaves the file as it was. */
+static void test_initializer_payloads(void) {
+  enum { N = 7, COUNT = 5 };
+  static float w[N][COUNT];
+  static const char *names[N] = {"a", "bb", "ccc", "dddd", "eeeee", "ffffff", "ggggggg"};
+  for (int k = 0; k < N; k++)
+    for (int i = 0; i < COUNT; i++) /* bit patterns that are not round numbers, a subnormal, a negative zero */
+      w[k][i] = k == 1 && i == 2 ? 1e-40f : k == 2 && i == 0 ? -0.0f : (float)(k * 131 + i) / 7.0f - 3.3f;
+  static const int64_t shape[] = {1, COUNT};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  for (int k = 0; k < N; k++) {
+    ob_output(&b, names[k], ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape);
+    Onnx__TensorProto *t = ob_initializer(&b, names[k], 2, shape, w[k], sizeof w[k]);
+    if (k == 3) { /* typed data in the middle: the payloads after it still match their tensors */
+      t->has_raw_data = 0;
+      t->n_float_data = COUNT;
+      t->float_data = w[k];
+    }
+  }
+  char *path = path_in_scratch("payloads.onnx");
+  size_t size = ob_write(&b, path);
+  unsigned char *before = file_bytes(path, size);
+  LoadOptions none = {0};
+  Graph *g = onnx_load(path, &none);
+  CU_ASSERT_EQUAL_FATAL(g->n_outputs, N);
+  for (int k = 0; k < N; k++)
+    CU_ASSERT(memcmp(g->outputs[k]->data, w[k], sizeof w[k]) == 0);
+  for (int k = 0; k < N; k++)
+    ((float *)g->outputs[k]->data)[4] = 12345.0f;
+  CU_ASSERT(memcmp(file_bytes(path, size), before, size) == 0);
+  g = onnx_load(path, &none);
+  for (int k = 0; k < N; k++)
+    CU_ASSERT(memcmp(g->outputs[k]->data, w[k], sizeof w[k]) == 0);
+}
+
+/* Protobuf's rules hold where the loader's split of the payloads does not apply: a field given twice takes the
+ * last value (raw_data), and a message field given twice is merged (the graph). */
+static void test_initializer_payloads_repeated_fields(void) {
+  static const float first[] = {1, 2}, last[] = {5, 6, 7, 8}, late[] = {9, 10, 11, 12};
+  OnnxBuilder b;
+  ob_init(&b, 13);
+  ob_output(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  Onnx__TensorProto *t = ob_initializer(&b, "w", 2, shape_1x4, first, sizeof first);
+  add_unknown_field(&t->base, 9, last, sizeof last); /* raw_data again, after the first */
+  char *path = path_in_scratch("raw_twice.onnx");
+  ob_write(&b, path);
+  LoadOptions none = {0};
+  Graph *g = onnx_load(path, &none);
+  CU_ASSERT(memcmp(g->outputs[0]->data, last, sizeof last) == 0);
+
+  OnnxBuilder more; /* a second graph field with one more initializer and output */
+  ob_init(&more, 13);
+  ob_output(&more, "v", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, shape_1x4);
+  ob_initializer(&more, "v", 2, shape_1x4, late, sizeof late);
+  size_t len = onnx__graph_proto__get_packed_size(&more.graph);
+  uint8_t *graph = cn_alloc(len);
+  onnx__graph_proto__pack(&more.graph, graph);
+  add_unknown_field(&b.model.base, 7, graph, len);
+  path = path_in_scratch("graph_twice.onnx");
+  ob_write(&b, path);
+  g = onnx_load(path, &none);
+  CU_ASSERT_EQUAL_FATAL(g->n_outputs, 2);
+  CU_ASSERT(memcmp(g->outputs[0]->data, last, sizeof last) == 0);
+  CU_ASSERT(memcmp(g->outputs[1]->data, late, sizeof late) == 0);
+}
+
 CU_TestInfo loader_tests[] = {
     {"deep_nesting", test_deep_nesting},
     {"hostile_names_are_escaped", test_hostile_names_are_escaped},
@@ -441,6 +538,8 @@ CU_TestInfo loader_tests[] = {
     {"resize_output_limit", test_resize_output_limit},
     {"valid_model", test_valid_model},
     {"initializer_forms", test_initializer_forms},
+    {"initializer_payloads", test_initializer_payloads},
+    {"initializer_payloads_repeated_fields", test_initializer_payloads_repeated_fields},
     {"symbolic_dim", test_symbolic_dim},
     {"malformed_and_truncated", test_malformed_and_truncated},
     {"unknown_operator", test_unknown_operator},
