@@ -78,7 +78,10 @@ char *cn_sanitize_ident(const char *s, size_t max_len);
 char *cn_escape_c_string(const char *s, size_t max_len);
 /* Same, for text placed inside a C comment: no "*" followed by "/", no control characters. */
 char *cn_escape_comment(const char *s, size_t max_len);
+/* SHA-256 of a file's contents, in hex (the generated header names the model by it). It uses the CPU's SHA
+ * extensions where there are some, unless cn_sha256_portable is set (tests compare both). */
 void cn_sha256_file(const char *path, char hex[65]);
+extern bool cn_sha256_portable;
 /* A fresh directory under $TMPDIR (or /tmp) named after its purpose. */
 char *cn_make_temp_dir(const char *purpose);
 /* Saturating multiplication for sizes: returns -1 on overflow or negative factors. */

@@ -179,21 +179,79 @@ static void sha256_block(uint32_t h[8], const unsigned char *p) {
   h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA_EXTENSIONS 1
+
+/* The same with the SHA extensions (Intel since Ice Lake and Goldmont, AMD since Zen): 4 rounds per step, the
+ * state kept as (A, B, E, F) and (C, D, G, H) as sha256rnds2 wants it. Some 7x faster: ResNet-18's 47 MB took
+ * 0.2 s before. */
+__attribute__((target("sha,sse4.1"))) static void sha256_blocks_ni(uint32_t h[8], const unsigned char *p,
+                                                                      size_t blocks) {
+  const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+  __m128i dcba = _mm_loadu_si128((const __m128i *)&h[0]), hgfe = _mm_loadu_si128((const __m128i *)&h[4]);
+  __m128i cdab = _mm_shuffle_epi32(dcba, 0xb1), efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8), cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+  for (; blocks > 0; blocks--, p += 64) {
+    __m128i abef_in = abef, cdgh_in = cdgh, w[4];
+    for (int i = 0; i < 16; i++) { /* w[i % 4]: message words 4i..4i+3 */
+      if (i < 4)
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), big_endian);
+      else
+        w[i % 4] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[i % 4], w[(i + 1) % 4]),
+                                                      _mm_alignr_epi8(w[(i + 3) % 4], w[(i + 2) % 4], 4)),
+                                        w[(i + 3) % 4]);
+      __m128i wk = _mm_add_epi32(w[i % 4], _mm_loadu_si128((const __m128i *)&sha_k[4 * i]));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk); /* two rounds: now (A, B, E, F) */
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0e));
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  __m128i feba = _mm_shuffle_epi32(abef, 0x1b), dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+  _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xf0));
+  _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static bool cpu_has_sha(void) {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3) &&
+         __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+bool cn_sha256_portable;
+
+static void sha256_blocks(uint32_t h[8], const unsigned char *p, size_t blocks) {
+#ifdef SHA_EXTENSIONS
+  static int has_sha = -1;
+  if (has_sha < 0)
+    has_sha = cpu_has_sha();
+  if (has_sha && !cn_sha256_portable) {
+    sha256_blocks_ni(h, p, blocks);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < blocks; i++)
+    sha256_block(h, p + 64 * i);
+}
+
 void cn_sha256_file(const char *path, char hex[65]) {
   uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   FILE *f = fopen(path, "rb");
   if (!f)
     cn_error("cannot read '%s'", path);
-  unsigned char buf[64 * 1024 + 128];
+  enum { CHUNK = 256 * 1024 };
+  unsigned char *buf = cn_alloc(CHUNK + 128);
   uint64_t total = 0;
   size_t got;
   for (;;) {
-    got = fread(buf, 1, 64 * 1024, f);
+    got = fread(buf, 1, CHUNK, f);
     total += got;
     size_t whole = got / 64 * 64;
-    for (size_t i = 0; i < whole; i += 64)
-      sha256_block(h, buf + i);
-    if (got < 64 * 1024) {
+    sha256_blocks(h, buf, whole / 64);
+    if (got < CHUNK) {
       size_t rest = got - whole;
       memmove(buf, buf + whole, rest);
       buf[rest++] = 0x80;
@@ -201,12 +259,12 @@ void cn_sha256_file(const char *path, char hex[65]) {
         buf[rest++] = 0;
       for (int i = 7; i >= 0; i--)
         buf[rest++] = (unsigned char)((total * 8) >> (8 * i));
-      for (size_t i = 0; i < rest; i += 64)
-        sha256_block(h, buf + i);
+      sha256_blocks(h, buf, rest / 64);
       break;
     }
   }
   fclose(f);
+  cn_free(buf);
   for (int i = 0; i < 8; i++)
     sprintf(hex + 8 * i, "%08x", h[i]);
 }

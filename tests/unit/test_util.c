@@ -1,8 +1,10 @@
-/* Name sanitising and escaping: model strings must never reach generated C unescaped. */
+/* Name sanitising and escaping (model strings must never reach generated C unescaped), hashing, the op table. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_sanitize_ident(void) {
   CU_ASSERT_STRING_EQUAL(cn_sanitize_ident("conv1.weight", 64), "conv1_weight");
@@ -57,6 +59,39 @@ static void test_op_table_consistent(void) {
   CU_ASSERT_PTR_NULL(op_lookup("NotAnOperator"));
 }
 
+/* cn_sha256_file against coreutils' sha256sum, with the CPU's SHA extensions (where it has them) and without, on
+ * lengths around the block (64) and padding (56) boundaries and the 256 KB read chunk. */
+static void test_sha256_matches_sha256sum(void) {
+  static const size_t lengths[] = {0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 1000, 262143, 262144, 262145,
+                                   1000003};
+  char dir[] = "/tmp/cnnc-sha-XXXXXX";
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  char *path = cn_format("%s/data", dir);
+  uint64_t x = 88172645463325252ull;
+  for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (size_t i = 0; i < lengths[k]; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      fputc((int)(x >> 32) & 0xff, f);
+    }
+    fclose(f);
+    FILE *p = popen(cn_format("sha256sum %s", path), "r");
+    char expected[65] = "";
+    CU_ASSERT_FATAL(p && fread(expected, 1, 64, p) == 64);
+    pclose(p);
+    for (int portable = 0; portable < 2; portable++) {
+      cn_sha256_portable = portable;
+      char hex[65];
+      cn_sha256_file(path, hex);
+      CU_ASSERT_STRING_EQUAL(hex, expected);
+    }
+  }
+  cn_sha256_portable = false;
+  unlink(path);
+  rmdir(dir);
+}
+
 CU_TestInfo util_tests[] = {
     {"op_table_consistent", test_op_table_consistent},
     {"sanitize_ident", test_sanitize_ident},
@@ -64,5 +99,6 @@ CU_TestInfo util_tests[] = {
     {"escape_comment", test_escape_comment},
     {"mul_size", test_mul_size},
     {"emit_float_round_trips", test_emit_float_round_trips},
+    {"sha256_matches_sha256sum", test_sha256_matches_sha256sum},
     CU_TEST_INFO_NULL,
 };
