@@ -933,9 +933,9 @@ WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, doub
 /* The plan for tile side m (2 or 4) and weights transformed at compile or run time, whatever the cost rule
  * says: for tests. */
 WinogradPlan winograd_plan_tile(const WinogradShape *s, int vlen, int registers, int m, bool transform_weights);
-/* The weights of W (K, C, 3, 3) in the order the template reads them, p->weight_floats floats: transformed,
- * U = G w G^T computed in double and rounded once, or with p->transform_weights as they are. */
-float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p);
+/* The weights of W (K, C, 3, 3) in the order the template reads them, into u (p->weight_floats floats, zeroed):
+ * transformed, U = G w G^T computed in double and rounded once, or with p->transform_weights as they are. */
+void winograd_pack_weights(float *u, const float *w, const WinogradShape *s, const WinogradPlan *p);
 /* Writes to e->kernels the instance of templates/winograd.c that is the function `fn` for shape s and plan p,
  * with a bias when `bias` and the epilogue of f (NULL: none). */
 void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const WinogradPlan *p, bool bias,

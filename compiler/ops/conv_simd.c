@@ -87,21 +87,26 @@ Value *conv_packed_constant(Graph *g, const Value *from, const char *what, int64
 }
 
 /* W (G * M, C, KH, KW), M and C per group, as [G][M blocks / OCV][C blocks of IB][KH][KW][IB][OCV][VLEN], zero
- * where a channel is padding. A pointwise kernel is the case KH = KW = 1, G = 1, IB = VLEN. */
+ * where a channel is padding. A pointwise kernel is the case KH = KW = 1, G = 1, IB = VLEN. Written in that order,
+ * so the writes stream; the rows of W one block of output channels reads stay in cache. */
 static Value *pack_weights(Graph *g, const Value *w, const ConvKernel *k) {
-  int64_t V = k->vlen, IB = k->ib, taps = k->w.kernel[0] * k->w.kernel[1];
+  const int64_t V = k->vlen, IB = k->ib, OCV = k->ocv, taps = k->w.kernel[0] * k->w.kernel[1];
+  const int64_t M = k->out_channels, C = k->in_channels;
   int64_t count = k->group * k->ocb * V * k->icb * IB * taps;
   Value *p = conv_packed_constant(g, w, cn_format("packed for %s, %d output vectors", k->template, k->ocv), count);
   const float *src = w->data;
   float *dst = p->data;
   for (int64_t grp = 0; grp < k->group; grp++)
-    for (int64_t m = 0; m < k->out_channels; m++)
-      for (int64_t c = 0; c < k->in_channels; c++)
-        for (int64_t t = 0; t < taps; t++) {
-          int64_t ob = m / V, og = ob / k->ocv, v = ob % k->ocv;
-          int64_t at = ((((grp * (k->ocb / k->ocv) + og) * k->icb + c / IB) * taps + t) * IB + c % IB) * k->ocv + v;
-          dst[at * V + m % V] = src[((grp * k->out_channels + m) * k->in_channels + c) * taps + t];
-        }
+    for (int64_t og = 0; og < k->ocb / OCV; og++)
+      for (int64_t cb = 0; cb < k->icb; cb++)
+        for (int64_t t = 0; t < taps; t++)
+          for (int64_t c = cb * IB; c < (cb + 1) * IB; c++)
+            for (int64_t v = 0; v < OCV; v++, dst += V) {
+              int64_t m = (og * OCV + v) * V, lanes = M - m < V ? M - m : V;
+              const float *from = src + ((grp * M + m) * C + c) * taps + t;
+              for (int64_t lane = 0; c < C && lane < lanes; lane++)
+                dst[lane] = from[lane * C * taps];
+            }
   return p;
 }
 

@@ -169,33 +169,42 @@ WinogradPlan winograd_plan(const WinogradShape *s, int vlen, int registers, doub
   return best;
 }
 
-float *winograd_pack_weights(const float *w, const WinogradShape *s, const WinogradPlan *p) {
+/* Both forms are written in the order of u, a panel of output channels at a time, so the writes stream and
+ * the panel's rows of w stay in cache. */
+void winograd_pack_weights(float *u, const float *w, const WinogradShape *s, const WinogradPlan *p) {
   const int a = p->m + 2, vlen = p->vlen, panel = p->cols * vlen;
   const double(*g)[3] = p->m == 4 ? g4 : g2;
   const int64_t cp = ceil_div(s->channels, vlen) * vlen, kp = ceil_div(s->maps, vlen) * vlen;
-  float *u = cn_alloc_array((size_t)p->weight_floats, sizeof *u);
   if (p->transform_weights) { /* (KB / J, Cp, 9, J * VLEN) */
-    for (int64_t k = 0; k < s->maps; k++)
+    for (int64_t k0 = 0; k0 < s->maps; k0 += panel) {
+      int64_t lanes = s->maps - k0 < panel ? s->maps - k0 : panel;
       for (int64_t c = 0; c < s->channels; c++)
-        for (int tap = 0; tap < 9; tap++)
-          u[((k / panel * cp + c) * 9 + tap) * panel + k % panel] = w[(k * s->channels + c) * 9 + tap];
-    return u;
-  }
-  for (int64_t k = 0; k < s->maps; k++)
-    for (int64_t c = 0; c < s->channels; c++) {
-      const float *f = w + (k * s->channels + c) * 9;
-      double gf[6][3]; /* G f */
-      for (int i = 0; i < a; i++)
-        for (int j = 0; j < 3; j++)
-          gf[i][j] = g[i][0] * f[j] + g[i][1] * f[3 + j] + g[i][2] * f[6 + j];
-      for (int i = 0; i < a; i++)
-        for (int j = 0; j < a; j++) {
-          double x = gf[i][0] * g[j][0] + gf[i][1] * g[j][1] + gf[i][2] * g[j][2]; /* (G f G^T)[i][j] */
-          int64_t point = i * a + j;
-          u[((point * (kp / panel) + k / panel) * cp + c) * panel + k % panel] = (float)x;
+        for (int tap = 0; tap < 9; tap++) {
+          float *to = u + ((k0 / panel * cp + c) * 9 + tap) * panel;
+          const float *from = w + (k0 * s->channels + c) * 9 + tap;
+          for (int64_t lane = 0; lane < lanes; lane++)
+            to[lane] = from[lane * s->channels * 9];
         }
     }
-  return u;
+    return;
+  }
+  const int64_t point_stride = kp / panel * cp * panel; /* (a * a, KB / J, Cp, J * VLEN) */
+  for (int64_t k0 = 0; k0 < s->maps; k0 += panel) {
+    int64_t lanes = s->maps - k0 < panel ? s->maps - k0 : panel;
+    for (int64_t c = 0; c < s->channels; c++) {
+      float *to = u + (k0 / panel * cp + c) * panel;
+      for (int64_t lane = 0; lane < lanes; lane++) {
+        const float *f = w + ((k0 + lane) * s->channels + c) * 9;
+        double gf[6][3]; /* G f */
+        for (int i = 0; i < a; i++)
+          for (int j = 0; j < 3; j++)
+            gf[i][j] = g[i][0] * f[j] + g[i][1] * f[3 + j] + g[i][2] * f[6 + j];
+        for (int i = 0; i < a; i++)
+          for (int j = 0; j < a; j++) /* (G f G^T)[i][j] */
+            to[(i * a + j) * point_stride + lane] = (float)(gf[i][0] * g[j][0] + gf[i][1] * g[j][1] + gf[i][2] * g[j][2]);
+      }
+    }
+  }
 }
 
 void winograd_instance(Emitter *e, const char *fn, const WinogradShape *s, const WinogradPlan *p, bool bias,
@@ -262,7 +271,7 @@ bool conv_winograd_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *
                          ? cn_format("3x3 taps for Winograd F(%dx%d,3x3), %d output vectors", plan.m, plan.m, plan.cols)
                          : cn_format("Winograd F(%dx%d,3x3): G w G^T, %d output vectors", plan.m, plan.m, plan.cols);
   Value *u = conv_packed_constant(g, w, what, plan.weight_floats);
-  memcpy(u->data, winograd_pack_weights(w->data, &s, &plan), (size_t)plan.weight_floats * sizeof(float));
+  winograd_pack_weights(u->data, w->data, &s, &plan);
   n->in[1] = u;
   k->bias = b || extra;
   if (b)

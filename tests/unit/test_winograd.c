@@ -202,7 +202,8 @@ static void run_cases(const Case *cases, int n_cases, Target target, const char 
     const Case *c = &cases[i];
     plans[i] = winograd_plan_tile(&c->s, vlen, registers_of(target), c->m, c->transform_weights);
     data[i] = make_data(c, vlen, relu_input, 1000 + (uint64_t)i);
-    float *u = winograd_pack_weights(data[i].w, &c->s, &plans[i]);
+    float *u = cn_alloc_array((size_t)plans[i].weight_floats, sizeof *u);
+    winograd_pack_weights(u, data[i].w, &c->s, &plans[i]);
     write_floats(cn_format("%s/%d.x", dir, i), data[i].x_blocked, data[i].x_floats);
     write_floats(cn_format("%s/%d.u", dir, i), u, plans[i].weight_floats);
     write_floats(cn_format("%s/%d.bias", dir, i), data[i].bias_padded, ceil_div(c->s.maps, vlen) * vlen);
