@@ -92,6 +92,38 @@ static void test_sha256_matches_sha256sum(void) {
   rmdir(dir);
 }
 
+/* The weights' string literal holds exactly the bytes: every byte value before every other (a short octal escape
+ * before a digit would swallow it), across lines and the writer's 64 KB chunks, two tensors with the zero gap
+ * the blob's alignment leaves between them, and an odd tail. Compiled and read back by the generated code. */
+static void test_weights_literal_exact(void) {
+  enum { PAIRS = 65536, TAIL = 37, SECOND = 5000 };
+  const int64_t first_dims[1] = {2 * PAIRS + TAIL}, second_dims[1] = {SECOND};
+  unsigned char *first = cn_alloc(2 * PAIRS + TAIL), *second = cn_alloc(SECOND);
+  for (int k = 0; k < PAIRS; k++)
+    first[2 * k] = (unsigned char)(k >> 8), first[2 * k + 1] = (unsigned char)k;
+  for (int i = 0; i < TAIL; i++)
+    first[2 * PAIRS + i] = (unsigned char)('0' + i % 10);
+  for (int i = 0; i < SECOND; i++)
+    second[i] = (unsigned char)(i % 3 == 0 ? '0' + i % 10 : i % 3 == 1 ? i % 8 : i * 37);
+  Graph *g = tb_graph(13);
+  tb_output(g, tb_const(g, "first", DT_UINT8, 1, first_dims, first));
+  tb_output(g, tb_const(g, "second", DT_UINT8, 1, second_dims, second));
+  tb_infer(g);
+  const char *driver =
+      "int main(void) {\n"
+      "  static unsigned char a[2 * 65536 + 37], b[5000];\n"
+      "  if (model_run((const void *[]){NULL}, (void *[]){a, b})) return 1;\n"
+      "  for (int k = 0; k < 65536; k++)\n"
+      "    if (a[2 * k] != (unsigned char)(k >> 8) || a[2 * k + 1] != (unsigned char)k) return 2;\n"
+      "  for (int i = 0; i < 37; i++)\n"
+      "    if (a[2 * 65536 + i] != '0' + i % 10) return 3;\n"
+      "  for (int i = 0; i < 5000; i++)\n"
+      "    if (b[i] != (unsigned char)(i % 3 == 0 ? '0' + i % 10 : i % 3 == 1 ? i % 8 : i * 37)) return 4;\n"
+      "  return 0;\n"
+      "}\n";
+  CU_ASSERT_EQUAL(tb_compile_and_run(g, driver), 0);
+}
+
 CU_TestInfo util_tests[] = {
     {"op_table_consistent", test_op_table_consistent},
     {"sanitize_ident", test_sanitize_ident},
@@ -100,5 +132,6 @@ CU_TestInfo util_tests[] = {
     {"mul_size", test_mul_size},
     {"emit_float_round_trips", test_emit_float_round_trips},
     {"sha256_matches_sha256sum", test_sha256_matches_sha256sum},
+    {"weights_literal_exact", test_weights_literal_exact},
     CU_TEST_INFO_NULL,
 };
