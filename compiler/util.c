@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Every block starts with a header linking it into one list, so a program running the compiler many times in
  * one process (the fuzz targets) can release all of it with cn_free_all; cnnc itself never does. Passing a
@@ -11,16 +12,40 @@
 typedef union BlockHeader {
   struct {
     union BlockHeader *prev, *next;
+    size_t mapped; /* the bytes of a block mapped on its own (see HUGE_BLOCK), else 0 */
   } link;
   max_align_t align;
 } BlockHeader;
 
-static BlockHeader blocks = {.link = {&blocks, &blocks}};
+static BlockHeader blocks = {.link = {&blocks, &blocks, 0}};
+
+/* Blocks this large (weights copied or packed: 80 MB for ResNet-18) are mapped on their own, with transparent
+ * huge pages where the kernel offers them (madvise mode, as on Debian): touching them then takes one page fault
+ * per 2 MB instead of one per 4 KB, which was 15% of cnnc's time on ResNet-18. */
+#define HUGE_BLOCK ((size_t)1 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static BlockHeader *map_block(size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  if (bytes > SIZE_MAX - HUGE_PAGE)
+    return NULL;
+  bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE; /* whole huge pages, which Linux then aligns */
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  madvise(p, bytes, MADV_HUGEPAGE);
+  BlockHeader *h = p;
+  h->link.mapped = bytes;
+  return h;
+#else
+  return calloc(1, bytes);
+#endif
+}
 
 void *cn_alloc(size_t size) {
   if (size > SIZE_MAX - sizeof(BlockHeader))
     cn_error("out of memory (%zu bytes)", size);
-  BlockHeader *h = calloc(1, sizeof *h + size);
+  BlockHeader *h = size >= HUGE_BLOCK ? map_block(sizeof *h + size) : calloc(1, sizeof *h + size);
   if (!h)
     cn_error("out of memory (%zu bytes)", size);
   h->link.prev = &blocks;
@@ -36,7 +61,10 @@ void cn_free(void *p) {
   BlockHeader *h = (BlockHeader *)p - 1;
   h->link.prev->link.next = h->link.next;
   h->link.next->link.prev = h->link.prev;
-  free(h);
+  if (h->link.mapped)
+    munmap(h, h->link.mapped);
+  else
+    free(h);
 }
 
 void cn_free_all(void) {
