@@ -875,6 +875,10 @@ void window_positions(int64_t count, int64_t stride, int64_t shift, int64_t limi
 /* Emits, inside the loop over output index `o<axis>`, `i<axis>` (the input index under kernel tap 0) and
  * `k<axis>_begin`, `k<axis>_end` (the taps that fall inside the input). */
 void window_emit_taps(Emitter *e, const Window *w, int axis);
+/* ops/conv_gemm.c: writes the instance `fn` of templates/conv_wgrad.c (the direct weight gradient over `batch`
+ * images of a stride-1 window w); false when its tile or buffers do not fit. For the unit tests. */
+bool conv_wgrad_instance(Emitter *e, Target t, const char *fn, int64_t batch, int64_t channels, int64_t maps,
+                         const Window *w);
 /* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
  * names W's axes for the message, e.g. "M, C/group". */
 void window_check_conv_inputs(const Node *n, const char *w_layout);

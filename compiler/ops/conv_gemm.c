@@ -31,6 +31,9 @@ typedef struct ConvGemm {
    * Conv's window, whose output dY is and whose input dX is, and channels/maps are the forward's */
   bool col2im;
   Window forward;
+  /* the weight gradient by templates/conv_wgrad.c: mr maps by nv (= kernel columns) per tile, ld_cols the
+   * length of its X copy's rows */
+  bool direct;
 } ConvGemm;
 
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -130,11 +133,59 @@ bool conv_gemm_simd(Node *n, Target t) {
   return true; /* row-major in and out: the layouts stay as they are */
 }
 
+/* The tile and buffers of templates/conv_wgrad.c for `batch` images of `channels`, `maps` maps and stride-1
+ * window w: as many maps per tile as the registers hold next to the kernel columns' X vectors, spread evenly
+ * over the tiles; NULL when not one map fits or the sums and the X copy exceed the scratch bound. */
+static ConvGemm *direct_geometry(Target t, int64_t batch, int64_t channels, int64_t maps, const Window *w) {
+  int vlen = target_vector_floats(t);
+  int registers = (t == TARGET_AVX512 ? 32 : 16) - 1; /* one for the dY vector being multiplied */
+  int64_t taps = w->kernel[1], most = registers / taps - 1; /* maps per tile: (most + 1) * taps registers */
+  if (most < 1 || maps < 1)
+    return NULL;
+  ConvGemm *k = cn_alloc(sizeof *k);
+  k->w = w;
+  k->vlen = vlen;
+  k->direct = true;
+  k->batch = batch;
+  k->channels = channels;
+  k->maps = maps;
+  k->taps = w->kernel[0] * w->kernel[1];
+  int64_t tiles = (maps + most - 1) / most;
+  k->mr = (int)((maps + tiles - 1) / tiles);
+  k->nv = (int)taps;
+  k->ld_cols = (w->out[1] + vlen - 1) / vlen * vlen + (taps - 1) * w->dilation[1];
+  if (k->ld_cols < w->pad_begin[1] + w->in[1])
+    k->ld_cols = w->pad_begin[1] + w->in[1];
+  int64_t floats = channels * w->in[0] * k->ld_cols + channels * k->taps * maps * vlen;
+  return floats * 4 > CONV_GEMM_MAX_SCRATCH_BYTES ? NULL : k;
+}
+
+/* templates/conv_wgrad.c for a stride-1 weight gradient whose output rows fill more of their vectors than the
+ * maps fill dW^T's rows (LeNet-5's first layer: 28 columns in 2 vectors of 16, against 6 maps in one). */
+static ConvGemm *plan_direct_weight_grad(const Node *n, Target t) {
+  const Window *w = conv_window(n);
+  const Value *x = n->in[0];
+  int64_t maps = n->in[1]->dims[1];
+  if (x->dtype != DT_FLOAT || x->rank != 4 || conv_group(n) != 1 || w->stride[0] != 1 || w->stride[1] != 1)
+    return NULL;
+  int vlen = target_vector_floats(t);
+  int64_t row_vectors = (w->out[1] + vlen - 1) / vlen, map_vectors = (maps + vlen - 1) / vlen;
+  if (w->out[1] * map_vectors <= maps * row_vectors) /* out[1] / (row_vectors * vlen) <= maps / (...) */
+    return NULL;
+  return direct_geometry(t, x->dims[0], x->dims[1], maps, w);
+}
+
 bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
   (void)g;
   (void)in_layout;
   (void)out_layout;
-  ConvGemm *k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[1], true);
+  ConvGemm *k = plan_direct_weight_grad(n, t);
+  if (k) {
+    n->kernel_params = k;
+    n->kernel = cn_format("direct along output rows, tile %d maps x %d kernel columns", k->mr, k->nv);
+    return true;
+  }
+  k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[1], true);
   if (!k)
     return false;
   n->kernel_params = k;
@@ -301,8 +352,50 @@ void conv_gemm_emit(Emitter *e, const Node *n) {
   emitf(e, "}");
 }
 
+static void write_direct_weight_grad(Emitter *e, const ConvGemm *k, const char *fn) {
+  const Window *w = k->w;
+  int64_t full = w->out[1] / k->vlen, tail = w->out[1] % k->vlen;
+  int tail_maps = (int)(k->maps % k->mr);
+  Instance *t = tpl_begin(e, "conv_wgrad.c", fn);
+  tpl_int(t, "BATCH", k->batch);
+  tpl_int(t, "C", k->channels);
+  tpl_int(t, "M", k->maps);
+  static const char *const sizes[][2] = {{"IH", "IW"}, {"OH", "OW"}, {"KH", "KW"}, {"DH", "DW"}, {"PT", "PL"}};
+  const int64_t *values[] = {w->in, w->out, w->kernel, w->dilation, w->pad_begin};
+  for (int s = 0; s < 5; s++)
+    for (int a = 0; a < 2; a++)
+      tpl_int(t, sizes[s][a], values[s][a]);
+  tpl_int(t, "XW", k->ld_cols);
+  tpl_int(t, "OW_FULL", full);
+  tpl_int(t, "OW_LAST", tail);
+  tpl_int(t, "MB", k->mr);
+  tpl_int(t, "M_BLOCKS", k->maps / k->mr);
+  tpl_int(t, "MB_TAIL", tail_maps);
+  tpl_list(t, "MAPS", k->mr);
+  tpl_list(t, "TAIL_MAPS", tail_maps);
+  tpl_list(t, "TAPS", k->nv);
+  tpl_tile(t, "TILE", k->mr, k->nv);
+  tpl_tile(t, "TAIL_TILE", tail_maps, k->nv);
+  tpl_end(t);
+}
+
+bool conv_wgrad_instance(Emitter *e, Target t, const char *fn, int64_t batch, int64_t channels, int64_t maps,
+                         const Window *w) {
+  ConvGemm *k = direct_geometry(t, batch, channels, maps, w);
+  if (k)
+    write_direct_weight_grad(e, k, fn);
+  return k != NULL;
+}
+
 void conv_gemm_emit_weight_grad(Emitter *e, const Node *n) {
   const ConvGemm *k = n->kernel_params;
+  if (k->direct) {
+    char *fn = cn_format("%s_kernel", emit_function_name(n));
+    write_direct_weight_grad(e, k, fn);
+    emitf(e, "/* %s */", window_describe(k->w));
+    emitf(e, "%s(X0, X1, Y0);", fn);
+    return;
+  }
   char *fn = cn_format("%s_gemm", emit_function_name(n));
   emit_gemm(e, k, fn, NULL, k->rows, k->maps, k->pixels, k->ld_cols, k->ld_maps, k->ld_maps);
   emitf(e, "/* %s */", window_describe(k->w));
