@@ -1032,6 +1032,9 @@ void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int6
                              const char *y);
 /* The same for a fused MaxPool or AveragePool window of rank 2. */
 void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y);
+/* Relu's grad hook: whether MaxPoolGrad node `pool_grad`, whose X is the Relu's output y, now also applies the
+ * Relu's gradient (0 where y is not positive), so that its output is already the Relu input's gradient. */
+bool pool_grad_absorb_relu(Node *pool_grad, const Value *y);
 
 //
 // ops/epilogue.c: the fused semantics (Fusion) in portable C, shared by the Conv, Gemm and MatMul emitters

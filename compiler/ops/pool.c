@@ -19,6 +19,7 @@ typedef struct PoolParams {
   bool count_include_pad; /* AveragePool */
   bool column_major;      /* MaxPool storage_order = 1: Indices flatten the spatial axes column-major */
   double p;               /* LpPool's norm */
+  bool relu_grad;         /* MaxPoolGrad: X is a Relu's output, and the Relu's gradient is applied too */
 } PoolParams;
 
 static void set_pooled_shape(Node *n, Value *out, DType t, const int64_t *spatial) {
@@ -337,6 +338,8 @@ static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
   int64_t planes = dy->dims[0] * dy->dims[1], in_size = w->in[0] * in_w, out_size = w->out[0] * out_w;
   int64_t covered_rows = w->out[0] * kh, covered_cols = out_w * kw;
   emitf(e, "/* %s: the windows tile X */", window_describe(w));
+  if (p->relu_grad)
+    emitf(e, "/* X is a Relu's output: dX is its input's gradient, 0 where X is not positive */");
   emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
   emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);
   emitf(e, "const %s *dy = X1 + plane * %lld;", T, (long long)out_size);
@@ -359,7 +362,8 @@ static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
   for (int64_t r = 0; r < kh; r++)
     for (int64_t c = 0; c < kw; c++) {
       int64_t tap = r * kw + c;
-      emitf(e, "dxr[%s] = best == %lld ? g : 0;", expr_plus(expr_times("o1", kw), r * in_w + c), (long long)tap);
+      emitf(e, "dxr[%s] = best == %lld%s ? g : 0;", expr_plus(expr_times("o1", kw), r * in_w + c), (long long)tap,
+            p->relu_grad ? cn_format(" && v%lld > 0", (long long)tap) : "");
     }
   emitf(e, "}");
   if (covered_cols < in_w) {
@@ -372,6 +376,16 @@ static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
     emitf(e, "memset(dx + %lld, 0, %lld * sizeof *dx); /* rows no window covers */",
           (long long)(covered_rows * in_w), (long long)((w->in[0] - covered_rows) * in_w));
   emitf(e, "}");
+}
+
+bool pool_grad_absorb_relu(Node *pool_grad, const Value *y) {
+  if (pool_grad->op->kind != OP_MAX_POOL_GRAD || pool_grad->in[0] != y)
+    return false;
+  PoolParams *p = pool_grad->params;
+  if (!windows_tile(&p->w) || p->relu_grad)
+    return false;
+  p->relu_grad = true;
+  return true;
 }
 
 static void pool_grad_emit(Emitter *e, const Node *n) {
