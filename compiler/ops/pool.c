@@ -325,10 +325,10 @@ static bool windows_tile(const Window *w) {
 }
 
 /* MaxPoolGrad over windows that tile X: per window, its taps are read once into locals, the first maximum is
- * found with selects (as emit_window_reduce does), and every tap of dX is written: dY at the winner, 0 at the
- * others. Each element of dX is stored once, with no clearing first and no scattered additions; the loop over
- * the windows of a row is straight-line code, which compilers vectorize. Rows and columns past the last whole
- * window are cleared. */
+ * found as emit_window_reduce finds it (the winner's index kept with a mask, not a select, which gcc turns into
+ * branches that mispredict), and every tap of dX is written from a local array holding dY at the winner and 0
+ * elsewhere. Each element of dX is stored once, with no clearing first and no scattered additions. Rows and
+ * columns past the last whole window are cleared. */
 static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
   const PoolParams *p = n->params;
   const Window *w = &p->w;
@@ -356,15 +356,15 @@ static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
       int64_t tap = r * kw + c;
       emitf(e, "const %s v%lld = xr[%s];", T, (long long)tap,
             expr_plus(expr_times("o1", kw), r * in_w + c));
-      emitf(e, "best = v%lld > acc ? %lld : best;", (long long)tap, (long long)tap);
+      emitf(e, "best ^= (best ^ %lld) & -(int)(v%lld > acc);", (long long)tap, (long long)tap);
       emitf(e, "acc = v%lld > acc ? v%lld : acc;", (long long)tap, (long long)tap);
     }
+  emitf(e, "%s taps[%lld] = {0};", T, (long long)(kh * kw));
+  /* acc is X at the winner, unless no tap beat -inf and the first tap won by default: then it is not positive */
+  emitf(e, "taps[best] = %s;", p->relu_grad ? "acc > 0 ? g : 0" : "g");
   for (int64_t r = 0; r < kh; r++)
-    for (int64_t c = 0; c < kw; c++) {
-      int64_t tap = r * kw + c;
-      emitf(e, "dxr[%s] = best == %lld%s ? g : 0;", expr_plus(expr_times("o1", kw), r * in_w + c), (long long)tap,
-            p->relu_grad ? cn_format(" && v%lld > 0", (long long)tap) : "");
-    }
+    for (int64_t c = 0; c < kw; c++)
+      emitf(e, "dxr[%s] = taps[%lld];", expr_plus(expr_times("o1", kw), r * in_w + c), (long long)(r * kw + c));
   emitf(e, "}");
   if (covered_cols < in_w) {
     emitf(e, "for (int64_t r = 0; r < %lld; r++) /* columns no window covers */", (long long)kh);
