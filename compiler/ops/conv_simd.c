@@ -2,7 +2,8 @@
  * time into the order the kernel reads them. The layout pass calls conv_simd (OpDesc.simd); the emitter calls
  * conv_emit_simd to instantiate the template. Nodes no kernel fits keep the portable loop nest of conv.c.
  *
- *   templates/winograd.c         3x3, stride 1, one group, where the cost rule of conv_winograd.c says so
+ *   templates/winograd.c         3x3, stride 1, one group, where the cost rule of conv_winograd.c says so (a fused
+ *                                pool whose windows neither overlap nor pad is computed by its output transform)
  *   templates/dwconv_nchwc.c     depthwise (group = C = M), 2-D: ops/conv_depthwise.c
  *   templates/gemm_rows.c        weights known only at run time (training): im2col and a GEMM, ops/conv_gemm.c
  *   templates/conv_pointwise.c   1x1, stride 1, no padding, one group: a GEMM over the pixels, NCHWc in/out
@@ -10,7 +11,7 @@
  *                                NCHWc out, and NCHWc in, or plain NCHW in when the input is row-major and has
  *                                fewer channels than a vector (a network's first layer: RGB images)
  *
- * A fused window (Fusion.window: a MaxPool or AveragePool after either kernel, a depthwise Conv after a
+ * Any other fused window (Fusion.window: a MaxPool or AveragePool after either kernel, a depthwise Conv after a
  * pointwise one) runs in NCHWc too: the kernel writes its rows into a ring on the stack and
  * templates/conv_window.c computes each window row from it, so the Conv's result is never stored. */
 #include "../cnnc.h"
