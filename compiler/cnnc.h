@@ -878,6 +878,10 @@ void window_positions(int64_t count, int64_t stride, int64_t shift, int64_t limi
 /* Emits, inside the loop over output index `o<axis>`, `i<axis>` (the input index under kernel tap 0) and
  * `k<axis>_begin`, `k<axis>_end` (the taps that fall inside the input). */
 void window_emit_taps(Emitter *e, const Window *w, int axis);
+/* ops/conv_gemm.c: writes the instance `fn` of templates/conv_wgrad.c (the direct weight gradient over `batch`
+ * images of a stride-1 window w); false when its tile or buffers do not fit. For the unit tests. */
+bool conv_wgrad_instance(Emitter *e, Target t, const char *fn, int64_t batch, int64_t channels, int64_t maps,
+                         const Window *w);
 /* Checks X (N, C, spatial...), W and the optional bias share X's float type and W has X's rank; `w_layout`
  * names W's axes for the message, e.g. "M, C/group". */
 void window_check_conv_inputs(const Node *n, const char *w_layout);
@@ -904,6 +908,10 @@ typedef struct WinogradShape {
   int64_t batch, channels, maps; /* N, C, K */
   int64_t in_h, in_w, out_h, out_w;
   int64_t pad_top, pad_left;
+  /* a fused pool the output transform computes (templates/winograd.c, WINO_POOL): 0 none, 1 MaxPool,
+   * 2 AveragePool, its windows pool_h x pool_w at that stride, unpadded, the sides dividing the tile side */
+  int pool;
+  int64_t pool_h, pool_w;
 } WinogradShape;
 
 /* How a Conv runs as Winograd: the tile and the template's blocking (see templates/winograd.c). */
@@ -1031,6 +1039,9 @@ void conv_emit_depthwise_row(Emitter *e, const Node *anchor, const char *x, int6
                              const char *y);
 /* The same for a fused MaxPool or AveragePool window of rank 2. */
 void pool_emit_window_row(Emitter *e, const Node *pool, const char *x, int64_t ring_rows, const char *y);
+/* Relu's grad hook: whether MaxPoolGrad node `pool_grad`, whose X is the Relu's output y, now also applies the
+ * Relu's gradient (0 where y is not positive), so that its output is already the Relu input's gradient. */
+bool pool_grad_absorb_relu(Node *pool_grad, const Value *y);
 
 //
 // ops/epilogue.c: the fused semantics (Fusion) in portable C, shared by the Conv, Gemm and MatMul emitters

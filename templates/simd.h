@@ -10,6 +10,7 @@
  *   vzero() vbroadcast(x)     all lanes 0 / x
  *   vload(p) vstore(p, v)     VLEN floats at p (any alignment)
  *   vload_partial(p, n)       the first n lanes (0 <= n <= VLEN) from p, the others 0; reads only n floats
+ *   vload_lanes(p, lo, hi)    lanes lo .. hi - 1 (0 <= lo <= hi <= VLEN) from p, the others 0; reads only those
  *   vstore_partial(p, v, n)   stores the first n lanes; writes only n floats
  *   vkeep_lanes(v, n)         v with the lanes from n on set to 0
  *   vadd vsub vmul vdiv vmax vmin, vfmadd(a, b, c) = a * b + c, vabs, vround (to nearest even)
@@ -38,6 +39,9 @@ VFN vfloat vload(const float *p) { return _mm512_loadu_ps(p); }
 VFN void vstore(float *p, vfloat v) { _mm512_storeu_ps(p, v); }
 VFN __mmask16 vfirst_lanes_(int n) { return (__mmask16)((1u << n) - 1u); }
 VFN vfloat vload_partial(const float *p, int n) { return _mm512_maskz_loadu_ps(vfirst_lanes_(n), p); }
+VFN vfloat vload_lanes(const float *p, int lo, int hi) {
+  return _mm512_maskz_loadu_ps((__mmask16)(vfirst_lanes_(hi) & ~vfirst_lanes_(lo)), p);
+}
 VFN void vstore_partial(float *p, vfloat v, int n) { _mm512_mask_storeu_ps(p, vfirst_lanes_(n), v); }
 VFN vfloat vkeep_lanes(vfloat v, int n) { return _mm512_maskz_mov_ps(vfirst_lanes_(n), v); }
 VFN vfloat vadd(vfloat a, vfloat b) { return _mm512_add_ps(a, b); }
@@ -72,6 +76,9 @@ VFN __m256i vfirst_lanes_(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 VFN vfloat vload_partial(const float *p, int n) { return _mm256_maskload_ps(p, vfirst_lanes_(n)); }
+VFN vfloat vload_lanes(const float *p, int lo, int hi) {
+  return _mm256_maskload_ps(p, _mm256_andnot_si256(vfirst_lanes_(lo), vfirst_lanes_(hi)));
+}
 VFN void vstore_partial(float *p, vfloat v, int n) { _mm256_maskstore_ps(p, vfirst_lanes_(n), v); }
 VFN vfloat vkeep_lanes(vfloat v, int n) { return _mm256_and_ps(v, _mm256_castsi256_ps(vfirst_lanes_(n))); }
 VFN vfloat vadd(vfloat a, vfloat b) { return _mm256_add_ps(a, b); }

@@ -8,9 +8,10 @@
  *   input gradient:   dcols_n [C*kernel][P] = W^T [C*kernel][M] * dY_n [M][P],  dX_n = col2im(dcols_n)
  *
  * cols_n[(c, t...)][o...] = X_n[c][o * stride + t * dilation - pad] (0 in the padding), P the output pixels;
- * col2im adds each dcols element back where im2col took it from. The weight gradient sums over the batch
- * with dW transposed, so its vectors run along the output channels and one dY^T row feeds every kernel tap; dW
- * is transposed back once at the end. The input gradient of a stride-1 Conv arrives as a Conv of dY with the
+ * col2im sums, for each element, the dcols elements im2col would have taken from it. The weight gradient sums
+ * over the batch with dW transposed, so its vectors run along the output channels and one dY^T row feeds every
+ * kernel tap; dW is transposed back once at the end (or, for few maps and wide rows, templates/conv_wgrad.c
+ * computes it directly). The input gradient of a stride-1 Conv arrives as a Conv of dY with the
  * flipped weights (conv.c's grad hook): it is run as the GEMM and col2im above, which multiply-add
  * C*kernel*M per dY pixel instead of per dX pixel and unfold nothing. The buffers are static in the
  * node's function (generated code is not reentrant anyway) and bounded by CONV_GEMM_MAX_SCRATCH_BYTES; a layer
@@ -31,6 +32,9 @@ typedef struct ConvGemm {
    * Conv's window, whose output dY is and whose input dX is, and channels/maps are the forward's */
   bool col2im;
   Window forward;
+  /* the weight gradient by templates/conv_wgrad.c: mr maps by nv (= kernel columns) per tile, ld_cols the
+   * length of its X copy's rows */
+  bool direct;
 } ConvGemm;
 
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -130,11 +134,59 @@ bool conv_gemm_simd(Node *n, Target t) {
   return true; /* row-major in and out: the layouts stay as they are */
 }
 
+/* The tile and buffers of templates/conv_wgrad.c for `batch` images of `channels`, `maps` maps and stride-1
+ * window w: as many maps per tile as the registers hold next to the kernel columns' X vectors, spread evenly
+ * over the tiles; NULL when not one map fits or the sums and the X copy exceed the scratch bound. */
+static ConvGemm *direct_geometry(Target t, int64_t batch, int64_t channels, int64_t maps, const Window *w) {
+  int vlen = target_vector_floats(t);
+  int registers = (t == TARGET_AVX512 ? 32 : 16) - 1; /* one for the dY vector being multiplied */
+  int64_t taps = w->kernel[1], most = registers / taps - 1; /* maps per tile: (most + 1) * taps registers */
+  if (most < 1 || maps < 1)
+    return NULL;
+  ConvGemm *k = cn_alloc(sizeof *k);
+  k->w = w;
+  k->vlen = vlen;
+  k->direct = true;
+  k->batch = batch;
+  k->channels = channels;
+  k->maps = maps;
+  k->taps = w->kernel[0] * w->kernel[1];
+  int64_t tiles = (maps + most - 1) / most;
+  k->mr = (int)((maps + tiles - 1) / tiles);
+  k->nv = (int)taps;
+  k->ld_cols = (w->out[1] + vlen - 1) / vlen * vlen + (taps - 1) * w->dilation[1];
+  if (k->ld_cols < w->pad_begin[1] + w->in[1])
+    k->ld_cols = w->pad_begin[1] + w->in[1];
+  int64_t floats = channels * w->in[0] * k->ld_cols + channels * k->taps * maps * vlen;
+  return floats * 4 > CONV_GEMM_MAX_SCRATCH_BYTES ? NULL : k;
+}
+
+/* templates/conv_wgrad.c for a stride-1 weight gradient whose output rows fill more of their vectors than the
+ * maps fill dW^T's rows (LeNet-5's first layer: 28 columns in 2 vectors of 16, against 6 maps in one). */
+static ConvGemm *plan_direct_weight_grad(const Node *n, Target t) {
+  const Window *w = conv_window(n);
+  const Value *x = n->in[0];
+  int64_t maps = n->in[1]->dims[1];
+  if (x->dtype != DT_FLOAT || x->rank != 4 || conv_group(n) != 1 || w->stride[0] != 1 || w->stride[1] != 1)
+    return NULL;
+  int vlen = target_vector_floats(t);
+  int64_t row_vectors = (w->out[1] + vlen - 1) / vlen, map_vectors = (maps + vlen - 1) / vlen;
+  if (w->out[1] * map_vectors <= maps * row_vectors) /* out[1] / (row_vectors * vlen) <= maps / (...) */
+    return NULL;
+  return direct_geometry(t, x->dims[0], x->dims[1], maps, w);
+}
+
 bool conv_gemm_weight_grad_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layout) {
   (void)g;
   (void)in_layout;
   (void)out_layout;
-  ConvGemm *k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[1], true);
+  ConvGemm *k = plan_direct_weight_grad(n, t);
+  if (k) {
+    n->kernel_params = k;
+    n->kernel = cn_format("direct along output rows, tile %d maps x %d kernel columns", k->mr, k->nv);
+    return true;
+  }
+  k = plan(n, t, conv_window(n), conv_group(n), n->in[1]->dims[1], true);
   if (!k)
     return false;
   n->kernel_params = k;
@@ -215,37 +267,45 @@ static void emit_im2col(Emitter *e, const ConvGemm *k, const char *x) {
   emitf(e, "}");
 }
 
-/* Adds dcols [rows][ld_cols] into image `x` (zeroed first) where im2col takes each element from. */
+/* Writes image `x` from dcols [rows][ld_cols]: each element is the sum of the dcols elements im2col would have
+ * taken from it (stride 1), gathered a vector of input columns at a time: for every kernel tap whose output row
+ * is inside, the output row's run shifted by the tap's column, its lanes outside the run masked to 0. Every
+ * element of x is written once, from registers (adding each tap's run into x in turn made each vector wait for
+ * the store of the overlapping one before it). dcols has VLEN floats before it: a shifted run may start there,
+ * in lanes the mask drops. */
 static void emit_col2im(Emitter *e, const ConvGemm *k, const char *x) {
   const Window *w = k->w;
   int64_t out_h = w->out[0], out_w = w->out[1], in_h = w->in[0], in_w = w->in[1];
-  emitf(e, "memset(%s, 0, %lld * sizeof(float));", x, (long long)(k->channels * k->in_plane));
+  int64_t vectors = (in_w + k->vlen - 1) / k->vlen, last = in_w - (vectors - 1) * k->vlen;
   emitf(e, "for (int64_t c = 0; c < %lld; c++) {", (long long)k->channels);
-  emitf(e, "float *plane = %s + c * %lld;", x, (long long)k->in_plane);
+  emitf(e, "for (int64_t ih = 0; ih < %lld; ih++) {", (long long)in_h);
+  emitf(e, "float *dst = %s + (c * %lld + ih) * %lld;", x, (long long)in_h, (long long)in_w);
+  emitf(e, "for (int64_t j = 0; j < %lld; j++) {", (long long)vectors);
+  emitf(e, "vfloat acc = vzero();");
   emitf(e, "for (int64_t kh = 0; kh < %lld; kh++) {", (long long)w->kernel[0]);
-  emitf(e, "for (int64_t kw = 0; kw < %lld; kw++) {", (long long)w->kernel[1]);
-  emitf(e, "const float *src = dcols + ((c * %lld + kh) * %lld + kw) * %lld;", (long long)w->kernel[0],
-        (long long)w->kernel[1], (long long)k->ld_cols);
-  emitf(e, "for (int64_t oh = 0; oh < %lld; oh++, src += %lld) {", (long long)out_h, (long long)out_w);
-  emitf(e, "const int64_t ih = %s;",
-        expr_plus(cn_format("%s + %s", expr_times("oh", w->stride[0]), expr_times("kh", w->dilation[0])),
-                  -w->pad_begin[0]));
-  emitf(e, "if (ih < 0 || ih >= %lld)", (long long)in_h);
+  emitf(e, "const int64_t oh = %s;", expr_plus(cn_format("ih - %s", expr_times("kh", w->dilation[0])), w->pad_begin[0]));
+  emitf(e, "if (oh < 0 || oh >= %lld)", (long long)out_h);
   emitf(e, "  continue; /* the padding */");
-  emitf(e, "float *dst = plane + ih * %lld;", (long long)in_w);
-  if (w->stride[1] == 1) { /* a contiguous run, added a vector at a time */
-    emitf(e, "float *to = dst + %s;", expr_plus(expr_times("kw", w->dilation[1]), -w->pad_begin[1]));
-    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow += VLEN) {");
-    emitf(e, "const int lanes = col_end[kw] - ow < VLEN ? (int)(col_end[kw] - ow) : VLEN;");
-    emitf(e, "vstore_partial(to + ow, vadd(vload_partial(to + ow, lanes), vload_partial(src + ow, lanes)), lanes);");
-    emitf(e, "}");
-  } else {
-    emitf(e, "for (int64_t ow = col_begin[kw]; ow < col_end[kw]; ow++)");
-    emitf(e, "  dst[%s] += src[ow];",
-          expr_plus(cn_format("%s + %s", expr_times("ow", w->stride[1]), expr_times("kw", w->dilation[1])),
-                    -w->pad_begin[1]));
-  }
+  emitf(e, "for (int64_t kw = 0; kw < %lld; kw++) {", (long long)w->kernel[1]);
+  emitf(e, "/* lane l reads output column j * VLEN + l + shift, inside the row for lanes lo .. hi - 1 */");
+  emitf(e, "const int64_t shift = %s;", expr_plus(cn_format("-%s", expr_times("kw", w->dilation[1])), w->pad_begin[1]));
+  emitf(e, "const int64_t lo = -shift - j * VLEN > 0 ? -shift - j * VLEN : 0;");
+  emitf(e, "const int64_t hi = %lld - shift - j * VLEN < VLEN ? %lld - shift - j * VLEN : VLEN;", (long long)out_w,
+        (long long)out_w);
+  emitf(e, "if (lo < hi)");
+  emitf(e, "  acc = vadd(acc, vload_lanes(dcols + ((c * %lld + kh) * %lld + kw) * %lld + oh * %lld + j * VLEN + shift, "
+           "(int)lo, (int)hi));",
+        (long long)w->kernel[0], (long long)w->kernel[1], (long long)k->ld_cols, (long long)out_w);
   emitf(e, "}");
+  emitf(e, "}");
+  if (last < k->vlen) {
+    emitf(e, "if (j == %lld)", (long long)(vectors - 1));
+    emitf(e, "  vstore_partial(dst + j * VLEN, acc, %lld);", (long long)last);
+    emitf(e, "else");
+    emitf(e, "  vstore(dst + j * VLEN, acc);");
+  } else {
+    emitf(e, "vstore(dst + j * VLEN, acc);");
+  }
   emitf(e, "}");
   emitf(e, "}");
   emitf(e, "}");
@@ -257,13 +317,12 @@ static void emit_input_grad(Emitter *e, const Node *n, const ConvGemm *k) {
   char *fn = cn_format("%s_gemm", emit_function_name(n));
   emit_gemm(e, k, fn, NULL, k->rows, k->pixels, k->maps, k->maps, k->ld_cols, k->ld_cols);
   emitf(e, "/* the forward Conv's window: %s */", window_describe(w));
-  emitf(e, "/* output columns whose input column is inside the input, per kernel column */");
-  window_emit_tap_ranges(e, w, w->out[1], w->in[1], "col");
   emitf(e, "static float w_t[%lld]; /* W transposed: [C x kernel][M] */", (long long)(k->rows * k->maps));
   emitf(e, "static float dy_rows[%lld]; /* one image of dY, rows padded to %lld */",
         (long long)(k->maps * k->ld_cols), (long long)k->ld_cols);
-  emitf(e, "static float dcols[%lld]; /* W^T * dY: [C x kernel][pixels, padded] */",
+  emitf(e, "static float dcols_[VLEN + %lld]; /* W^T * dY: [C x kernel][pixels, padded], after VLEN floats */",
         (long long)(k->rows * k->ld_cols));
+  emitf(e, "float *const dcols = dcols_ + VLEN;");
   int64_t kh = w->kernel[0], kw = w->kernel[1];
   emitf(e, "for (int64_t c = 0; c < %lld; c++)", (long long)k->channels);
   emitf(e, "  for (int64_t m = 0; m < %lld; m++)", (long long)k->maps);
@@ -301,8 +360,50 @@ void conv_gemm_emit(Emitter *e, const Node *n) {
   emitf(e, "}");
 }
 
+static void write_direct_weight_grad(Emitter *e, const ConvGemm *k, const char *fn) {
+  const Window *w = k->w;
+  int64_t full = w->out[1] / k->vlen, tail = w->out[1] % k->vlen;
+  int tail_maps = (int)(k->maps % k->mr);
+  Instance *t = tpl_begin(e, "conv_wgrad.c", fn);
+  tpl_int(t, "BATCH", k->batch);
+  tpl_int(t, "C", k->channels);
+  tpl_int(t, "M", k->maps);
+  static const char *const sizes[][2] = {{"IH", "IW"}, {"OH", "OW"}, {"KH", "KW"}, {"DH", "DW"}, {"PT", "PL"}};
+  const int64_t *values[] = {w->in, w->out, w->kernel, w->dilation, w->pad_begin};
+  for (int s = 0; s < 5; s++)
+    for (int a = 0; a < 2; a++)
+      tpl_int(t, sizes[s][a], values[s][a]);
+  tpl_int(t, "XW", k->ld_cols);
+  tpl_int(t, "OW_FULL", full);
+  tpl_int(t, "OW_LAST", tail);
+  tpl_int(t, "MB", k->mr);
+  tpl_int(t, "M_BLOCKS", k->maps / k->mr);
+  tpl_int(t, "MB_TAIL", tail_maps);
+  tpl_list(t, "MAPS", k->mr);
+  tpl_list(t, "TAIL_MAPS", tail_maps);
+  tpl_list(t, "TAPS", k->nv);
+  tpl_tile(t, "TILE", k->mr, k->nv);
+  tpl_tile(t, "TAIL_TILE", tail_maps, k->nv);
+  tpl_end(t);
+}
+
+bool conv_wgrad_instance(Emitter *e, Target t, const char *fn, int64_t batch, int64_t channels, int64_t maps,
+                         const Window *w) {
+  ConvGemm *k = direct_geometry(t, batch, channels, maps, w);
+  if (k)
+    write_direct_weight_grad(e, k, fn);
+  return k != NULL;
+}
+
 void conv_gemm_emit_weight_grad(Emitter *e, const Node *n) {
   const ConvGemm *k = n->kernel_params;
+  if (k->direct) {
+    char *fn = cn_format("%s_kernel", emit_function_name(n));
+    write_direct_weight_grad(e, k, fn);
+    emitf(e, "/* %s */", window_describe(k->w));
+    emitf(e, "%s(X0, X1, Y0);", fn);
+    return;
+  }
   char *fn = cn_format("%s_gemm", emit_function_name(n));
   emit_gemm(e, k, fn, NULL, k->rows, k->maps, k->pixels, k->ld_cols, k->ld_maps, k->ld_maps);
   emitf(e, "/* %s */", window_describe(k->w));

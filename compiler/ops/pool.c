@@ -19,6 +19,7 @@ typedef struct PoolParams {
   bool count_include_pad; /* AveragePool */
   bool column_major;      /* MaxPool storage_order = 1: Indices flatten the spatial axes column-major */
   double p;               /* LpPool's norm */
+  bool relu_grad;         /* MaxPoolGrad: X is a Relu's output, and the Relu's gradient is applied too */
 } PoolParams;
 
 static void set_pooled_shape(Node *n, Value *out, DType t, const int64_t *spatial) {
@@ -309,10 +310,92 @@ static void pool_grad_infer(Graph *g, Node *n) {
   value_set_shape(n->out[0], n, dy->dtype, dy->rank, dims);
 }
 
+/* The taps of a MaxPool window that tiles its 2-D input (stride = kernel, no padding or dilation) whose
+ * MaxPoolGrad gets the loop below; more become too much straight-line code. */
+#define TILING_MAX_TAPS 16
+
+static bool windows_tile(const Window *w) {
+  if (w->rank != 2 || w->kernel[0] * w->kernel[1] > TILING_MAX_TAPS)
+    return false;
+  for (int a = 0; a < 2; a++)
+    if (w->stride[a] != w->kernel[a] || w->dilation[a] != 1 || w->pad_begin[a] || w->pad_end[a] ||
+        w->out[a] * w->stride[a] > w->in[a])
+      return false;
+  return true;
+}
+
+/* MaxPoolGrad over windows that tile X: per window, its taps are read once into locals, the first maximum is
+ * found as emit_window_reduce finds it (the winner's index kept with a mask, not a select, which gcc turns into
+ * branches that mispredict), and every tap of dX is written from a local array holding dY at the winner and 0
+ * elsewhere. Each element of dX is stored once, with no clearing first and no scattered additions. Rows and
+ * columns past the last whole window are cleared. */
+static void emit_tiling_max_pool_grad(Emitter *e, const Node *n) {
+  const PoolParams *p = n->params;
+  const Window *w = &p->w;
+  const Value *dy = n->in[1];
+  const char *T = dtype_ctype(dy->dtype);
+  int64_t kh = w->kernel[0], kw = w->kernel[1], in_w = w->in[1], out_w = w->out[1];
+  int64_t planes = dy->dims[0] * dy->dims[1], in_size = w->in[0] * in_w, out_size = w->out[0] * out_w;
+  int64_t covered_rows = w->out[0] * kh, covered_cols = out_w * kw;
+  emitf(e, "/* %s: the windows tile X */", window_describe(w));
+  if (p->relu_grad)
+    emitf(e, "/* X is a Relu's output: dX is its input's gradient, 0 where X is not positive */");
+  emitf(e, "for (int64_t plane = 0; plane < %lld; plane++) {", (long long)planes);
+  emitf(e, "const %s *x = X0 + plane * %lld;", T, (long long)in_size);
+  emitf(e, "const %s *dy = X1 + plane * %lld;", T, (long long)out_size);
+  emitf(e, "%s *dx = Y0 + plane * %lld;", T, (long long)in_size);
+  emitf(e, "for (int64_t o0 = 0; o0 < %lld; o0++) {", (long long)w->out[0]);
+  emitf(e, "const %s *xr = x + o0 * %lld;", T, (long long)(kh * in_w));
+  emitf(e, "%s *dxr = dx + o0 * %lld;", T, (long long)(kh * in_w));
+  emitf(e, "for (int64_t o1 = 0; o1 < %lld; o1++) {", (long long)out_w);
+  emitf(e, "const %s g = dy[o0 * %lld + o1];", T, (long long)out_w);
+  emitf(e, "%s acc = %s;", T, emit_lowest(dy->dtype));
+  emitf(e, "int best = 0;");
+  for (int64_t r = 0; r < kh; r++)
+    for (int64_t c = 0; c < kw; c++) {
+      int64_t tap = r * kw + c;
+      emitf(e, "const %s v%lld = xr[%s];", T, (long long)tap,
+            expr_plus(expr_times("o1", kw), r * in_w + c));
+      emitf(e, "best ^= (best ^ %lld) & -(int)(v%lld > acc);", (long long)tap, (long long)tap);
+      emitf(e, "acc = v%lld > acc ? v%lld : acc;", (long long)tap, (long long)tap);
+    }
+  emitf(e, "%s taps[%lld] = {0};", T, (long long)(kh * kw));
+  /* acc is X at the winner, unless no tap beat -inf and the first tap won by default: then it is not positive */
+  emitf(e, "taps[best] = %s;", p->relu_grad ? "acc > 0 ? g : 0" : "g");
+  for (int64_t r = 0; r < kh; r++)
+    for (int64_t c = 0; c < kw; c++)
+      emitf(e, "dxr[%s] = taps[%lld];", expr_plus(expr_times("o1", kw), r * in_w + c), (long long)(r * kw + c));
+  emitf(e, "}");
+  if (covered_cols < in_w) {
+    emitf(e, "for (int64_t r = 0; r < %lld; r++) /* columns no window covers */", (long long)kh);
+    emitf(e, "  memset(dxr + r * %lld + %lld, 0, %lld * sizeof *dxr);", (long long)in_w, (long long)covered_cols,
+          (long long)(in_w - covered_cols));
+  }
+  emitf(e, "}");
+  if (covered_rows < w->in[0])
+    emitf(e, "memset(dx + %lld, 0, %lld * sizeof *dx); /* rows no window covers */",
+          (long long)(covered_rows * in_w), (long long)((w->in[0] - covered_rows) * in_w));
+  emitf(e, "}");
+}
+
+bool pool_grad_absorb_relu(Node *pool_grad, const Value *y) {
+  if (pool_grad->op->kind != OP_MAX_POOL_GRAD || pool_grad->in[0] != y)
+    return false;
+  PoolParams *p = pool_grad->params;
+  if (!windows_tile(&p->w) || p->relu_grad)
+    return false;
+  p->relu_grad = true;
+  return true;
+}
+
 static void pool_grad_emit(Emitter *e, const Node *n) {
   const PoolParams *p = n->params;
   const Window *w = &p->w;
   bool max = p->kind == POOL_MAX;
+  if (max && windows_tile(w)) {
+    emit_tiling_max_pool_grad(e, n);
+    return;
+  }
   const Value *dy = n->in[n->n_in - 1];
   DType t = dy->dtype;
   const char *T = dtype_ctype(t);

@@ -513,7 +513,7 @@ const OpDesc op_arg_min = {
 };
 
 /* ReduceSumTo: the backward's sum over broadcast axes (bw_sum_kept). Attributes: `kept`, the input's dims with
- * the summed axes set to 1, and `shape`, the output's (same element count as kept). The kernel is ReduceSum's. */
+ * the summed axes set to 1, and `shape`, the output's (same element count as kept). */
 static void reduce_sum_to_infer(Graph *g, Node *n) {
   (void)g;
   Value *x = n->in[0];
@@ -538,7 +538,76 @@ static void reduce_sum_to_infer(Graph *g, Node *n) {
   CN_ASSERT(value_count(n->out[0]) == kept_count);
 }
 
+/* ReduceSumTo's kernel walks X in memory order and adds into Y, zeroed first, so that the innermost loop is
+ * contiguous and vectorizes: adjacent axes that are all kept or all summed merge into runs; an innermost kept run
+ * adds a row of X into a row of Y (a bias gradient summed over the batch), an innermost summed run folds into
+ * VLEN-wide partial sums first (a convolution's bias gradient summed over a plane), rather than one accumulator
+ * whose every addition waits for the previous one. */
+static void reduce_sum_to_emit(Emitter *e, const Node *n) {
+  const ReduceParams *p = n->params;
+  const Value *x = n->in[0];
+  const char *T = dtype_ctype(x->dtype);
+  if (emit_if_empty(e, n, 0))
+    return;
+  int64_t len[CN_MAX_RANK], out_stride[CN_MAX_RANK];
+  bool summed[CN_MAX_RANK];
+  int runs = 0;
+  for (int a = 0; a < p->rank; a++) {
+    if (x->dims[a] == 1)
+      continue;
+    if (runs && summed[runs - 1] == p->reduced[a]) {
+      len[runs - 1] *= x->dims[a];
+    } else {
+      len[runs] = x->dims[a];
+      summed[runs++] = p->reduced[a];
+    }
+  }
+  if (runs == 0) { /* a single element */
+    len[0] = 1;
+    summed[runs++] = false;
+  }
+  int64_t stride = 1;
+  for (int r = runs - 1; r >= 0; r--) {
+    out_stride[r] = summed[r] ? 0 : stride;
+    stride *= summed[r] ? 1 : len[r];
+  }
+  emitf(e, "memset(Y0, 0, %lld * sizeof *Y0);", (long long)value_count(n->out[0]));
+  char *in_at = cn_strdup("0"), *out_at = cn_strdup("0");
+  for (int r = 0; r < runs - 1; r++) {
+    emitf(e, "for (int64_t r%d = 0; r%d < %lld; r%d++) {", r, r, (long long)len[r], r);
+    char *index = cn_format("r%d", r);
+    in_at = r == 0 ? index : cn_format("%s + %s", expr_times(in_at, len[r]), index);
+    if (!summed[r])
+      out_at = strcmp(out_at, "0") == 0 ? expr_times(index, out_stride[r])
+                                        : cn_format("%s + %s", out_at, expr_times(index, out_stride[r]));
+  }
+  int64_t last = len[runs - 1];
+  emitf(e, "const %s *x = X0 + %s;", T, expr_times(in_at, last));
+  emitf(e, "%s *y = Y0 + %s;", T, out_at);
+  if (!summed[runs - 1]) {
+    emitf(e, "for (int64_t i = 0; i < %lld; i++)", (long long)last);
+    emitf(e, "  y[i] += x[i];");
+  } else {
+    int64_t whole = last / 16 * 16;
+    emitf(e, "%s part[16] = {0};", T);
+    if (whole) {
+      emitf(e, "for (int64_t i = 0; i < %lld; i += 16)", (long long)whole);
+      emitf(e, "  for (int64_t l = 0; l < 16; l++)");
+      emitf(e, "    part[l] += x[i + l];");
+    }
+    if (whole < last) {
+      emitf(e, "for (int64_t i = %lld; i < %lld; i++)", (long long)whole, (long long)last);
+      emitf(e, "  part[i - %lld] += x[i];", (long long)whole);
+    }
+    emitf(e, "%s sum = 0;", T);
+    emitf(e, "for (int64_t l = 0; l < 16; l++)");
+    emitf(e, "  sum += part[l];");
+    emitf(e, "y[0] += sum;");
+  }
+  emit_close(e, runs - 1);
+}
+
 const OpDesc op_reduce_sum_to = {
     .kind = OP_REDUCE_SUM_TO, .name = "ReduceSumTo", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .infer = reduce_sum_to_infer, .emit = reduce_emit, .internal = true,
+    .infer = reduce_sum_to_infer, .emit = reduce_sum_to_emit, .internal = true,
 };

@@ -349,6 +349,11 @@ typedef struct UnaryGradParams {
 
 static void unary_grad(Graph *g, Node *n, Value *const *dy, Value **dx) {
   const UnaryParams *p = n->params;
+  /* a Relu before a MaxPool whose windows tile: the pool's gradient kernel applies the Relu's too */
+  if (n->op->kind == OP_RELU && dy[0]->producer && pool_grad_absorb_relu(dy[0]->producer, n->out[0])) {
+    dx[0] = dy[0];
+    return;
+  }
   const GradRow *row = NULL;
   for (size_t r = 0; r < sizeof grad_rows / sizeof grad_rows[0]; r++)
     if (grad_rows[r].kind == n->op->kind)

@@ -68,6 +68,11 @@ static int simd_tests(void) {
     lanes(vkeep_lanes(vload(src), n), out);
     for (int l = 0; l < VLEN; l++)
       expect_close("vkeep_lanes", (float)n, out[l], l < n ? src[l] : 0, 0, 0);
+    for (int lo = 0; lo <= n; lo++) {
+      lanes(vload_lanes(src, lo, n), out);
+      for (int l = 0; l < VLEN; l++)
+        expect_close("vload_lanes", (float)(lo * 100 + n), out[l], l >= lo && l < n ? src[l] : 0, 0, 0);
+    }
   }
   expect_close("vreduce_add", 0, vreduce_add(vload(src)), VLEN * (VLEN + 1) / 2, 0, 0);
   expect_close("vreduce_max", 0, vreduce_max(vload(src)), VLEN, 0, 0);
