@@ -901,6 +901,10 @@ typedef struct WinogradShape {
   int64_t batch, channels, maps; /* N, C, K */
   int64_t in_h, in_w, out_h, out_w;
   int64_t pad_top, pad_left;
+  /* a fused pool the output transform computes (templates/winograd.c, WINO_POOL): 0 none, 1 MaxPool,
+   * 2 AveragePool, its windows pool_h x pool_w at that stride, unpadded, the sides dividing the tile side */
+  int pool;
+  int64_t pool_h, pool_w;
 } WinogradShape;
 
 /* How a Conv runs as Winograd: the tile and the template's blocking (see templates/winograd.c). */

@@ -9,7 +9,9 @@
  * registers across all the input channels, pixel by pixel (see conv_direct.c). Output-channel groups are the
  * outer loop, so a group's weights stay in cache while the pixels stream past; a pixel count that PT does not
  * divide ends with one narrower tile. With a fused window (MobileNet's depthwise Conv after its expansion), the
- * pixels run row by row into a ring, as in conv_direct.c.
+ * pixels run row by row into a ring, as in conv_direct.c; or, when the image of OCV blocks is small (WHOLE), the
+ * ring holds all of it: the tiles then run over all the pixels, across rows, as without a window (a 7- or
+ * 14-pixel row would leave a narrow tail tile in every row), and the window rows follow.
  *
  * Layouts (VLEN floats per vector; blocks past the channel count are zero):
  *   x     [BATCH][ICB][PIXELS][VLEN]          NCHWc input, ICB = ceil(C / VLEN)
@@ -38,7 +40,9 @@
  *                              are then cleared, so they stay zero as NCHWc promises
  *   WINDOW                     1 with a fused window (conv_direct.c says how), and then ZH ZW, the image's rows
  *                              and columns (PIXELS = ZH * ZW), and WINDOW_FN RING WSPAN WOH WOW WSH WPAD_T as
- *                              in conv_direct.c; the tiles then run along each row of ZW pixels */
+ *                              in conv_direct.c; the tiles then run along each row of ZW pixels, unless
+ *   WHOLE                      1 (with WINDOW): RING = ZH, the ring holds the whole image, and the tiles run
+ *                              over all PIXELS (TAIL_PIXELS = PIXELS % PT) before any window row */
 #ifndef VLEN
 #error "conv_pointwise.c is instantiated after simd.h"
 #endif
@@ -57,8 +61,11 @@
 #define PW_DECLARE(p, v) vfloat acc_##p##_##v = PW_ACC_INIT(v);
 #define PW_LOAD_W(v) const vfloat w_##v = vload(wl + (v) * VLEN);
 #define PW_FMA(p, v) acc_##p##_##v = vfmadd(w_##v, vbroadcast(xl[(p) * VLEN]), acc_##p##_##v);
-/* Where pixel p0 + p of block ob + v goes: y, or with a fused window its row's slot in the ring. */
-#if WINDOW
+/* Where pixel p0 + p of block ob + v goes: y, or with a fused window its slot in the ring (whole images: the
+ * ring is [OCV][PIXELS][VLEN]). */
+#if WINDOW && WHOLE
+#define PW_AT(p, v) (ring + ((v)*PIXELS + p0 + (p)) * VLEN)
+#elif WINDOW
 #define PW_AT(p, v) (ring + (((v)*RING + oh % RING) * ZW + p0 - oh * ZW + (p)) * VLEN)
 #else
 #define PW_AT(p, v) (y + ((n * OCB + ob + (v)) * PIXELS + p0 + (p)) * VLEN)
@@ -108,7 +115,15 @@ static void FN(const float *restrict x, const float *restrict w, const float *re
   for (int64_t n = 0; n < BATCH; n++) {
     for (int64_t ob = 0; ob < OCB; ob += OCV) {
       const float *wg = w + ob * ICB * VLEN * VLEN;
-#if WINDOW
+#if WINDOW && WHOLE
+      /* the whole image of these blocks, then every window row from it */
+      for (int64_t p0 = 0; p0 < PIXELS - TAIL_PIXELS; p0 += PT)
+        PW_TILE(TILE)
+      PW_TAIL(PIXELS)
+      for (int64_t wh = 0; wh < WOH; wh++)
+        WINDOW_FN(ring, wh, wdw, bdw, ob, y + ((n * OCB + ob) * WOH + wh) * WOW * VLEN,
+                  ob + OCV == OCB ? OCV - 1 : -1);
+#elif WINDOW
       /* row oh is pixels oh * ZW ..; each window row as soon as the rows it spans are in the ring */
       int64_t next = 0;
       for (int64_t wh = 0; wh < WOH; wh++) {

@@ -28,7 +28,8 @@
  *           channel, the 3x3 taps of the panel's output channels
  *   bias  (KB, VLEN), when HAS_BIAS
  *   res   like y, read only by EPILOGUE (a fused residual Add)
- *   y     output (N, KB, OH, OW, VLEN); may not overlap x (tiles read their neighbours' pixels)
+ *   y     output (N, KB, OH, OW, VLEN), or with a fused pool (N, KB, PH, PW, VLEN); may not overlap x (tiles
+ *         read their neighbours' pixels)
  *   work  scratch of a*a * TB * (CB + KC) * VLEN floats (a*a * VLEN * J * VLEN more with WINO_TRANSFORM_WEIGHTS):
  *         V (TB / R, CB, a*a, R, VLEN): per group of R tiles, per input-channel block, per point, R tile
  *                                       vectors (a tile's 36 points for one channel block lie within R*36
@@ -60,6 +61,12 @@
  *   OC_LAST         the channels in use in output block KB - 1 (1 .. VLEN)
  *   ZERO_PAD_LANES  1 when EPILOGUE maps 0 to something else and OC_LAST < VLEN: the padded lanes are then
  *                   cleared, so they stay zero as NCHWc promises
+ *   WINO_POOL       0, or a fused pool after the epilogue: 1 MaxPool, 2 AveragePool, with windows of
+ *                   WINO_POOL_H x WINO_POOL_W pixels at that stride and no padding, the sides dividing WINO_M, so
+ *                   every window lies inside one tile: the output transform pools the tile's pixels it has in
+ *                   registers and L1, and the Conv's result is never stored. WINO_PH, WINO_PW: the pooled size
+ *                   (OH / POOL_H, OW / POOL_W rounded down; the rows and columns past them are not stored). EPILOGUE
+ *                   then may not read res (the fusion allows no residual Add before a pool here)
  */
 
 #define WINO_PASTE2(a, b) a##b
@@ -82,6 +89,9 @@
 
 #if WINO_TB % WINO_R != 0 || WINO_KC % WINO_J != 0 || WINO_KB % WINO_KC != 0
 #error "winograd.c: WINO_TB must be a multiple of WINO_R, WINO_KC a multiple of WINO_J and a divisor of KB"
+#endif
+#if WINO_POOL && (WINO_M % WINO_POOL_H != 0 || WINO_M % WINO_POOL_W != 0)
+#error "winograd.c: a fused pool's window sides must divide WINO_M"
 #endif
 
 /* The one-dimensional transforms do not depend on the layer: defined once per file (a file may use only some). The input ones read their
@@ -304,15 +314,23 @@ static inline void WINO_LOCAL(_weights)(const float *restrict g, int cb, float *
 #endif
 
 /* Transforms M back for `tile` and output-channel block kb (m: its slot at point 0) and stores the pixels that
- * lie inside the output through the epilogue. */
+ * lie inside the output through the epilogue; with a fused pool, the tile's pixels through the epilogue into
+ * `pixels`, then its pooled pixels that lie inside the pooled output. */
 static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb, const float *restrict bias,
                                        const float *restrict res, float *restrict y) {
 #define WINO_DECLARE(i) vfloat y##i;
+#if WINO_POOL
+#define WINO_PUT(i)                                                                                                \
+  if (oy + (i) < WINO_OH)                                                                                          \
+    vstore(pixels + ((i) * WINO_M + j) * VLEN, EPILOGUE(WINO_BIAS(y##i), 0));
+  float pixels[WINO_M * WINO_M * VLEN];
+#else
 #define WINO_PUT(i)                                                                                                \
   if (oy + (i) < WINO_OH) {                                                                                        \
     const ptrdiff_t at = ((((ptrdiff_t)n * WINO_KB + kb) * WINO_OH + oy + (i)) * WINO_OW + ox + j) * VLEN;          \
     vstore(y + at, WINO_PAD(EPILOGUE(WINO_BIAS(y##i), at)));                                                       \
   }
+#endif
 #if HAS_BIAS
   const vfloat b = vload(bias + kb * VLEN);
 #define WINO_BIAS(v) vadd((v), b)
@@ -341,6 +359,22 @@ static inline void WINO_LOCAL(_output)(const float *restrict m, int tile, int kb
     WINO_OUTPUT_1D(rows + j * VLEN, WINO_M * VLEN);
     WINO_OUTPUTS(WINO_PUT)
   }
+#if WINO_POOL
+  for (int py = 0; py < WINO_M / WINO_POOL_H && oy / WINO_POOL_H + py < WINO_PH; py++)
+    for (int px = 0; px < WINO_M / WINO_POOL_W && ox / WINO_POOL_W + px < WINO_PW; px++) {
+      const float *window = pixels + (py * WINO_POOL_H * WINO_M + px * WINO_POOL_W) * VLEN;
+      vfloat acc = vload(window);
+      for (int i = 0; i < WINO_POOL_H; i++)
+        for (int j = i == 0; j < WINO_POOL_W; j++)
+          acc = WINO_POOL == 1 ? vmax(vload(window + (i * WINO_M + j) * VLEN), acc)
+                               : vadd(acc, vload(window + (i * WINO_M + j) * VLEN));
+      if (WINO_POOL == 2)
+        acc = vmul(acc, vbroadcast(1.0f / (WINO_POOL_H * WINO_POOL_W)));
+      const ptrdiff_t at =
+          ((((ptrdiff_t)n * WINO_KB + kb) * WINO_PH + oy / WINO_POOL_H + py) * WINO_PW + ox / WINO_POOL_W + px) * VLEN;
+      vstore(y + at, WINO_PAD(acc));
+    }
+#endif
 #undef WINO_DECLARE
 #undef WINO_PUT
 #undef WINO_BIAS

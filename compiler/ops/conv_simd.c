@@ -2,7 +2,8 @@
  * time into the order the kernel reads them. The layout pass calls conv_simd (OpDesc.simd); the emitter calls
  * conv_emit_simd to instantiate the template. Nodes no kernel fits keep the portable loop nest of conv.c.
  *
- *   templates/winograd.c         3x3, stride 1, one group, where the cost rule of conv_winograd.c says so
+ *   templates/winograd.c         3x3, stride 1, one group, where the cost rule of conv_winograd.c says so (a fused
+ *                                pool whose windows neither overlap nor pad is computed by its output transform)
  *   templates/dwconv_nchwc.c     depthwise (group = C = M), 2-D: ops/conv_depthwise.c
  *   templates/gemm_rows.c        weights known only at run time (training): im2col and a GEMM, ops/conv_gemm.c
  *   templates/conv_pointwise.c   1x1, stride 1, no padding, one group: a GEMM over the pixels, NCHWc in/out
@@ -10,7 +11,7 @@
  *                                NCHWc out, and NCHWc in, or plain NCHW in when the input is row-major and has
  *                                fewer channels than a vector (a network's first layer: RGB images)
  *
- * A fused window (Fusion.window: a MaxPool or AveragePool after either kernel, a depthwise Conv after a
+ * Any other fused window (Fusion.window: a MaxPool or AveragePool after either kernel, a depthwise Conv after a
  * pointwise one) runs in NCHWc too: the kernel writes its rows into a ring on the stack and
  * templates/conv_window.c computes each window row from it, so the Conv's result is never stored. */
 #include "../cnnc.h"
@@ -42,6 +43,7 @@ typedef struct ConvKernel {
   int64_t ow_lo, ow_hi;              /* conv_direct: the output columns whose taps all fall inside the input */
   bool bias;
   WindowKernel *win; /* a fused window, or NULL */
+  bool whole;        /* conv_pointwise with a window: the ring holds the whole image of OCV blocks */
 } ConvKernel;
 
 static int64_t blocks(int64_t channels, int64_t per_block) { return (channels + per_block - 1) / per_block; }
@@ -133,6 +135,17 @@ static void interior_columns(const Window *w, int64_t *ow_lo, int64_t *ow_hi) {
 /* Stack bytes a fused window's ring may take (OCV blocks of `ring` rows): the tile keeps fewer output vectors
  * until it fits. ResNet's stem (4 blocks of 3 rows of 112 pixels) takes 84 KB with AVX-512. */
 #define RING_MAX_BYTES (128 << 10)
+
+/* A pointwise Conv with a fused window keeps the whole image of its OCV output blocks in the ring (conv_pointwise.c's
+ * WHOLE) when it takes at most this much stack: its tiles then run across rows, as without a window. Measured
+ * on MobileNetV2 (Zen 5, clang -O3, bench/run.sh's per-layer profile, the least of 400 runs): the ring of rows
+ * ran its 14x14 and 7x7 expand+depthwise layers 3 to 8% slower than the pointwise and depthwise kernels run
+ * apart (their 14- and 7-pixel rows end in narrow tiles), the whole image as fast as apart, without storing the
+ * expanded tensor. 64 KB takes 14x14 images with 4 output vectors and keeps 28x28 (200 KB) on the ring. Larger
+ * images stay on the ring rather than apart: there, apart ran block 2 (112x112, stride 2) 22 us slower and block 3
+ * (56x56, stride 1) 10 us faster, but whole-model timings did not tell the two apart, and apart stores the
+ * expanded tensors (1.8 to 4.8 MB) and grows the arena. */
+#define WHOLE_MAX_BYTES (64 << 10)
 
 /* The fused window of n, or NULL when it is none the kernels run (a depthwise Conv with a partial block of
  * weights is still packed whole, so every fused window fits). */
@@ -266,6 +279,11 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
   /* with a window, the pointwise kernel's tiles run along one row at a time */
   int64_t run = !k->pointwise ? k->ow_hi - k->ow_lo : win ? k->w.out[1] : plane_size(x);
   choose_tile(k, t, run, max_ocv);
+  if (win && k->pointwise && k->ocv * plane_size(x) * k->vlen * (int64_t)sizeof(float) <= WHOLE_MAX_BYTES) {
+    k->whole = true;
+    win->ring = k->w.out[0];
+    choose_tile(k, t, plane_size(x), max_ocv);
+  }
   int64_t block_bytes = k->w.kernel[0] * k->w.kernel[1] * k->ib * k->ocv * k->vlen * (int64_t)sizeof(float);
   k->icc = k->icb;
   if (!k->pointwise && !win && k->icb * block_bytes > CHUNK_WEIGHT_BYTES) {
@@ -291,7 +309,7 @@ bool conv_simd(Graph *g, Node *n, Target t, Layout *in_layout, Layout *out_layou
   n->kernel = cn_format("%s NCHW%dc%s, tile %d output vectors x %d pixels%s%s%s%s",
                         k->pointwise ? "pointwise" : "direct", k->vlen, k->ib == 1 ? " from plain NCHW" : "", k->ocv,
                         k->pt, chunks, win ? ", fused " : "", win ? window_names[win->kind] : "",
-                        win ? " on a ring of rows (conv_window.c)" : "");
+                        !win ? "" : k->whole ? " on the whole image (conv_window.c)" : " on a ring of rows (conv_window.c)");
   n->kernel_params = k;
   in_layout[0] = k->ib == 1 ? LAYOUT_ROW_MAJOR : LAYOUT_NCHWC;
   if (f && f->residual >= 0)
@@ -384,11 +402,12 @@ void conv_emit_simd(Emitter *e, const Node *n) {
     int64_t pixels = k->w.out[0] * k->w.out[1];
     tpl_int(t, "PIXELS", pixels);
     tpl_int(t, "PT", k->pt);
+    tpl_int(t, "WHOLE", k->whole);
     if (k->win) {
       tpl_int(t, "ZH", k->w.out[0]);
       tpl_int(t, "ZW", k->w.out[1]);
     }
-    emit_tile_and_epilogue(t, n, k, k->win ? k->w.out[1] : pixels);
+    emit_tile_and_epilogue(t, n, k, k->win && !k->whole ? k->w.out[1] : pixels);
   } else {
     const Window *w = &k->w;
     tpl_int(t, "G", k->group);

@@ -474,6 +474,8 @@ static void test_expand_depthwise(void) {
       {9, 10, 5, 1, 4, 2, false, N_ACTS}, /* dilated, no bias, no activation */
       {7, 7, 3, 2, 0, 1, true, SILU},     /* no padding, a two-node activation */
       {6, 20, 3, 1, 1, 1, true, HARD_SIGMOID}, /* 0 -> 0.4: padded channels must be cleared again */
+      /* an image too large for the SIMD kernel to hold whole: its rows go through a ring (conv_simd.c) */
+      {30, 30, 3, 1, 1, 1, true, CLIP6},
   };
   enum { N = sizeof cases / sizeof cases[0] };
   Graph *plain[N], *fused[N];
@@ -497,6 +499,20 @@ static void test_expand_depthwise(void) {
   }
   CU_ASSERT_EQUAL(tb_compare_graph_pairs(N, plain, fused, SAME), 0);
   compare_on_simd_targets(N, build_expand_depthwise, cases, sizeof cases[0], NULL);
+  /* the first case's 12x12 image fits the SIMD kernel whole, the last one's 30x30 goes through the ring */
+  Target targets[4];
+  int n_targets = tb_host_targets(targets);
+  for (int i = 0; i < n_targets; i++)
+    for (size_t k = 0; k < N; k += N - 1) {
+      Graph *g = expand_depthwise(&cases[k]);
+      tb_passes_for(g, targets[i]);
+      const char *kernel = NULL;
+      for (int j = 0; j < g->n_nodes; j++)
+        if (!g->nodes[j]->dead && g->nodes[j]->fusion && g->nodes[j]->fusion->window)
+          kernel = g->nodes[j]->kernel;
+      CU_ASSERT_PTR_NOT_NULL_FATAL(kernel);
+      CU_ASSERT_PTR_NOT_NULL(strstr(kernel, k == 0 ? "on the whole image" : "on a ring of rows"));
+    }
 }
 
 /* A depthwise Conv after a 3x3 Conv runs as an anchor of its own. */

@@ -54,6 +54,33 @@ typedef struct Data {
   int64_t x_floats, y_floats;    /* blocked sizes */
 } Data;
 
+/* Pixels per output map: the Conv's, or with a fused pool the pool's. */
+static int64_t output_plane(const WinogradShape *s) {
+  return s->pool ? s->out_h / s->pool_h * (s->out_w / s->pool_w) : s->out_h * s->out_w;
+}
+
+static void pool_reference(const WinogradShape *s, int vlen, Data *d) {
+  const int64_t ph = s->out_h / s->pool_h, pw = s->out_w / s->pool_w, area = s->pool_h * s->pool_w;
+  double *ref = cn_alloc_array((size_t)(s->batch * s->maps * ph * pw), sizeof *ref);
+  double *scale = cn_alloc_array((size_t)(s->batch * s->maps * ph * pw), sizeof *scale);
+  for (int64_t nk = 0; nk < s->batch * s->maps; nk++)
+    for (int64_t py = 0; py < ph; py++)
+      for (int64_t px = 0; px < pw; px++) {
+        double acc = s->pool == 1 ? -INFINITY : 0, mag = 0;
+        for (int64_t i = 0; i < s->pool_h; i++)
+          for (int64_t j = 0; j < s->pool_w; j++) {
+            int64_t o = (nk * s->out_h + py * s->pool_h + i) * s->out_w + px * s->pool_w + j;
+            acc = s->pool == 1 ? fmax(acc, d->ref[o]) : acc + d->ref[o] / (double)area;
+            mag = fmax(mag, d->scale[o]);
+          }
+        ref[(nk * ph + py) * pw + px] = acc;
+        scale[(nk * ph + py) * pw + px] = mag;
+      }
+  d->ref = ref;
+  d->scale = scale;
+  d->y_floats = s->batch * ceil_div(s->maps, vlen) * ph * pw * vlen;
+}
+
 /* Activations as a ReLU network has them (nonnegative) when `relu_input`, otherwise signed; weights scaled like
  * He initialization, so outputs stay of order one whatever the channel count. */
 static Data make_data(const Case *c, int vlen, bool relu_input, uint64_t seed) {
@@ -128,6 +155,8 @@ static Data make_data(const Case *c, int vlen, bool relu_input, uint64_t seed) {
           d.ref[o] = acc;
           d.scale[o] = mag;
         }
+  if (s->pool) /* the pool after the epilogue: its windows' maximum or mean, and their largest scale */
+    pool_reference(s, vlen, &d);
   return d;
 }
 
@@ -219,7 +248,7 @@ static void run_cases(const Case *cases, int n_cases, Target target, const char 
   for (int i = 0; i < n_cases; i++) {
     const WinogradShape *s = &cases[i].s;
     const Data *d = &data[i];
-    int64_t kb = ceil_div(s->maps, vlen), out_plane = s->out_h * s->out_w;
+    int64_t kb = ceil_div(s->maps, vlen), out_plane = output_plane(s);
     float *y = read_floats(cn_format("%s/%d.y", dir, i), d->y_floats);
     worst[i] = 0;
     double err_max = 0, ref_max = 0;
@@ -291,6 +320,20 @@ static const Case small_cases[] = {
       .pad_left = 1}, 1, 1, 4, EPI_BIAS_RELU, true},
     {{.batch = 1, .channels = 16, .maps = 64, .in_h = 21, .in_w = 19, .out_h = 21, .out_w = 19, .pad_top = 1,
       .pad_left = 1}, 1, 1, 2, EPI_HARD_SIGMOID, true},
+    /* a fused pool (out_h, out_w: the rows and columns its windows read, as conv_winograd.c sets them): MNIST's
+     * conv2 into a 2x2 MaxPool; AveragePool with an epilogue that does not keep zero and pads; a 4x4 window
+     * over the whole tile, with a batch of two; windows 1 x 2 and 2 x 1 (a remaining row and column of
+     * tiles reads past the output); weights transformed at run time */
+    {{.batch = 1, .channels = 32, .maps = 64, .in_h = 26, .in_w = 26, .out_h = 24, .out_w = 24, .pool = 1,
+      .pool_h = 2, .pool_w = 2}, 0, 0, 4, EPI_BIAS_RELU, false},
+    {{.batch = 1, .channels = 5, .maps = 7, .in_h = 9, .in_w = 11, .out_h = 8, .out_w = 10, .pad_top = 1,
+      .pad_left = 1, .pool = 2, .pool_h = 2, .pool_w = 2}, 0, 0, 2, EPI_HARD_SIGMOID, false},
+    {{.batch = 2, .channels = 20, .maps = 33, .in_h = 13, .in_w = 14, .out_h = 12, .out_w = 12, .pad_top = 1,
+      .pad_left = 1, .pool = 1, .pool_h = 4, .pool_w = 4}, 0, 0, 4, EPI_NONE, false},
+    {{.batch = 1, .channels = 17, .maps = 32, .in_h = 10, .in_w = 9, .out_h = 8, .out_w = 6, .pool = 1,
+      .pool_h = 1, .pool_w = 2}, 0, 0, 4, EPI_HARD_SIGMOID, false},
+    {{.batch = 1, .channels = 16, .maps = 48, .in_h = 11, .in_w = 11, .out_h = 10, .out_w = 11, .pad_top = 1,
+      .pad_left = 1, .pool = 2, .pool_h = 2, .pool_w = 1}, 0, 0, 2, EPI_BIAS_RELU, true},
 };
 
 static void check_small_cases(const char *cc) {
@@ -421,6 +464,7 @@ typedef struct ModelCase {
   bool residual;
   Activation act, post_act;
   const char *kernel; /* the start of the kernel the cost rule must choose on avx512 */
+  int64_t pool;       /* a MaxPool after it, pool x pool at stride pool, or 0 */
 } ModelCase;
 
 static const char *activation_c(const Activation *a, const char *x) {
@@ -446,6 +490,14 @@ static Value *activation_node(Graph *g, const Activation *a, Value *v) {
     tb_attr_float(n, "beta", a->beta);
   }
   return n->out[0];
+}
+
+/* MaxPool of v, size x size at stride size. */
+static Value *max_pool_node(Graph *g, Value *v, int64_t size) {
+  Node *p = tb_node(g, "MaxPool", 1, &v, 1);
+  tb_attr_ints(p, "kernel_shape", 2, TB_DIMS(size, size));
+  tb_attr_ints(p, "strides", 2, TB_DIMS(size, size));
+  return p->out[0];
 }
 
 /* A 3x3 Conv (pads 1) of x with the driver's pseudo-random weights and bias. */
@@ -477,18 +529,24 @@ static void run_model_case(const ModelCase *k, Target target, const char *cc) {
     Value *sum_in[2] = {y, r};
     y = activation_node(g, &k->post_act, tb_node(g, "Add", 2, sum_in, 1)->out[0]);
   }
+  if (k->pool)
+    y = max_pool_node(g, y, k->pool);
   tb_output(g, y);
   tb_infer(g);
   tb_passes(g);
-  int joined = (k->act.kind != ACT_NONE) + (r ? 1 + (k->post_act.kind != ACT_NONE) : 0);
+  int joined = (k->act.kind != ACT_NONE) + (r ? 1 + (k->post_act.kind != ACT_NONE) : 0) + (k->pool > 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(n->fusion);
   CU_ASSERT_EQUAL(n->fusion->n_covers, 1 + joined);
   CU_ASSERT_EQUAL(n->fusion->residual >= 0, r != NULL);
 
+  /* the driver computes the reference of every Conv pixel into z (and its scale, sum |x * w| + 1), then compares
+   * each output pixel with its pool window's maximum (a window of one pixel without a pool) */
+  const int64_t pool = k->pool ? k->pool : 1, ph = k->h / pool, pw = k->w / pool;
   int64_t plane = k->h * k->w, x_count = k->batch * k->c * plane, y_count = k->batch * k->m * plane;
   char *driver = cn_format(
       "int main(void) {\n"
       "  static float x[%lld], r[%lld], y[%lld], w[%lld], b[%lld];\n"
+      "  static double z[%lld], z_scale[%lld];\n"
       "  unsigned seed = 7;\n"
       "  for (int i = 0; i < %lld; i++) { seed = seed * 1664525u + 1013904223u; w[i] = ((float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.1f; }\n"
       "  for (int i = 0; i < %lld; i++) { seed = seed * 1664525u + 1013904223u; b[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f; }\n"
@@ -513,19 +571,34 @@ static void run_model_case(const ModelCase *k, Target target, const char *cc) {
       "          const int at = ((n * %lld + m) * %lld + oy) * %lld + ox;\n"
       "          double ref = %s;\n"
       "          %s\n"
-      "          if (fabs(y[at] - ref) > 1e-5 * scale) {\n"
-      "            printf(\"y[%%d] = %%g, expected %%g\\n\", at, y[at], ref);\n"
-      "            return 2;\n"
-      "          }\n"
+      "          z[at] = ref, z_scale[at] = scale;\n"
       "        }\n"
+      "  for (int nm = 0; nm < %lld; nm++)\n"
+      "    for (int py = 0; py < %lld; py++)\n"
+      "      for (int px = 0; px < %lld; px++) {\n"
+      "        double ref = -INFINITY, scale = 0;\n"
+      "        for (int i = 0; i < %lld; i++)\n"
+      "          for (int j = 0; j < %lld; j++) {\n"
+      "            const int at = (nm * %lld + py * %lld + i) * %lld + px * %lld + j;\n"
+      "            ref = fmax(ref, z[at]), scale = fmax(scale, z_scale[at]);\n"
+      "          }\n"
+      "        const int at = (nm * %lld + py) * %lld + px;\n"
+      "        if (fabs(y[at] - ref) > 1e-5 * scale) {\n"
+      "          printf(\"y[%%d] = %%g, expected %%g\\n\", at, y[at], ref);\n"
+      "          return 2;\n"
+      "        }\n"
+      "      }\n"
       "  return 0;\n"
       "}\n",
       (long long)x_count, (long long)(r ? y_count : 1), (long long)y_count, (long long)(k->m * k->c * 9),
-      (long long)k->m, (long long)(k->m * k->c * 9), (long long)k->m, (long long)x_count,
+      (long long)k->m, (long long)y_count, (long long)y_count, (long long)(k->m * k->c * 9), (long long)k->m,
+      (long long)x_count,
       (long long)(r ? y_count : 1), (long long)k->batch, (long long)k->m, (long long)k->h, (long long)k->w,
       (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->c, (long long)k->c, (long long)k->h,
       (long long)k->w, (long long)k->m, (long long)k->h, (long long)k->w, activation_c(&k->act, "acc"),
-      r ? cn_format("ref = %s;", activation_c(&k->post_act, "(ref + r[at])")) : "(void)r;");
+      r ? cn_format("ref = %s;", activation_c(&k->post_act, "(ref + r[at])")) : "(void)r;",
+      (long long)(k->batch * k->m), (long long)ph, (long long)pw, (long long)pool, (long long)pool, (long long)k->h,
+      (long long)pool, (long long)k->w, (long long)pool, (long long)ph, (long long)pw);
   int status = tb_compile_and_run_target(g, driver, target, cc, NULL);
   if (status != 0)
     fprintf(stderr, "Winograd %lldx%lldx%lld -> %lld on %s with %s: status %d\n", (long long)k->c, (long long)k->h,
@@ -538,9 +611,12 @@ static void run_model_case(const ModelCase *k, Target target, const char *cc) {
 }
 
 static const ModelCase model_cases[] = {
-    {1, 32, 64, 28, 28, false, {ACT_RELU, 0, 0}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 5 tiles x 4"},
-    {1, 64, 80, 14, 14, true, {ACT_NONE, 0, 0}, {ACT_RELU, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 16 tiles x 1 output vectors, weights transformed at run time"},
-    {2, 40, 72, 17, 19, false, {ACT_HARD_SIGMOID, 0.2f, 0.5f}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3)"},
+    {1, 32, 64, 28, 28, false, {ACT_RELU, 0, 0}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 5 tiles x 4", 0},
+    {1, 64, 80, 14, 14, true, {ACT_NONE, 0, 0}, {ACT_RELU, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 16 tiles x 1 output vectors, weights transformed at run time", 0},
+    {2, 40, 72, 17, 19, false, {ACT_HARD_SIGMOID, 0.2f, 0.5f}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3)", 0},
+    /* conv + ReLU + MaxPool: the pool in the output transform; odd sizes leave a row and column unpooled */
+    {1, 32, 64, 24, 24, false, {ACT_RELU, 0, 0}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3) NCHW16c, tile 6 tiles x 4 output vectors, fused MaxPool", 2},
+    {2, 40, 72, 17, 19, false, {ACT_HARD_SIGMOID, 0.2f, 0.5f}, {ACT_NONE, 0, 0}, "winograd F(4x4,3x3)", 2},
 };
 
 static void test_in_model(void) {
@@ -554,33 +630,37 @@ static void test_in_model(void) {
         run_model_case(&model_cases[i], targets[t], compilers[c]);
 }
 
-/* A Conv whose fusion carries a window (conv + ReLU + MaxPool) is left to the direct kernel, which computes the
- * pool row by row; the same Conv without the pool runs as Winograd. */
-static void test_window_declined(void) {
-  for (int pool = 0; pool < 2; pool++) {
+/* Which fused windows Winograd takes (conv + ReLU + pool): a pool whose windows neither overlap nor pad and fit
+ * in a tile, not an overlapping 3x3 MaxPool at stride 2, a padded one, or a window 3 wide (which does not
+ * divide the tile): those go to the direct kernel, which computes the pool row by row. */
+static void test_window_choice(void) {
+  static const struct {
+    int64_t kernel, stride, pad;
+    bool winograd;
+  } pools[] = {{2, 2, 0, true}, {4, 4, 0, true}, {3, 2, 0, false}, {2, 2, 1, false}, {3, 3, 0, false}};
+  for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
     Graph *g = tb_graph(13);
     Value *x = tb_input(g, "x", DT_FLOAT, 4, TB_DIMS(1, 64, 28, 28));
     Node *n = conv_node(g, x, 64, 64);
     Value *y = activation_node(g, &(Activation){ACT_RELU, 0, 0}, n->out[0]);
-    if (pool) {
-      Node *p = tb_node(g, "MaxPool", 1, &y, 1);
-      tb_attr_ints(p, "kernel_shape", 2, TB_DIMS(2, 2));
-      tb_attr_ints(p, "strides", 2, TB_DIMS(2, 2));
-      y = p->out[0];
-    }
-    tb_output(g, y);
+    Node *p = tb_node(g, "MaxPool", 1, &y, 1);
+    tb_attr_ints(p, "kernel_shape", 2, TB_DIMS(pools[i].kernel, pools[i].kernel));
+    tb_attr_ints(p, "strides", 2, TB_DIMS(pools[i].stride, pools[i].stride));
+    tb_attr_ints(p, "pads", 4, TB_DIMS(pools[i].pad, pools[i].pad, pools[i].pad, pools[i].pad));
+    tb_output(g, p->out[0]);
     tb_infer(g);
     tb_passes(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n->fusion);
-    CU_ASSERT_EQUAL(n->fusion->window != NULL, pool);
+    CU_ASSERT_PTR_EQUAL(n->fusion->window, p);
     layout_assign(g, TARGET_AVX512);
-    CU_ASSERT_EQUAL(conv_winograd_owns(n), !pool);
+    CU_ASSERT_EQUAL(conv_winograd_owns(n), pools[i].winograd);
+    CU_ASSERT_PTR_NOT_NULL(n->kernel);
   }
 }
 
 CU_TestInfo winograd_tests[] = {
     {"in_model", test_in_model},
-    {"window_declined", test_window_declined},
+    {"window_choice", test_window_choice},
     {"cost_rule_choices", test_cost_rule_choices},
     {"plans_fit_template", test_plans_fit_template},
     {"small_shapes_gcc", test_small_shapes_gcc},
