@@ -7,8 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The program check builds: reads raw inputs named on the command line, writes raw outputs. */
+/* The program check builds: reads raw inputs named on the command line, writes raw outputs. It includes the
+ * generated model.c first, so the model still compiles on its own terms (its header, then its own includes)
+ * while the whole program is one translation unit: one compiler pass instead of two, a third of each test's
+ * compile time for the small models of the conformance suite. */
 static const char harness[] =
+    "#include \"model.c\"\n"
     "#include \"model.h\"\n"
     "#include <stdio.h>\n"
     "#include <stdlib.h>\n"
@@ -168,9 +172,9 @@ int check_model(const char *model_path, const char *data_dir, const PipelineOpti
     cn_error("cannot write in '%s'", dir);
   char *main_path = cn_format("%s/main.c", dir), *exe = cn_format("%s/run", dir);
   write_file(main_path, harness, sizeof harness - 1);
-  const char *args[] = {"-o", exe, c_path, main_path, "-lm"};
+  const char *args[] = {"-o", exe, main_path, "-lm"};
   diag_untrack_temp(dir); /* kept from here on, so a failure can be looked at */
-  if (cc_run(&co->cc, args, 5) != 0)
+  if (cc_run(&co->cc, args, 4) != 0)
     cn_error("the generated code did not compile (kept in %s)", dir);
 
   const char **argv = cn_alloc_array((size_t)(g->n_inputs + g->n_outputs + 2), sizeof(char *));

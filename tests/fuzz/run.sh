@@ -1,8 +1,8 @@
 #!/bin/sh
-# Fuzzes every target of tests/fuzz for SECONDS seconds each, one after the other: the whole compiler (model
+# Fuzzes every target of tests/fuzz for SECONDS seconds each, one per core at a time: the whole compiler (model
 # bytes to C source) from ONNX and from the .cnn DSL, and the runtime's decoders (tensor .pb, IDX, images), built with clang's libFuzzer,
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitize/ (the tree tests/run.sh tests under the
-# sanitizers; CI runs this script for 20 s a target).
+# sanitizers; CI runs this script for 60 s a target).
 #
 #   sh tests/fuzz/run.sh SECONDS [TARGET...]     e.g. sh tests/fuzz/run.sh 3600 compiler
 #
@@ -15,7 +15,8 @@
 # lines give, per target, the executions, the coverage (libFuzzer's edges, cov, and features, ft) and the
 # number of findings.
 #
-# Environment: BUILD (default build-sanitize), NICE (default 10), FUZZ_FLAGS (extra libFuzzer flags).
+# Environment: BUILD (default build-sanitize), NICE (default 10), JOBS (targets at a time, default nproc),
+# FUZZ_FLAGS (extra libFuzzer flags).
 set -eu
 cd "$(dirname "$0")/../.."
 [ $# -ge 1 ] || { echo "usage: sh tests/fuzz/run.sh SECONDS [TARGET...]" >&2; exit 2; }
@@ -39,10 +40,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 [ -n "${TMPDIR:-}" ] || { [ -d /dev/shm ] && export TMPDIR=/dev/shm; }
 # slow-unit-* files (inputs over 10 s, under the sanitizers) are kept for a look but are no finding
 findings() { ls "$1" | grep -cE '^(crash|leak|timeout|oom)-' || true; }
-status=0
-summary=""
-for t in $targets; do
-  corpus=$build/fuzz-corpus/$t artifacts=$build/fuzz-artifacts/$t log=$build/fuzz-$t.log
+# one target per core at a time (JOBS, default nproc): each still fuzzes for its full SECONDS on a core of its own
+fuzz_target() {
+  t=$1 corpus=$build/fuzz-corpus/$1 artifacts=$build/fuzz-artifacts/$1 log=$build/fuzz-$1.log
   mkdir -p "$corpus" "$artifacts"
   : >"$log"
   before=$(findings "$artifacts")
@@ -58,9 +58,33 @@ for t in $targets; do
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
   found=$(($(findings "$artifacts") - before))
-  [ "$found" -eq 0 ] || status=1
-  summary="$summary$(printf '%-10s %12s executions  %-22s %d new findings in %s' "$t" "$execs" "${cov:-cov: ?}" "$found" "$artifacts")
-"
+  printf '%-10s %12s executions  %-22s %d new findings in %s\n' "$t" "$execs" "${cov:-cov: ?}" "$found" \
+    "$artifacts" >"$build/fuzz-$t.summary"
+}
+jobs=${JOBS:-$(nproc)}
+running=0
+for t in $targets; do
+  rm -f "$build/fuzz-$t.summary"
+  fuzz_target "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait
+    running=0
+  fi
 done
-printf '%s' "$summary"
+wait
+status=0
+total=0
+for t in $targets; do
+  if [ ! -f "$build/fuzz-$t.summary" ]; then
+    echo "$t: no summary (the fuzzing script failed)"
+    status=1
+    continue
+  fi
+  cat "$build/fuzz-$t.summary"
+  set -- $(cat "$build/fuzz-$t.summary")
+  total=$((total + $2))
+  case $(cat "$build/fuzz-$t.summary") in *" 0 new findings"*) ;; *) status=1 ;; esac
+done
+echo "total      $(printf '%12s' "$total") executions"
 exit $status
