@@ -225,8 +225,10 @@ static int64_t layout_weights(Graph *g, const bool *read, int64_t *offsets) {
   return size;
 }
 
-/* The union declaration; the initializer, if any, follows. */
-static void emit_blob_declaration(Emitter *e, bool is_const, const char *symbol, int64_t blob) {
+/* The union declaration and, when there are parts, its initializer: the parts at their offsets, zeros between. */
+static void emit_blob_parts(Emitter *e, bool is_const, const char *symbol, const BlobPart *parts, int n_parts,
+                            int64_t size) {
+  int64_t blob = size < WEIGHT_ALIGN ? WEIGHT_ALIGN : size;
   fprintf(e->out, "static %sunion {\n  unsigned char bytes[%lld];\n", is_const ? "const " : "", (long long)blob);
   static const DType member_types[] = {DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32, DT_INT16, DT_INT8, DT_UINT64,
                                        DT_UINT32, DT_UINT16, DT_UINT8, DT_BOOL};
@@ -234,19 +236,17 @@ static void emit_blob_declaration(Emitter *e, bool is_const, const char *symbol,
     fprintf(e->out, "  %s v_%s[%lld];\n", dtype_ctype(member_types[k]), dtype_name(member_types[k]),
             (long long)(blob / (int64_t)dtype_size(member_types[k])));
   fprintf(e->out, "  _Alignas(%d) unsigned char align;\n} %s", WEIGHT_ALIGN, symbol);
-}
-
-static int64_t blob_size(int64_t size) { return size < WEIGHT_ALIGN ? WEIGHT_ALIGN : size; }
-
-void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size) {
-  emit_blob_declaration(e, is_const, symbol, blob_size(size));
-  if (!bytes) {
+  if (n_parts == 0) {
     fprintf(e->out, ";\n\n");
     return;
   }
   fprintf(e->out, " = {.bytes =\n");
-  write_blob_literal(e->out, &(BlobPart){0, size, bytes}, 1, blob_size(size));
+  write_blob_literal(e->out, parts, n_parts, blob);
   fprintf(e->out, "};\n\n");
+}
+
+void emit_blob(Emitter *e, bool is_const, const char *symbol, const unsigned char *bytes, int64_t size) {
+  emit_blob_parts(e, is_const, symbol, &(BlobPart){0, size, bytes}, bytes ? 1 : 0, size);
 }
 
 static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t size, Names *names) {
@@ -260,10 +260,7 @@ static void emit_weights(Emitter *e, Graph *g, const int64_t *offsets, int64_t s
       parts[n_parts++] = (BlobPart){offsets[i], value_bytes(g->values[i]), g->values[i]->data};
   fprintf(e->out, "/* Constants (weights, folded tensors), %lld bytes. The union gives typed access to the bytes. */\n",
           (long long)size);
-  emit_blob_declaration(e, true, cn_format("%s_weights", P), blob_size(size));
-  fprintf(e->out, " = {.bytes =\n");
-  write_blob_literal(e->out, parts, n_parts, blob_size(size));
-  fprintf(e->out, "};\n\n");
+  emit_blob_parts(e, true, cn_format("%s_weights", P), parts, n_parts, size);
   cn_free(parts);
   for (int i = 0; i < g->n_values; i++) {
     Value *v = g->values[i];

@@ -180,15 +180,21 @@ static size_t put_chunk(unsigned char *p, const char *type, const unsigned char 
   return 12 + len;
 }
 
-/* A 2x2 grey PNG [1 2; 3 4] whose IDAT chunks are: empty, the data, empty. */
-static void test_png_empty_idat(void) {
-  unsigned char png[256], raw[] = {0, 1, 2, 0, 3, 4}, zipped[64];
-  uLongf zipped_len = sizeof zipped;
-  CU_ASSERT_FATAL(compress(zipped, &zipped_len, raw, sizeof raw) == Z_OK);
-  size_t n = 8;
+/* The signature and IHDR of a 2x2 grey PNG into png; its pixels [1 2; 3 4] zlib-compressed into zipped (of
+ * *zipped_len bytes on entry, the compressed length on return). Returns the bytes written to png. */
+static size_t start_png_2x2(unsigned char *png, unsigned char *zipped, uLongf *zipped_len) {
+  const unsigned char raw[] = {0, 1, 2, 0, 3, 4};
+  CU_ASSERT_FATAL(compress(zipped, zipped_len, raw, sizeof raw) == Z_OK);
   memcpy(png, "\x89PNG\r\n\x1a\n", 8);
   const unsigned char ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0};
-  n += put_chunk(png + n, "IHDR", ihdr, sizeof ihdr);
+  return 8 + put_chunk(png + 8, "IHDR", ihdr, sizeof ihdr);
+}
+
+/* A 2x2 grey PNG [1 2; 3 4] whose IDAT chunks are: empty, the data, empty. */
+static void test_png_empty_idat(void) {
+  unsigned char png[256], zipped[64];
+  uLongf zipped_len = sizeof zipped;
+  size_t n = start_png_2x2(png, zipped, &zipped_len);
   n += put_chunk(png + n, "IDAT", NULL, 0);
   n += put_chunk(png + n, "IDAT", zipped, zipped_len);
   n += put_chunk(png + n, "IDAT", NULL, 0);
@@ -213,13 +219,9 @@ static void test_png_empty_idat(void) {
 /* An IDAT chunk declaring 1.5 GB in a small file (stb would reserve 2 GiB for it before reading) is refused, as
  * is one whose CRC is cut off; the same file with the true length decodes. */
 static void test_png_chunk_past_end(void) {
-  unsigned char png[256], raw[] = {0, 1, 2, 0, 3, 4}, zipped[64];
+  unsigned char png[256], zipped[64];
   uLongf zipped_len = sizeof zipped;
-  CU_ASSERT_FATAL(compress(zipped, &zipped_len, raw, sizeof raw) == Z_OK);
-  size_t n = 8;
-  memcpy(png, "\x89PNG\r\n\x1a\n", 8);
-  const unsigned char ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0};
-  n += put_chunk(png + n, "IHDR", ihdr, sizeof ihdr);
+  size_t n = start_png_2x2(png, zipped, &zipped_len);
   size_t idat = n;
   n += put_chunk(png + n, "IDAT", zipped, zipped_len);
   n += put_chunk(png + n, "IEND", NULL, 0);
